@@ -1,0 +1,104 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sparsity {
+
+// How images become model input. Saved with the project.
+struct Preprocessing {
+    enum class Resize { None, Exact, ShorterSide };
+    int channels = 1;          // 1 = grayscale, 3 = RGB (OpenCV decodes BGR: converted)
+    int height = 28, width = 28; // model input size (after crop)
+    Resize resize = Resize::Exact;
+    int resizeTo = 0;          // ShorterSide: length of the shorter side before the center crop (0 = height)
+    bool centerCrop = false;
+    std::vector<float> mean{0.0f}; // per channel, applied after scaling to [0, 1]
+    std::vector<float> std{1.0f};
+    // Training-split augmentation for fine-tuning.
+    int randomCropPadding = 0;
+    bool horizontalFlip = false;
+
+    static Preprocessing imagenet224();
+    static Preprocessing cifar32();
+    static Preprocessing mnistLike28();
+};
+
+// A decoded image before preprocessing: 8-bit, HWC, 1 or 3 channels (RGB order).
+struct RawImage {
+    int width = 0, height = 0, channels = 0;
+    std::vector<std::uint8_t> pixels;
+};
+
+// A labelled (or unlabelled) image collection with random access. Implementations must be safe to
+// call `image()` from several threads at once.
+class Dataset {
+public:
+    virtual ~Dataset() = default;
+    virtual std::string path() const = 0;
+    virtual std::string format() const = 0;   // "idx", "cifar10", "cifar100", "imagefolder", "folder", "segmentation"
+    virtual std::size_t size() const = 0;
+    virtual int label(std::size_t index) const = 0; // -1 when unlabelled
+    virtual const std::vector<std::string> &classNames() const = 0; // empty when unlabelled
+    // Throws sparsity::Error naming the file when the image cannot be decoded.
+    virtual RawImage image(std::size_t index) const = 0;
+    virtual std::string itemName(std::size_t index) const = 0; // file path or "file.idx#123"
+    // Segmentation datasets: the class-index mask of an item (empty otherwise).
+    virtual RawImage mask(std::size_t index) const;
+    bool labelled() const { return !classNames().empty(); }
+};
+
+enum class Split { Train, Test };
+
+// Opens a dataset from a file or folder, detecting the format (IDX, CIFAR-10/100 binary, ImageFolder,
+// plain image folder, images/+masks/ segmentation pairs). Throws sparsity::Error saying what was looked for.
+std::unique_ptr<Dataset> openDataset(const std::string &path, Split split = Split::Test);
+
+// Preprocesses one image into CHW float (channels x height x width), appended to `out`.
+void preprocess(const RawImage &image, const Preprocessing &p, std::vector<float> &out,
+                bool augment = false, std::uint64_t augmentSeed = 0);
+
+// Subsets: deterministic lists of indices into a dataset.
+std::vector<std::size_t> firstN(const Dataset &d, std::size_t n);
+std::vector<std::size_t> randomN(const Dataset &d, std::size_t n, std::uint64_t seed);
+std::vector<std::size_t> stratifiedN(const Dataset &d, std::size_t n, std::uint64_t seed);
+
+// One batch of model input.
+struct Batch {
+    std::vector<float> data; // N x C x H x W, contiguous
+    int n = 0, c = 0, h = 0, w = 0;
+    std::vector<int> labels;           // -1 when unlabelled
+    std::vector<std::size_t> indices;  // dataset indices of the images in this batch
+};
+
+// Decodes and preprocesses batches in parallel ahead of the consumer through a bounded queue.
+// Unreadable images are skipped and counted, never silently replaced.
+class BatchLoader {
+public:
+    struct Options {
+        std::size_t batchSize = 64;
+        int workers = 2;
+        std::size_t prefetchBatches = 4;
+        bool augment = false;
+        std::uint64_t seed = 0;
+    };
+    BatchLoader(const Dataset &dataset, Preprocessing preprocessing, std::vector<std::size_t> indices, Options options);
+    ~BatchLoader();
+    BatchLoader(const BatchLoader &) = delete;
+    BatchLoader &operator=(const BatchLoader &) = delete;
+
+    // Next batch in index order; false when all batches were delivered.
+    bool next(Batch &batch);
+    std::size_t batchCount() const;
+    std::size_t skippedCount() const;
+    std::vector<std::string> skippedExamples() const; // the first few unreadable items with the reason
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> d;
+};
+
+} // namespace sparsity

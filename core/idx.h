@@ -1,0 +1,25 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sparsity {
+
+// An IDX file (the MNIST family's format): unsigned-byte data with its dimensions.
+struct IdxArray {
+    std::vector<std::int64_t> dims;
+    std::vector<std::uint8_t> data;
+    std::int64_t count() const { return dims.empty() ? 0 : dims[0]; }
+};
+
+// Parses IDX bytes (already decompressed). `name` is used in error messages.
+// Throws sparsity::Error naming the file and the byte offset of the problem.
+IdxArray parseIdx(const std::vector<std::uint8_t> &bytes, const std::string &name);
+
+// Reads a whole file, transparently gunzipping `.gz` (detected by the gzip magic, not the name).
+std::vector<std::uint8_t> readFileMaybeGzip(const std::string &path);
+
+IdxArray readIdx(const std::string &path);
+
+} // namespace sparsity
