@@ -25,6 +25,12 @@ struct Preprocessing {
     static Preprocessing imagenet224();
     static Preprocessing cifar32();
     static Preprocessing mnistLike28();
+
+    // Throws sparsity::Error saying which setting is invalid (channels not 1 or 3, empty size, mean/std
+    // count neither 1 nor `channels`, a zero std, ...).
+    void validate() const;
+    bool operator==(const Preprocessing &other) const;
+    bool operator!=(const Preprocessing &other) const { return !(*this == other); }
 };
 
 // A decoded image before preprocessing: 8-bit, HWC, 1 or 3 channels (RGB order).
@@ -48,20 +54,39 @@ public:
     virtual std::string itemName(std::size_t index) const = 0; // file path or "file.idx#123"
     // Segmentation datasets: the class-index mask of an item (empty otherwise).
     virtual RawImage mask(std::size_t index) const;
+    // One line for the user: format, item and class counts, the files actually used, anything left out.
+    virtual std::string describe() const;
     bool labelled() const { return !classNames().empty(); }
 };
 
 enum class Split { Train, Test };
 
+struct DatasetOptions {
+    Split split = Split::Test;
+    // CIFAR-100 binaries carry both a coarse (20 superclasses) and a fine (100 classes) label.
+    enum class CifarLabels { Fine, Coarse };
+    CifarLabels cifar100Labels = CifarLabels::Fine;
+};
+
 // Opens a dataset from a file or folder, detecting the format (IDX, CIFAR-10/100 binary, ImageFolder,
 // plain image folder, images/+masks/ segmentation pairs). Throws sparsity::Error saying what was looked for.
 std::unique_ptr<Dataset> openDataset(const std::string &path, Split split = Split::Test);
+std::unique_ptr<Dataset> openDataset(const std::string &path, const DatasetOptions &options);
+
+// Decodes one image file (any format OpenCV reads) into RGB or grayscale 8-bit. Throws sparsity::Error
+// naming the file when it cannot be read, is not an image, or is a truncated JPEG.
+RawImage decodeImageFile(const std::string &path);
 
 // Preprocesses one image into CHW float (channels x height x width), appended to `out`.
+// Order: to `channels` (RGB->gray uses ITU-R 601 luma, like PIL), resize, center crop (zero padding when the
+// image is smaller, as torchvision), augmentation (random crop with zero padding, horizontal flip; only when
+// `augment`, deterministic for `augmentSeed`), /255, (x - mean) / std. Throws sparsity::Error when the result
+// would not be height x width (e.g. Resize::None without crop on an image of another size).
 void preprocess(const RawImage &image, const Preprocessing &p, std::vector<float> &out,
                 bool augment = false, std::uint64_t augmentSeed = 0);
 
-// Subsets: deterministic lists of indices into a dataset.
+// Subsets: deterministic lists of indices into a dataset, ascending. n larger than the dataset gives all.
+// stratifiedN keeps the class proportions (largest remainder) and throws sparsity::Error when unlabelled.
 std::vector<std::size_t> firstN(const Dataset &d, std::size_t n);
 std::vector<std::size_t> randomN(const Dataset &d, std::size_t n, std::uint64_t seed);
 std::vector<std::size_t> stratifiedN(const Dataset &d, std::size_t n, std::uint64_t seed);
@@ -90,7 +115,9 @@ public:
     BatchLoader(const BatchLoader &) = delete;
     BatchLoader &operator=(const BatchLoader &) = delete;
 
-    // Next batch in index order; false when all batches were delivered.
+    // Next batch in index order; false when all batches were delivered. Skipped images make a batch smaller;
+    // a batch whose images were all skipped is not delivered. Throws sparsity::Error from the constructor when
+    // an index is out of range or the preprocessing is invalid.
     bool next(Batch &batch);
     std::size_t batchCount() const;
     std::size_t skippedCount() const;

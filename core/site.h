@@ -48,6 +48,7 @@ struct Site {
     std::int64_t elementsPerImage = 0;
     int depth = 0;                        // order of first execution in the forward pass
     bool inControlFlow = false;           // inside prim::If / prim::Loop
+    double bakedThreshold = 0.0;          // a threshold already in the model (an exported tuned model)
     std::vector<ConsumerLayer> consumers;
 };
 

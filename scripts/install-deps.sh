@@ -7,6 +7,7 @@ packages=(
   qt6-base-dev qt6-base-dev-tools libgl-dev
   libtorch-dev libqcustomplot-dev libopencv-dev zlib1g-dev
   dataset-fashion-mnist
+  clang libclang-rt-14-dev  # libFuzzer for scripts/fuzz-smoke.sh
   python3-torch python3-torchvision
   fonts-dejavu-core
 )

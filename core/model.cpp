@@ -1,0 +1,507 @@
+#include "model_p.h"
+
+#include "error.h"
+
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSaveFile>
+
+#include <ATen/Parallel.h>
+#include <torch/csrc/jit/ir/constants.h>
+#include <torch/csrc/jit/serialization/import.h>
+
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+namespace sparsity {
+
+using torch::jit::Node;
+using torch::jit::Value;
+
+namespace {
+
+const char *const kMetadataFile = "sparsity_metadata.json";
+
+std::string readWholeFile(const std::string &path)
+{
+    std::ifstream file(path, std::ios::binary);
+    if (!file)
+        throw Error(path + ": cannot open the model file (does it exist and is it readable?)");
+    std::ostringstream buffer;
+    buffer << file.rdbuf();
+    return buffer.str();
+}
+
+// The first line of a torch error is the useful part; the rest is a C++ backtrace.
+std::string firstLines(const std::string &message, int lines = 3)
+{
+    std::istringstream in(message);
+    std::string line, out;
+    for (int i = 0; i < lines && std::getline(in, line);) {
+        if (line.empty() || line.rfind("Exception raised from", 0) == 0)
+            continue;
+        out += (out.empty() ? "" : " ") + line;
+        ++i;
+    }
+    return out;
+}
+
+ModelMetadata parseMetadata(const std::string &json, const std::string &path)
+{
+    ModelMetadata m;
+    QJsonParseError error{};
+    const auto doc = QJsonDocument::fromJson(QByteArray::fromStdString(json), &error);
+    if (doc.isNull() || !doc.isObject())
+        throw Error(path + ": the embedded " + kMetadataFile + " is not valid JSON (" + error.errorString().toStdString() + ")");
+    const QJsonObject root = doc.object();
+    m.present = true;
+    m.json = json;
+    m.name = root.value(QStringLiteral("name")).toString().toStdString();
+    m.task = root.value(QStringLiteral("task")).toString(QStringLiteral("classification")).toStdString();
+    const QJsonObject input = root.value(QStringLiteral("input")).toObject();
+    for (const auto v : input.value(QStringLiteral("shape")).toArray())
+        m.inputShape.push_back(v.toInteger());
+    for (const auto v : input.value(QStringLiteral("mean")).toArray())
+        m.mean.push_back(float(v.toDouble()));
+    for (const auto v : input.value(QStringLiteral("std")).toArray())
+        m.std.push_back(float(v.toDouble()));
+    for (const auto v : root.value(QStringLiteral("classes")).toArray())
+        m.classes.push_back(v.toString().toStdString());
+    m.recordedTop1 = root.value(QStringLiteral("accuracy")).toObject().value(QStringLiteral("top1_shipped_test_2000")).toDouble(-1.0);
+    if (!m.inputShape.empty() && m.inputShape.size() != 3)
+        throw Error(path + ": the embedded metadata gives an input shape of rank " + std::to_string(m.inputShape.size()) +
+                    "; expected [channels, height, width]");
+    return m;
+}
+
+std::string describeSignature(const c10::FunctionSchema &schema, int &requiredTensorInputs, std::string &problem)
+{
+    std::string text = "forward(";
+    requiredTensorInputs = 0;
+    for (std::size_t i = 1; i < schema.arguments().size(); ++i) {
+        const auto &arg = schema.arguments()[i];
+        text += (i > 1 ? ", " : "") + arg.name() + ": " + arg.type()->str();
+        const bool required = !arg.default_value().has_value();
+        if (!required)
+            continue;
+        if (arg.type()->kind() == c10::TypeKind::TensorType)
+            ++requiredTensorInputs;
+        else
+            problem = "its argument '" + arg.name() + "' is a " + arg.type()->str() + ", not a tensor";
+    }
+    return text + ")";
+}
+
+// Inserts a probe right after the node that produces `value` (for a graph or block input: at the start of
+// that block) and makes every later use read the probe's output.
+Node *insertProbe(torch::jit::Graph &g, Value *value, int modelId, int site, bool inPlace)
+{
+    static const auto probe = c10::Symbol::fromQualString("sparsity::probe");
+    static const auto probeInPlace = c10::Symbol::fromQualString("sparsity::probe_");
+    Node *producer = value->node();
+    const bool isBlockInput = producer->kind() == c10::prim::Param;
+    Node *after = isBlockInput ? nullptr : producer;
+    torch::jit::WithInsertPoint guard(after ? after->next() : producer->owningBlock()->nodes().front());
+    Value *model = g.insertConstant(int64_t(modelId));
+    Value *index = g.insertConstant(int64_t(site));
+    Node *p = g.create(inPlace ? probeInPlace : probe, {value, model, index}, 1);
+    p->output()->setType(value->type());
+    g.insertNode(p);
+    if (after)
+        p->copyMetadata(after);
+    value->replaceAllUsesAfterNodeWith(p, p->output());
+    return p;
+}
+
+} // namespace
+
+void initTorchThreads()
+{
+    static std::once_flag once;
+    std::call_once(once, [] { at::set_num_threads(int(std::max(1u, std::thread::hardware_concurrency()))); });
+}
+
+Model::Model() : d(std::make_unique<Impl>()) {}
+Model::~Model() = default;
+
+Model::Impl::~Impl()
+{
+    if (probeId)
+        detail::unregisterProbeState(probeId);
+}
+
+std::shared_ptr<Model> Model::load(const std::string &path)
+{
+    initTorchThreads();
+    std::shared_ptr<Model> model(new Model());
+    Impl &d = *model->d;
+    d.path = path;
+    d.bytes = readWholeFile(path);
+    if (d.bytes.size() < 4 || d.bytes.compare(0, 2, "PK") != 0)
+        throw Error(path + ": not a TorchScript archive (a TorchScript model is a zip file; this file does not start "
+                           "with the zip signature). Export the model with torch.jit.script(model).save(path) or "
+                           "torch.jit.trace(model, example).save(path).");
+    torch::jit::ExtraFilesMap extra{{kMetadataFile, ""}};
+    try {
+        std::istringstream in(d.bytes);
+        d.module = torch::jit::load(in, c10::kCPU, extra);
+    } catch (const std::exception &e) {
+        throw Error(path + ": cannot load as TorchScript (" + firstLines(e.what(), 2) +
+                    "). The file may be truncated, or not saved by torch.jit.save.");
+    }
+    if (!extra[kMetadataFile].empty())
+        d.metadata = parseMetadata(extra[kMetadataFile], path);
+    d.module.eval();
+
+    auto method = d.module.find_method("forward");
+    if (!method)
+        throw Error(path + ": the TorchScript module has no forward method");
+    int tensorInputs = 0;
+    std::string problem;
+    d.signature = describeSignature(method->function().getSchema(), tensorInputs, problem);
+    if (!problem.empty() || tensorInputs != 1)
+        throw Error(path + ": its " + d.signature + " cannot be fed one image batch" +
+                    (problem.empty() ? " (it needs " + std::to_string(tensorInputs) + " tensor inputs)" : ": " + problem) +
+                    "; Sparsity Explorer calls forward with a single N x C x H x W tensor");
+
+    d.state = std::make_shared<detail::ProbeState>();
+    d.probeId = detail::registerProbeState(d.state);
+    try {
+        d.graph = graph::prepareForwardGraph(d.module);
+    } catch (const std::exception &e) {
+        throw Error(path + ": cannot inline the forward graph (" + firstLines(e.what(), 2) + ")");
+    }
+    auto &g = *d.graph;
+
+    // Activation sites first, then input taps on conv/linear inputs that no activation feeds directly.
+    auto found = graph::findActivationSites(g);
+    std::vector<std::string> names;
+    for (const auto &f : found) {
+        Site s;
+        s.index = int(d.sites.size());
+        s.name = f.name;
+        s.op = f.node->kind().toQualString();
+        s.kind = f.kind;
+        s.sparsifiable = f.sparsifiable;
+        s.denseReason = f.denseReason;
+        s.inControlFlow = f.inControlFlow;
+        names.push_back(s.name);
+        s.bakedThreshold = f.bakedThreshold;
+        Node *p = insertProbe(g, f.outputNode->output(), d.probeId, s.index, f.inPlace);
+        d.siteOutputs.push_back(p->output());
+        d.sites.push_back(s);
+    }
+    d.activationSiteCount = int(d.sites.size());
+
+    std::vector<Node *> computeNodes;
+    std::function<void(torch::jit::Block *)> walk = [&](torch::jit::Block *b) {
+        for (Node *n : b->nodes()) {
+            if (graph::isComputeLayer(n))
+                computeNodes.push_back(n);
+            for (auto *sub : n->blocks())
+                walk(sub);
+        }
+    };
+    walk(g.block());
+    static const auto probeSymbol = c10::Symbol::fromQualString("sparsity::probe");
+    static const auto probeInPlaceSymbol = c10::Symbol::fromQualString("sparsity::probe_");
+    for (Node *n : computeNodes) {
+        ComputeLayer layer;
+        layer.geometry = graph::describeLayer(n, d.module);
+        Value *in = n->input(0);
+        const auto producer = in->node()->kind();
+        if (producer == probeSymbol || producer == probeInPlaceSymbol) {
+            layer.inputSite = int(torch::jit::toIValue(in->node()->input(2))->toInt());
+        } else {
+            Site s;
+            s.index = int(d.sites.size());
+            const std::string consumer = layer.geometry.name.empty() ? std::string("layer") : layer.geometry.name;
+            const bool networkInput = in->node() == g.param_node();
+            s.name = graph::uniqueName(networkInput ? std::string("input") : consumer + ".input", names);
+            s.op = "input of " + std::string(n->kind().toQualString());
+            s.kind = ActivationKind::Dense;
+            s.sparsifiable = false;
+            s.denseReason = networkInput ? "the network input (image), not an activation"
+                            : in->node()->kind() == c10::prim::Param
+                                ? "a loop-carried or block input, not an activation"
+                                : "fed by " + std::string(in->node()->kind().toQualString()) + ", not by an activation";
+            s.inControlFlow = n->owningBlock() != g.block();
+            Node *p = insertProbe(g, in, d.probeId, s.index, false);
+            d.siteOutputs.push_back(p->output());
+            d.sites.push_back(s);
+            layer.inputSite = s.index;
+        }
+        d.layers.push_back(layer);
+        d.layerNodes.push_back(n);
+    }
+
+    const std::size_t n = d.sites.size();
+    d.state->thresholds.assign(n, 0.0f);
+    d.state->channelThresholds.assign(n, {});
+    d.state->thresholdable.assign(n, false);
+    for (std::size_t i = 0; i < n; ++i)
+        d.state->thresholdable[i] = d.sites[i].sparsifiable;
+    d.state->shapes.assign(n, {});
+    d.state->executionOrder.assign(n, -1);
+    d.state->stats.assign(n, {});
+    d.state->keptMaps.assign(n, {});
+    d.state->inScope.assign(n, false);
+    d.state->band.assign(n, 0.0f);
+    d.state->trainZeros.assign(n, 0);
+    d.state->trainElements.assign(n, 0);
+
+    // Consumers of every site, for the processor model and the layers table.
+    for (std::size_t i = 0; i < n; ++i) {
+        for (const auto &use : d.siteOutputs[i]->uses()) {
+            Node *user = use.user;
+            if (user->kind() == c10::prim::ListConstruct && user->output()->uses().size() == 1)
+                user = user->output()->uses()[0].user;
+            d.sites[i].consumers.push_back(graph::describeLayer(user, d.module));
+        }
+    }
+
+    if (d.metadata.inputShape.size() == 3)
+        model->setInputShape(d.metadata.inputShape);
+    return model;
+}
+
+const std::string &Model::path() const { return d->path; }
+const ModelMetadata &Model::metadata() const { return d->metadata; }
+const std::vector<Site> &Model::sites() const { return d->sites; }
+const std::vector<ComputeLayer> &Model::layers() const { return d->layers; }
+std::string Model::forwardSignature() const { return d->signature; }
+OutputSelection Model::outputSelection() const { return d->output; }
+void Model::setOutputSelection(const OutputSelection &selection) { d->output = selection; }
+std::vector<std::int64_t> Model::inputShape() const { return d->inputShape; }
+
+void Model::setInputShape(const std::vector<std::int64_t> &chw)
+{
+    if (chw.size() != 3 || chw[0] <= 0 || chw[1] <= 0 || chw[2] <= 0)
+        throw Error(d->path + ": an input shape must be [channels, height, width] with positive sizes");
+    std::lock_guard<std::mutex> lock(d->runMutex);
+    auto &state = *d->state;
+    state.shapes.assign(d->sites.size(), {});
+    state.executionOrder.assign(d->sites.size(), -1);
+    state.executedCount = 0;
+    {
+        c10::InferenceMode guard;
+        const bool collecting = state.collectStats;
+        state.collectStats = false;
+        try {
+            d->forward(torch::zeros({1, chw[0], chw[1], chw[2]}));
+        } catch (...) {
+            state.collectStats = collecting;
+            throw;
+        }
+        state.collectStats = collecting;
+    }
+    d->inputShape = chw;
+    for (std::size_t i = 0; i < d->sites.size(); ++i) {
+        auto &site = d->sites[i];
+        site.shape = state.shapes[i];
+        site.depth = state.executionOrder[i];
+        site.elementsPerImage = 1;
+        for (auto s : site.shape)
+            site.elementsPerImage *= s;
+        if (site.shape.empty())
+            site.elementsPerImage = 0;
+        for (auto &c : site.consumers)
+            graph::completeGeometry(c, site.shape);
+    }
+    for (auto &layer : d->layers)
+        if (layer.inputSite >= 0)
+            graph::completeGeometry(layer.geometry, d->sites[std::size_t(layer.inputSite)].shape);
+}
+
+Preprocessing Model::defaultPreprocessing(const Preprocessing &fallback) const
+{
+    Preprocessing p = fallback;
+    const auto &m = d->metadata;
+    if (m.inputShape.size() == 3) {
+        p.channels = int(m.inputShape[0]);
+        p.height = int(m.inputShape[1]);
+        p.width = int(m.inputShape[2]);
+        p.resize = Preprocessing::Resize::Exact;
+    }
+    if (!m.mean.empty())
+        p.mean = m.mean;
+    if (!m.std.empty())
+        p.std = m.std;
+    return p;
+}
+
+std::vector<float> Model::thresholds() const { return d->state->thresholds; }
+
+void Model::setThresholds(const std::vector<float> &thresholds)
+{
+    if (thresholds.size() != d->sites.size())
+        throw Error("thresholds: " + std::to_string(thresholds.size()) + " values given for " +
+                    std::to_string(d->sites.size()) + " sites of " + d->path);
+    std::lock_guard<std::mutex> lock(d->runMutex);
+    for (std::size_t i = 0; i < thresholds.size(); ++i)
+        d->state->thresholds[i] = d->sites[i].sparsifiable ? std::max(0.0f, thresholds[i]) : 0.0f;
+}
+
+void Model::setThreshold(int site, float threshold)
+{
+    if (site < 0 || std::size_t(site) >= d->sites.size())
+        throw Error("threshold: site index " + std::to_string(site) + " out of range");
+    std::lock_guard<std::mutex> lock(d->runMutex);
+    d->state->thresholds[std::size_t(site)] = d->sites[std::size_t(site)].sparsifiable ? std::max(0.0f, threshold) : 0.0f;
+}
+
+void Model::setChannelThresholds(int site, const std::vector<float> &perChannel)
+{
+    if (site < 0 || std::size_t(site) >= d->sites.size())
+        throw Error("threshold: site index " + std::to_string(site) + " out of range");
+    const auto &shape = d->sites[std::size_t(site)].shape;
+    if (!perChannel.empty() && (shape.empty() || std::int64_t(perChannel.size()) != shape[0]))
+        throw Error("threshold: " + std::to_string(perChannel.size()) + " per-channel values given for site " +
+                    d->sites[std::size_t(site)].name + " with " + (shape.empty() ? std::string("unknown") : std::to_string(shape[0])) +
+                    " channels");
+    std::lock_guard<std::mutex> lock(d->runMutex);
+    d->state->channelThresholds[std::size_t(site)] = perChannel;
+}
+
+bool Model::siteExecuted(int site) const
+{
+    return site >= 0 && std::size_t(site) < d->sites.size() && d->state->executionOrder[std::size_t(site)] >= 0;
+}
+
+at::Tensor Model::Impl::selectOutput(const c10::IValue &value) const
+{
+    auto fail = [&](const std::string &what) -> at::Tensor {
+        throw Error(path + ": cannot find the logits in the model's output: " + what);
+    };
+    if (value.isTensor())
+        return value.toTensor();
+    if (value.isTuple() || value.isList()) {
+        std::vector<c10::IValue> items;
+        if (value.isTuple())
+            items = value.toTupleRef().elements().vec();
+        else
+            for (const auto &v : value.toListRef())
+                items.push_back(v);
+        if (output.rule == OutputSelection::Rule::Index) {
+            if (output.index < 0 || std::size_t(output.index) >= items.size() || !items[std::size_t(output.index)].isTensor())
+                return fail("output index " + std::to_string(output.index) + " is not a tensor of the " +
+                            std::to_string(items.size()) + "-element output");
+            return items[std::size_t(output.index)].toTensor();
+        }
+        for (const auto &v : items)
+            if (v.isTensor())
+                return v.toTensor();
+        return fail("the tuple holds no tensor");
+    }
+    if (value.isGenericDict()) {
+        auto dict = value.toGenericDict();
+        std::string keys;
+        for (const auto &entry : dict)
+            keys += (keys.empty() ? "" : ", ") + (entry.key().isString() ? entry.key().toStringRef() : std::string("?"));
+        const std::string wanted = output.rule == OutputSelection::Rule::Key ? output.key : std::string("out");
+        for (const auto &entry : dict)
+            if (entry.key().isString() && entry.key().toStringRef() == wanted && entry.value().isTensor())
+                return entry.value().toTensor();
+        if (output.rule == OutputSelection::Rule::Key)
+            return fail("no tensor under key '" + wanted + "' (keys: " + keys + ")");
+        for (const auto &entry : dict)
+            if (entry.value().isTensor())
+                return entry.value().toTensor();
+        return fail("the dict holds no tensor (keys: " + keys + ")");
+    }
+    return fail("it is a " + value.tagKind());
+}
+
+at::Tensor Model::Impl::forward(const at::Tensor &input)
+{
+    try {
+        return selectOutput(module.forward({input}));
+    } catch (const Error &) {
+        throw;
+    } catch (const std::exception &e) {
+        std::string expected;
+        if (!layers.empty() && layers.front().geometry.kind == LayerKind::Conv2d)
+            expected = " The first convolution expects " + std::to_string(layers.front().geometry.inChannels) +
+                       " input channels;";
+        std::ostringstream given;
+        given << input.sizes();
+        throw Error(path + ": the forward pass failed on an input of shape " + given.str() + "." + expected +
+                    (metadata.inputShape.empty() ? std::string()
+                                                 : " the model's metadata asks for " + std::to_string(metadata.inputShape[0]) +
+                                                       "x" + std::to_string(metadata.inputShape[1]) + "x" +
+                                                       std::to_string(metadata.inputShape[2]) + ";") +
+                    " torch says: " + firstLines(e.what(), 2));
+    }
+}
+
+void Model::exportThresholded(const std::string &outPath, const std::string &metadataJson) const
+{
+    const QFileInfo out(QString::fromStdString(outPath));
+    const QFileInfo in(QString::fromStdString(d->path));
+    if (out.exists() && in.exists() && out.canonicalFilePath() == in.canonicalFilePath())
+        throw Error(outPath + ": refusing to overwrite the input model; choose another file name");
+
+    torch::jit::Module copy;
+    {
+        std::istringstream bytes(d->bytes);
+        copy = torch::jit::load(bytes, c10::kCPU);
+    }
+    copy.eval();
+    auto g = graph::prepareForwardGraph(copy);
+    auto found = graph::findActivationSites(*g);
+    if (int(found.size()) != d->activationSiteCount)
+        throw Error(d->path + ": internal error: the export copy has " + std::to_string(found.size()) + " sites, expected " +
+                    std::to_string(d->activationSiteCount));
+    static const auto thresholdOp = c10::Symbol::fromQualString("aten::threshold");
+    static const auto thresholdInPlaceOp = c10::Symbol::fromQualString("aten::threshold_");
+    static const auto gtOp = c10::Symbol::fromQualString("aten::gt");
+    static const auto mulOp = c10::Symbol::fromQualString("aten::mul");
+    static const auto mulInPlaceOp = c10::Symbol::fromQualString("aten::mul_");
+    for (std::size_t i = 0; i < found.size(); ++i) {
+        if (!d->sites[i].sparsifiable)
+            continue;
+        const auto &perChannel = d->state->channelThresholds[i];
+        const float t = d->state->thresholds[i];
+        if (perChannel.empty() && t == 0.0f)
+            continue;
+        Node *act = found[i].outputNode;
+        Value *x = act->output();
+        torch::jit::WithInsertPoint guard(act->next());
+        Node *last = nullptr;
+        if (perChannel.empty()) {
+            Value *tv = g->insertConstant(double(t));
+            Value *zero = g->insertConstant(0.0);
+            last = g->create(found[i].inPlace ? thresholdInPlaceOp : thresholdOp, {x, tv, zero}, 1);
+            g->insertNode(last);
+        } else {
+            const auto &shape = d->sites[i].shape;
+            std::vector<std::int64_t> view(shape.size() + 1, 1);
+            view[1] = std::int64_t(perChannel.size());
+            Value *tv = g->insertConstant(torch::tensor(perChannel).view(view));
+            Node *mask = g->insertNode(g->create(gtOp, {x, tv}, 1));
+            last = g->create(found[i].inPlace ? mulInPlaceOp : mulOp, {x, mask->output()}, 1);
+            g->insertNode(last);
+        }
+        last->output()->setType(x->type());
+        x->replaceAllUsesAfterNodeWith(last, last->output());
+    }
+    torch::jit::ExtraFilesMap extra{{kMetadataFile, metadataJson}};
+    const std::string temp = outPath + ".partial";
+    try {
+        copy.save(temp, extra);
+    } catch (const std::exception &e) {
+        std::remove(temp.c_str());
+        throw Error(outPath + ": cannot save the exported model (" + firstLines(e.what(), 2) + ")");
+    }
+    if (std::rename(temp.c_str(), outPath.c_str()) != 0) {
+        std::remove(temp.c_str());
+        throw Error(outPath + ": cannot move the exported model into place");
+    }
+}
+
+} // namespace sparsity

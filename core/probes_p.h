@@ -1,0 +1,51 @@
+#pragma once
+// Internal to core: the probe registry shared by the probe op, the model and the capture loop.
+
+#include "sitestats.h"
+
+#include <ATen/core/Tensor.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace sparsity::detail {
+
+// Per-model probe state. The probe op finds it by the model id baked into the graph, so thresholds
+// and statistics change without touching the graph.
+struct ProbeState {
+    std::vector<float> thresholds;            // per site; only applied to sparsifiable sites
+    std::vector<std::vector<float>> channelThresholds; // per site, optional (empty = scalar)
+    std::vector<bool> thresholdable;          // false for dense sites and input taps
+    std::vector<std::vector<std::int64_t>> shapes; // per-image output shape, seen on first execution
+    std::vector<int> executionOrder;          // first-execution rank, -1 until executed
+    std::atomic<int> executedCount{0};
+
+    bool collectStats = false;
+    std::vector<SiteStats> stats; // accumulated while collectStats is on
+
+    // Feature maps kept for a few images while capturing (batch positions to keep).
+    std::vector<int> keepBatchPositions;
+    std::vector<std::vector<at::Tensor>> keptMaps; // [site] -> tensor of kept images, N_keep x ...
+
+    // Training: partial regularisation.
+    bool regularize = false;
+    std::vector<bool> inScope;
+    std::vector<float> band;      // activations in (0, band] are penalised; <= 0 means no upper limit (L1 on all)
+    bool hoyer = false;
+    std::vector<at::Tensor> penaltyTerms; // filled by probes during a training forward pass
+    std::vector<std::int64_t> trainZeros, trainElements; // cheap sparsity while training
+
+    std::mutex mutex; // guards the vectors above against concurrent forward passes of one model
+};
+
+int registerProbeState(std::shared_ptr<ProbeState> state);
+void unregisterProbeState(int id);
+std::shared_ptr<ProbeState> probeState(int id);
+
+// Accumulates statistics of one (already thresholded) output into `stats`.
+void accumulateStats(const at::Tensor &output, SiteStats &stats);
+
+} // namespace sparsity::detail

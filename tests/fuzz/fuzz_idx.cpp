@@ -1,0 +1,23 @@
+// libFuzzer target: the IDX parser must either return a consistent array or throw sparsity::Error.
+#include "error.h"
+#include "idx.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <vector>
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size)
+{
+    const std::vector<std::uint8_t> bytes(data, data + size);
+    try {
+        const sparsity::IdxArray array = sparsity::parseIdx(bytes, "fuzz.idx");
+        std::uint64_t total = 1;
+        for (auto d : array.dims)
+            total *= std::uint64_t(d);
+        if (array.dims.empty() || array.data.size() != total || array.data.size() > size)
+            std::abort(); // the parser's own invariants
+    } catch (const sparsity::Error &) {
+    }
+    return 0;
+}
