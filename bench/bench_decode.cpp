@@ -122,7 +122,7 @@ int main(int argc, char **argv)
                 sparsity::preprocess(img, preprocessing, out);
             }
             const double preprocessSeconds = seconds(t0);
-            std::printf("single thread, %zu images: decode %.2f ms/image, preprocess %.2f ms/image\n\n", n,
+            std::printf("single thread, %zu images: decode %.3f ms/image, preprocess %.3f ms/image\n\n", n,
                         1000.0 * decodeSeconds / double(n), 1000.0 * preprocessSeconds / double(n));
         }
 
@@ -146,7 +146,7 @@ int main(int argc, char **argv)
             const double rate = double(count) / s;
             if (w == workers.front())
                 single = rate;
-            std::printf("%-8d %12.1f %10.3f %14.2f %8zu", w, rate, s, cpuMs, loader.skippedCount());
+            std::printf("%-8d %12.1f %10.3f %14.3f %8zu", w, rate, s, cpuMs, loader.skippedCount());
             if (w != workers.front())
                 std::printf("   (x%.2f vs %d worker%s)", rate / single, workers.front(), workers.front() == 1 ? "" : "s");
             std::printf("\n");

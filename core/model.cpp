@@ -13,7 +13,9 @@
 #include <torch/csrc/jit/ir/constants.h>
 #include <torch/csrc/jit/serialization/import.h>
 
+#include <cstdlib>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -123,7 +125,13 @@ Node *insertProbe(torch::jit::Graph &g, Value *value, int modelId, int site, boo
 void initTorchThreads()
 {
     static std::once_flag once;
-    std::call_once(once, [] { at::set_num_threads(int(std::max(1u, std::thread::hardware_concurrency()))); });
+    std::call_once(once, [] {
+        // SPARSITY_THREADS overrides the core count (e.g. when several jobs share the machine).
+        int threads = int(std::max(1u, std::thread::hardware_concurrency()));
+        if (const char *env = std::getenv("SPARSITY_THREADS"); env && std::atoi(env) > 0)
+            threads = std::atoi(env);
+        at::set_num_threads(threads);
+    });
 }
 
 Model::Model() : d(std::make_unique<Impl>()) {}
@@ -452,6 +460,19 @@ void Model::exportThresholded(const std::string &outPath, const std::string &met
         copy = torch::jit::load(bytes, c10::kCPU);
     }
     copy.eval();
+    {
+        // The archive holds the weights as loaded; fine-tuning changed ours.
+        torch::NoGradGuard noGrad;
+        std::map<std::string, at::Tensor> source;
+        for (const auto &p : d->module.named_parameters(true))
+            source[p.name] = p.value;
+        for (const auto &b : d->module.named_buffers(true))
+            source["buffer:" + b.name] = b.value;
+        for (auto p : copy.named_parameters(true))
+            p.value.copy_(source.at(p.name));
+        for (auto b : copy.named_buffers(true))
+            b.value.copy_(source.at("buffer:" + b.name));
+    }
     auto g = graph::prepareForwardGraph(copy);
     auto found = graph::findActivationSites(*g);
     if (int(found.size()) != d->activationSiteCount)

@@ -183,7 +183,15 @@ at::Tensor runProbe(const at::Tensor &x, int64_t model, int64_t site, bool inPla
     }
     at::Tensor y = applyThreshold(x, *state, int(site), inPlace);
     if (y.requires_grad()) {
-        recordPenalty(y, *state, int(site));
+        if (state->retainOutputs) {
+            // Inspection: the penalty of this site on a detached leaf, so its gradient is the site's own
+            // term only, not what later sites' penalties send back through it.
+            auto leaf = y.detach().clone().requires_grad_(true);
+            state->retainedOutputs.emplace_back(int(site), leaf);
+            recordPenalty(leaf, *state, int(site));
+        } else {
+            recordPenalty(y, *state, int(site));
+        }
         auto zeros = (y.detach() == 0).sum().item<std::int64_t>();
         state->trainZeros[s] += zeros;
         state->trainElements[s] += y.numel();

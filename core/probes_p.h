@@ -36,6 +36,8 @@ struct ProbeState {
     std::vector<float> band;      // activations in (0, band] are penalised; <= 0 means no upper limit (L1 on all)
     bool hoyer = false;
     std::vector<at::Tensor> penaltyTerms; // filled by probes during a training forward pass
+    bool retainOutputs = false;           // inspection: keep every probe output with its gradient
+    std::vector<std::pair<int, at::Tensor>> retainedOutputs;
     std::vector<std::int64_t> trainZeros, trainElements; // cheap sparsity while training
 
     std::mutex mutex; // guards the vectors above against concurrent forward passes of one model

@@ -7,9 +7,12 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <set>
+#include <thread>
 
 using namespace sparsity;
 using namespace fixtures;
@@ -39,6 +42,30 @@ std::vector<std::size_t> iota(std::size_t n)
         v[i] = i;
     return v;
 }
+
+// A dataset whose images take a while to "decode" (sleeping, so the timing does not depend on free cores).
+class SlowDataset : public Dataset {
+public:
+    explicit SlowDataset(std::size_t n, int millis) : m_n(n), m_millis(millis) {}
+    mutable std::atomic<int> calls{0};
+    std::string path() const override { return "slow"; }
+    std::string format() const override { return "folder"; }
+    std::size_t size() const override { return m_n; }
+    int label(std::size_t) const override { return -1; }
+    const std::vector<std::string> &classNames() const override { return m_names; }
+    RawImage image(std::size_t index) const override
+    {
+        ++calls;
+        std::this_thread::sleep_for(std::chrono::milliseconds(m_millis));
+        return RawImage{1, 1, 1, {std::uint8_t(index)}};
+    }
+    std::string itemName(std::size_t index) const override { return "slow#" + std::to_string(index); }
+
+private:
+    std::size_t m_n;
+    int m_millis;
+    std::vector<std::string> m_names;
+};
 
 } // namespace
 
@@ -585,6 +612,41 @@ private Q_SLOTS:
         QVERIFY(a != run(2, 43, true));
         QVERIFY(a != run(2, 42, false));
         QVERIFY(run(2, 42, false) == run(1, 7, false));
+    }
+
+    void batchLoaderDecodesInParallelAhead()
+    {
+        Preprocessing p;
+        p.height = p.width = 1;
+        auto run = [&](int workers) {
+            SlowDataset d(24, 20);
+            const auto t0 = std::chrono::steady_clock::now();
+            BatchLoader loader(d, p, iota(24), {4, workers, 6, false, 0});
+            Batch b;
+            std::size_t n = 0;
+            while (loader.next(b))
+                n += std::size_t(b.n);
+            if (n != 24)
+                return -1.0;
+            return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        };
+        const double one = run(1), four = run(4);
+        QVERIFY(one >= 24 * 0.020);
+        QVERIFY2(four > 0 && four < one * 0.6, qPrintable(QStringLiteral("1 worker %1 s, 4 workers %2 s").arg(one).arg(four)));
+
+        // Bounded: with the consumer idle, at most prefetchBatches x batchSize images are decoded.
+        SlowDataset d(100, 1);
+        BatchLoader loader(d, p, iota(100), {3, 4, 2, false, 0});
+        auto settle = [&](int expected) { // wait until the workers reach `expected`, then check they stop there
+            for (int i = 0; i < 400 && d.calls.load() < expected; ++i)
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            return d.calls.load();
+        };
+        QCOMPARE(settle(6), 6);
+        Batch b;
+        QVERIFY(loader.next(b));
+        QCOMPARE(settle(9), 9);
     }
 
     void batchLoaderStopsEarly()

@@ -1,14 +1,500 @@
 #include "mainwindow.h"
 
+#include "dataset.h"
+#include "document.h"
+#include "error.h"
+#include "hardwareview.h"
+#include "heatmapview.h"
+#include "histogramview.h"
+#include "layersview.h"
+#include "model.h"
+#include "opendatasetdialog.h"
+#include "overviewview.h"
+#include "project.h"
+#include "searchdialog.h"
+#include "site.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDockWidget>
+#include <QFileDialog>
+#include <QFileInfo>
 #include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QProgressBar>
+#include <QSettings>
+#include <QStatusBar>
+#include <QToolButton>
+#include <QUndoStack>
 
 namespace sparsity::ui {
 
-MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
+namespace {
+
+// Typed access to the window's settings, declared where they are used.
+struct WindowSettings {
+    QSettings s;
+    QByteArray geometry() { return s.value(QStringLiteral("window/geometry")).toByteArray(); }
+    QByteArray state() { return s.value(QStringLiteral("window/state")).toByteArray(); }
+    void save(const QByteArray &geometry, const QByteArray &state)
+    {
+        s.setValue(QStringLiteral("window/geometry"), geometry);
+        s.setValue(QStringLiteral("window/state"), state);
+    }
+    QStringList recent() { return s.value(QStringLiteral("recentProjects")).toStringList(); }
+    void setRecent(const QStringList &list) { s.setValue(QStringLiteral("recentProjects"), list); }
+    QString directory() { return s.value(QStringLiteral("lastDirectory")).toString(); }
+    void setDirectory(const QString &dir) { s.setValue(QStringLiteral("lastDirectory"), dir); }
+};
+
+constexpr int kMaxRecent = 8;
+const char *kProjectFilter = QT_TRANSLATE_NOOP("MainWindow", "Sparsity Explorer projects (*.sparsity.json *.json)");
+
+QString formatEta(double seconds)
 {
-    setWindowTitle(tr("Sparsity Explorer"));
-    setCentralWidget(new QLabel(tr("Sparsity Explorer"), this));
-    resize(1280, 800);
+    if (seconds < 1.0)
+        return QMainWindow::tr("< 1 s left");
+    if (seconds < 90.0)
+        return QMainWindow::tr("%1 s left").arg(int(seconds + 0.5));
+    return QMainWindow::tr("%1 min left").arg(int(seconds / 60.0 + 0.5));
+}
+
+} // namespace
+
+MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent), doc_(new Document(this))
+{
+    setObjectName(QStringLiteral("MainWindow"));
+    setAcceptDrops(true);
+    setDockNestingEnabled(true);
+    setDocumentMode(true);
+    createDocks();
+    createMenus();
+    createStatusBar();
+    resize(1600, 1000);
+    WindowSettings settings;
+    restoreGeometry(settings.geometry());
+    restoreState(settings.state());
+
+    connect(doc_, &Document::modifiedChanged, this, &MainWindow::updateTitle);
+    connect(doc_, &Document::projectPathChanged, this, &MainWindow::updateTitle);
+    connect(doc_, &Document::modelChanged, this, [this] {
+        updateTitle();
+        // Start on the first site that can be tuned, so every view has something to show.
+        for (int s = 0; s < doc_->siteCount(); ++s)
+            if (doc_->sites()[std::size_t(s)].sparsifiable && doc_->siteExecuted(s)) {
+                doc_->setSelectedSite(s);
+                break;
+            }
+        if (doc_->hasDataset())
+            datasetLabel_->setText(tr("%1 · %2 images").arg(QString::fromStdString(doc_->dataset()->describe()).section(QLatin1Char('\n'), 0, 0))
+                                       .arg(doc_->indices().size()));
+        else
+            datasetLabel_->setText(doc_->hasModel() ? tr("No dataset: File ▸ Open Dataset…") : QString());
+    });
+    connect(doc_, &Document::jobFailed, this, [this](const QString &message) {
+        showError(tr("The capture failed"), message,
+                  tr("Check that the dataset's preprocessing matches what the model expects (File ▸ Open Dataset…)."));
+    });
+    connect(doc_, &Document::thresholdSearchFinished, this,
+            [this](const QString &summary) { statusBar()->showMessage(summary, 15000); });
+    updateTitle();
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::createDocks()
+{
+    layers_ = new LayersView(doc_, this);
+    histogram_ = new HistogramView(doc_, this);
+    heatmap_ = new HeatmapView(doc_, this);
+    overview_ = new OverviewView(doc_, this);
+    hardware_ = new HardwareView(doc_, this);
+    auto dock = [this](QWidget *w, const QString &title, const QString &name, Qt::DockWidgetArea area) {
+        auto *d = new QDockWidget(title, this);
+        d->setObjectName(name); // the key saveState() uses
+        d->setWidget(w);
+        d->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable | QDockWidget::DockWidgetClosable);
+        addDockWidget(area, d);
+        return d;
+    };
+    // No central widget: every view is a dock the user can move, stack or float.
+    auto *placeholder = new QWidget(this);
+    placeholder->setMaximumSize(0, 0);
+    setCentralWidget(placeholder);
+    QDockWidget *layers = dock(layers_, tr("Layers"), QStringLiteral("LayersDock"), Qt::LeftDockWidgetArea);
+    QDockWidget *overview = dock(overview_, tr("Sparsity Overview"), QStringLiteral("OverviewDock"), Qt::LeftDockWidgetArea);
+    QDockWidget *histogram = dock(histogram_, tr("Histogram"), QStringLiteral("HistogramDock"), Qt::RightDockWidgetArea);
+    QDockWidget *heatmap = dock(heatmap_, tr("Feature Maps"), QStringLiteral("HeatmapDock"), Qt::RightDockWidgetArea);
+    QDockWidget *hardware = dock(hardware_, tr("Hardware Projection"), QStringLiteral("HardwareDock"), Qt::RightDockWidgetArea);
+    splitDockWidget(layers, overview, Qt::Vertical);
+    splitDockWidget(histogram, hardware, Qt::Horizontal);
+    splitDockWidget(histogram, heatmap, Qt::Vertical);
+    resizeDocks({layers, histogram, hardware}, {610, 540, 450}, Qt::Horizontal);
+    resizeDocks({layers, overview}, {560, 400}, Qt::Vertical);
+    resizeDocks({histogram, heatmap}, {500, 460}, Qt::Vertical);
+}
+
+void MainWindow::createMenus()
+{
+    QMenu *file = menuBar()->addMenu(tr("&File"));
+    file->addAction(tr("&New Project"), QKeySequence::New, this, &MainWindow::newProject);
+    file->addAction(tr("&Open Project…"), QKeySequence::Open, this, &MainWindow::openProjectDialog);
+    recentMenu_ = file->addMenu(tr("Open &Recent"));
+    file->addAction(tr("Open &Sample Project"), this, [this] {
+        if (maybeSave())
+            openProject(sampleProject(), QString());
+    });
+    file->addSeparator();
+    file->addAction(tr("&Save"), QKeySequence::Save, this, &MainWindow::save);
+    file->addAction(tr("Save &As…"), QKeySequence::SaveAs, this, &MainWindow::saveAs);
+    file->addSeparator();
+    file->addAction(tr("Open &Model…"), QKeySequence(Qt::CTRL | Qt::Key_M), this, &MainWindow::openModelDialog);
+    file->addAction(tr("Open &Dataset…"), QKeySequence(Qt::CTRL | Qt::Key_D), this, [this] { openDatasetDialog(); });
+    file->addSeparator();
+    file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+    updateRecentMenu();
+
+    QMenu *edit = menuBar()->addMenu(tr("&Edit"));
+    QAction *undo = doc_->undoStack()->createUndoAction(this, tr("&Undo"));
+    undo->setShortcut(QKeySequence::Undo);
+    QAction *redo = doc_->undoStack()->createRedoAction(this, tr("&Redo"));
+    redo->setShortcut(QKeySequence::Redo);
+    edit->addAction(undo);
+    edit->addAction(redo);
+    edit->addSeparator();
+    edit->addAction(tr("Reset All &Thresholds"), this, [this] {
+        doc_->pushThresholds(std::vector<float>(std::size_t(doc_->siteCount()), 0.0f), tr("Reset all thresholds"));
+    });
+    QMenu *filter = edit->addMenu(tr("Set Thresholds for &Target Sparsity"));
+    for (int pct : {50, 60, 70, 80, 90}) {
+        filter->addAction(tr("%1 % at every site (quantile rule)").arg(pct), this, [this, pct] {
+            const auto base = doc_->baseline();
+            if (!base)
+                return;
+            std::vector<float> t(std::size_t(doc_->siteCount()), 0.0f);
+            for (int s = 0; s < doc_->siteCount(); ++s)
+                if (doc_->sites()[std::size_t(s)].sparsifiable)
+                    t[std::size_t(s)] = float(base->result.sites[std::size_t(s)].thresholdForSparsity(pct / 100.0));
+            doc_->pushThresholds(t, tr("Thresholds for %1 % sparsity").arg(pct));
+        });
+    }
+
+    QMenu *analysis = menuBar()->addMenu(tr("&Analysis"));
+    analysis->addAction(tr("&Re-evaluate Now"), QKeySequence::Refresh, this, [this] { doc_->requestReevaluation(); });
+    analysis->addAction(tr("Recapture &Baseline"), this, [this] { doc_->startBaselineCapture(); });
+    analysis->addAction(tr("&Cancel Running Job"), QKeySequence(Qt::Key_Escape), this, [this] { doc_->cancelJobs(); });
+    analysis->addSeparator();
+    // Threshold search (core/thresholdsearch.h): budget and scope from a dialog, result as one undo step.
+    analysis->addAction(tr("Threshold &Search…"), QKeySequence(Qt::CTRL | Qt::Key_T), this, &MainWindow::thresholdSearch);
+
+    viewMenu_ = menuBar()->addMenu(tr("&View"));
+    for (QDockWidget *d : findChildren<QDockWidget *>())
+        viewMenu_->addAction(d->toggleViewAction());
+    viewMenu_->addSeparator();
+    QAction *dark = viewMenu_->addAction(tr("&Dark Palette (after restart)"));
+    dark->setCheckable(true);
+    dark->setChecked(QSettings().value(QStringLiteral("darkPalette"), true).toBool());
+    connect(dark, &QAction::toggled, this, [](bool on) { QSettings().setValue(QStringLiteral("darkPalette"), on); });
+
+    QMenu *help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&About Sparsity Explorer"), this, [this] {
+        QMessageBox::about(this, tr("About Sparsity Explorer"),
+                           tr("<b>Sparsity Explorer</b> %1<p>Inspect and raise the activation sparsity of CNNs for "
+                              "event-driven processors. Hardware figures are model estimates; see "
+                              "docs/processor-model.md.</p>")
+                               .arg(QApplication::applicationVersion()));
+    });
+}
+
+void MainWindow::createStatusBar()
+{
+    jobLabel_ = new QLabel(this);
+    progress_ = new QProgressBar(this);
+    progress_->setMaximumWidth(220);
+    progress_->setTextVisible(true);
+    progress_->hide();
+    cancel_ = new QToolButton(this);
+    cancel_->setText(tr("Cancel"));
+    cancel_->setToolTip(tr("Stop the running job (Esc). A capture stops within one batch."));
+    cancel_->hide();
+    datasetLabel_ = new QLabel(this);
+    statusBar()->addWidget(jobLabel_);
+    statusBar()->addWidget(progress_);
+    statusBar()->addWidget(cancel_);
+    statusBar()->addPermanentWidget(datasetLabel_);
+    connect(cancel_, &QToolButton::clicked, doc_, &Document::cancelJobs);
+    connect(doc_, &Document::jobStarted, this, [this](const QString &what) {
+        jobLabel_->setText(what + QStringLiteral("…"));
+        progress_->setRange(0, 0);
+        progress_->show();
+        cancel_->show();
+    });
+    connect(doc_, &Document::jobProgress, this, [this](qint64 done, qint64 total, double eta) {
+        progress_->setRange(0, int(total));
+        progress_->setValue(int(done));
+        progress_->setFormat(QStringLiteral("%v / %m · ") + formatEta(eta));
+    });
+    connect(doc_, &Document::jobFinished, this, [this](bool cancelled) {
+        if (doc_->isBusy())
+            return;
+        progress_->hide();
+        cancel_->hide();
+        jobLabel_->setText(cancelled ? tr("Cancelled") : tr("Ready"));
+    });
+}
+
+void MainWindow::updateTitle()
+{
+    const QString path = doc_->projectPath();
+    const QString name = path.isEmpty() ? (doc_->hasModel() ? tr("Untitled project") : tr("No project"))
+                                        : QFileInfo(path).fileName();
+    setWindowTitle(tr("%1[*] — %2 — Sparsity Explorer").arg(name, doc_->hasModel() ? doc_->modelName() : tr("no model")));
+    setWindowModified(doc_->isModified());
+}
+
+void MainWindow::showError(const QString &title, const QString &message, const QString &advice)
+{
+    if (errorSink_) {
+        errorSink_(message);
+        return;
+    }
+    auto *box = new QMessageBox(QMessageBox::Warning, title, message, QMessageBox::Ok, this);
+    box->setInformativeText(advice);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->open(); // window-modal without a nested event loop: a running capture keeps reporting
+}
+
+bool MainWindow::openProject(const Project &project, const QString &path)
+{
+    try {
+        doc_->openProject(project, path);
+        return true;
+    } catch (const std::exception &e) {
+        showError(tr("Cannot open the project"), QString::fromStdString(e.what()),
+                  tr("Check that the model and dataset paths in the project exist, or open them with File ▸ Open "
+                     "Model / Open Dataset."));
+        return false;
+    }
+}
+
+bool MainWindow::openProjectFile(const QString &path)
+{
+    try {
+        const Project p = loadProject(path);
+        if (!openProject(p, QFileInfo(path).absoluteFilePath()))
+            return false;
+        addRecent(QFileInfo(path).absoluteFilePath());
+        return true;
+    } catch (const std::exception &e) {
+        showError(tr("Cannot open the project"), QString::fromStdString(e.what()),
+                  tr("Fix the file in a text editor (docs/project-format.md describes it) or start a new project."));
+        return false;
+    }
+}
+
+bool MainWindow::openModelFile(const QString &path)
+{
+    try {
+        doc_->openModel(path);
+        if (!doc_->hasDataset())
+            statusBar()->showMessage(tr("Model loaded. Open a dataset (File ▸ Open Dataset…) to capture activations."));
+        return true;
+    } catch (const std::exception &e) {
+        showError(tr("Cannot open the model"), QString::fromStdString(e.what()),
+                  tr("Open a TorchScript archive saved with torch.jit.script or torch.jit.trace (a .pt file)."));
+        return false;
+    }
+}
+
+bool MainWindow::saveProjectTo(const QString &path)
+{
+    try {
+        saveProject(doc_->projectToSave(), path);
+        doc_->markSaved(QFileInfo(path).absoluteFilePath());
+        addRecent(QFileInfo(path).absoluteFilePath());
+        statusBar()->showMessage(tr("Saved %1").arg(QDir::toNativeSeparators(path)), 5000);
+        return true;
+    } catch (const std::exception &e) {
+        showError(tr("Cannot save the project"), QString::fromStdString(e.what()),
+                  tr("Choose another folder with File ▸ Save As…; the previous file is unchanged."));
+        return false;
+    }
+}
+
+void MainWindow::openInitial(const QString &argument)
+{
+    if (argument.endsWith(QLatin1String(".pt"), Qt::CaseInsensitive))
+        openModelFile(argument);
+    else if (!argument.isEmpty())
+        openProjectFile(argument);
+    else
+        openProject(sampleProject(), QString());
+}
+
+bool MainWindow::maybeSave()
+{
+    if (!doc_->isModified())
+        return true;
+    const auto answer = QMessageBox::question(this, tr("Unsaved changes"),
+                                              tr("The project has unsaved changes. Save them first?"),
+                                              QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel,
+                                              QMessageBox::Save);
+    if (answer == QMessageBox::Save)
+        return save();
+    return answer == QMessageBox::Discard;
+}
+
+void MainWindow::newProject()
+{
+    if (maybeSave())
+        doc_->clear();
+}
+
+void MainWindow::openProjectDialog()
+{
+    if (!maybeSave())
+        return;
+    WindowSettings settings;
+    const QString path = QFileDialog::getOpenFileName(this, tr("Open Project"), settings.directory(), tr(kProjectFilter));
+    if (path.isEmpty())
+        return;
+    settings.setDirectory(QFileInfo(path).absolutePath());
+    openProjectFile(path);
+}
+
+bool MainWindow::save()
+{
+    if (doc_->projectPath().isEmpty())
+        return saveAs();
+    return saveProjectTo(doc_->projectPath());
+}
+
+bool MainWindow::saveAs()
+{
+    WindowSettings settings;
+    QString suggestion = doc_->projectPath();
+    if (suggestion.isEmpty())
+        suggestion = settings.directory() + QLatin1Char('/') + (doc_->hasModel() ? doc_->modelName() : tr("project")) +
+                     QStringLiteral(".sparsity.json");
+    QString path = QFileDialog::getSaveFileName(this, tr("Save Project As"), suggestion, tr(kProjectFilter));
+    if (path.isEmpty())
+        return false;
+    if (!path.endsWith(QLatin1String(".json")))
+        path += QStringLiteral(".sparsity.json");
+    settings.setDirectory(QFileInfo(path).absolutePath());
+    return saveProjectTo(path);
+}
+
+void MainWindow::openModelDialog()
+{
+    WindowSettings settings;
+    const QString path = QFileDialog::getOpenFileName(this, tr("Open Model"), settings.directory(),
+                                                      tr("TorchScript models (*.pt *.pth *.ts);;All files (*)"));
+    if (path.isEmpty())
+        return;
+    settings.setDirectory(QFileInfo(path).absolutePath());
+    openModelFile(path);
+}
+
+void MainWindow::openDatasetDialog(const QString &path)
+{
+    const Preprocessing modelDefault =
+        doc_->hasModel() ? doc_->projectToSave().preprocessing : Preprocessing::mnistLike28();
+    Project current = doc_->projectToSave();
+    OpenDatasetDialog dialog(current, modelDefault, this);
+    if (!path.isEmpty())
+        dialog.setPath(path);
+    if (dialog.exec() != QDialog::Accepted)
+        return;
+    try {
+        const Preprocessing pre = dialog.preprocessing();
+        doc_->openDataset(dialog.path(), dialog.split(), dialog.subset(), dialog.customPreprocessing() ? &pre : nullptr);
+    } catch (const std::exception &e) {
+        showError(tr("Cannot open the dataset"), QString::fromStdString(e.what()),
+                  tr("Choose a folder or file in one of the supported formats, and preprocessing that gives the "
+                     "model's input size."));
+    }
+}
+
+void MainWindow::thresholdSearch()
+{
+    if (!doc_->baseline()) {
+        showError(tr("Threshold search"), tr("The search needs a model, a dataset and a finished baseline capture."),
+                  tr("Open a model and a dataset, wait for the baseline capture, then search again."));
+        return;
+    }
+    SearchDialog dialog(*doc_, this);
+    if (dialog.exec() != QDialog::Accepted)
+        return;
+    const SearchOptions options = dialog.options();
+    if (dialog.scopeOnly() && options.sites.empty()) {
+        showError(tr("Threshold search"), tr("No site is in the regularization scope."),
+                  tr("Tick sites in the Scope column of the Layers table, or search every site."));
+        return;
+    }
+    doc_->startThresholdSearch(options, dialog.calibrationImages());
+}
+
+void MainWindow::addRecent(const QString &path)
+{
+    WindowSettings settings;
+    QStringList list = settings.recent();
+    list.removeAll(path);
+    list.prepend(path);
+    while (list.size() > kMaxRecent)
+        list.removeLast();
+    settings.setRecent(list);
+    updateRecentMenu();
+}
+
+void MainWindow::updateRecentMenu()
+{
+    recentMenu_->clear();
+    const QStringList list = WindowSettings().recent();
+    for (const QString &path : list)
+        recentMenu_->addAction(QDir::toNativeSeparators(path), this, [this, path] {
+            if (maybeSave())
+                openProjectFile(path);
+        });
+    recentMenu_->setEnabled(!list.isEmpty());
+}
+
+void MainWindow::closeEvent(QCloseEvent *event)
+{
+    if (!maybeSave()) {
+        event->ignore();
+        return;
+    }
+    doc_->cancelJobs();
+    WindowSettings().save(saveGeometry(), saveState());
+    event->accept();
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent *event)
+{
+    if (event->mimeData()->hasUrls() && event->mimeData()->urls().size() == 1 && event->mimeData()->urls()[0].isLocalFile())
+        event->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent *event)
+{
+    const QString path = event->mimeData()->urls().value(0).toLocalFile();
+    const QFileInfo info(path);
+    event->acceptProposedAction();
+    if (info.isDir())
+        openDatasetDialog(path);
+    else if (info.suffix().compare(QLatin1String("pt"), Qt::CaseInsensitive) == 0 ||
+             info.suffix().compare(QLatin1String("pth"), Qt::CaseInsensitive) == 0)
+        openModelFile(path);
+    else if (info.suffix().compare(QLatin1String("json"), Qt::CaseInsensitive) == 0) {
+        if (maybeSave())
+            openProjectFile(path);
+    } else
+        showError(tr("Cannot open %1").arg(info.fileName()),
+                  tr("Drop a TorchScript model (.pt), a dataset folder or a project file (.json)."), QString());
 }
 
 } // namespace sparsity::ui

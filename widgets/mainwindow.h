@@ -2,12 +2,86 @@
 
 #include <QMainWindow>
 
+#include <functional>
+
+class QDockWidget;
+class QLabel;
+class QMenu;
+class QProgressBar;
+class QToolButton;
+
+namespace sparsity {
+struct Project;
+}
+
 namespace sparsity::ui {
 
+class Document;
+class HardwareView;
+class HeatmapView;
+class HistogramView;
+class LayersView;
+class OverviewView;
+
+// The explorer's window: the Document, its views in rearrangeable docks, menus, the job bar in the status bar.
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
     explicit MainWindow(QWidget *parent = nullptr);
+    ~MainWindow() override;
+
+    Document *document() const { return doc_; }
+    LayersView *layersView() const { return layers_; }
+    HistogramView *histogramView() const { return histogram_; }
+    HeatmapView *heatmapView() const { return heatmap_; }
+    OverviewView *overviewView() const { return overview_; }
+    HardwareView *hardwareView() const { return hardware_; }
+
+    // Each shows an error dialog that says what to do and returns false when it fails.
+    bool openProject(const Project &project, const QString &path);
+    bool openProjectFile(const QString &path);
+    bool openModelFile(const QString &path);
+    bool saveProjectTo(const QString &path);
+    // What the program does at startup: the path given on the command line (project or .pt), else the sample project.
+    void openInitial(const QString &argument);
+    // Errors go to dialogs; tests turn them into a recorded message instead of a blocking window.
+    void setErrorSink(std::function<void(const QString &)> sink) { errorSink_ = std::move(sink); }
+
+protected:
+    void closeEvent(QCloseEvent *event) override;
+    void dragEnterEvent(QDragEnterEvent *event) override;
+    void dropEvent(QDropEvent *event) override;
+
+private:
+    void createDocks();
+    void createMenus();
+    void createStatusBar();
+    bool maybeSave();
+    void newProject();
+    void openProjectDialog();
+    bool save();
+    bool saveAs();
+    void openModelDialog();
+    void openDatasetDialog(const QString &path = QString());
+    void thresholdSearch();
+    void addRecent(const QString &path);
+    void updateRecentMenu();
+    void updateTitle();
+    void showError(const QString &title, const QString &message, const QString &advice);
+
+    Document *doc_;
+    LayersView *layers_ = nullptr;
+    HistogramView *histogram_ = nullptr;
+    HeatmapView *heatmap_ = nullptr;
+    OverviewView *overview_ = nullptr;
+    HardwareView *hardware_ = nullptr;
+    QMenu *viewMenu_ = nullptr;
+    QMenu *recentMenu_ = nullptr;
+    QLabel *jobLabel_ = nullptr;
+    QProgressBar *progress_ = nullptr;
+    QToolButton *cancel_ = nullptr;
+    QLabel *datasetLabel_ = nullptr;
+    std::function<void(const QString &)> errorSink_;
 };
 
 } // namespace sparsity::ui

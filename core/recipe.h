@@ -1,0 +1,73 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+class QJsonObject;
+
+namespace sparsity {
+
+class Model;
+
+// One training phase's optimiser settings.
+struct OptimizerSettings {
+    enum class Kind { Sgd, Adam } kind = Kind::Adam;
+    double learningRate = 1e-3;
+    double momentum = 0.9;     // SGD
+    double weightDecay = 0.0;
+    enum class Schedule { Constant, Cosine, Step } schedule = Schedule::Cosine;
+    int stepEpochs = 1;        // Step: multiply by stepGamma every stepEpochs
+    double stepGamma = 0.1;
+};
+
+// How the fine-tuning runs: the STAR schedule (regularize -> thresholds -> fine-tune) and the baselines,
+// all as one versioned JSON document ("sparsity-explorer/recipe", version 1) shared by the GUI and the CLI.
+struct Recipe {
+    enum class Method { Star, L1Only, ThresholdOnly, Relu } method = Method::Star;
+
+    // Regularisation scope: which sites take part.
+    enum class ScopeMode { All, Sites, Depth } scopeMode = ScopeMode::All;
+    std::vector<std::string> scopeSites; // ScopeMode::Sites, by site name
+    int minDepth = 0, maxDepth = 1 << 30; // ScopeMode::Depth, by execution order among activation sites
+
+    // The near-zero band (0, b]: b absolute or the quantile of the site's captured positive values.
+    enum class BandMode { Absolute, Quantile } bandMode = BandMode::Quantile;
+    double band = 0.5;
+    enum class Penalty { L1, HoyerSquare } penalty = Penalty::L1;
+    double lambda = 2.0; // weight of the (element-count normalised) penalty
+
+    int regularizeEpochs = 2;
+    OptimizerSettings regularizeOptimizer;
+
+    // Thresholds between the phases.
+    enum class ThresholdMode { Search, Quantile, Global, Keep } thresholdMode = ThresholdMode::Search;
+    double budgetPp = 0.5;       // Search: allowed top-1 loss on the calibration set
+    double targetSparsity = 0.9; // Quantile
+    double globalThreshold = 0.0; // Global
+
+    int finetuneEpochs = 1;
+    OptimizerSettings finetuneOptimizer;
+
+    std::size_t batchSize = 64;
+    std::size_t trainImages = 0;       // 0 = the whole training split
+    std::size_t calibrationImages = 1000; // band quantiles and threshold search, from the training split
+    std::size_t validationImages = 500;   // per-epoch validation, from the evaluation split
+    std::uint64_t seed = 1;
+    bool augment = true;
+
+    static Recipe forMethod(Method method); // the defaults of docs/star.md for each method
+    std::string toJson() const;
+    // Throws sparsity::Error naming `origin` and the field on a bad document.
+    static Recipe fromJson(const std::string &json, const std::string &origin);
+    static Recipe load(const std::string &path);
+    void save(const std::string &path) const; // atomic
+};
+
+const char *methodName(Recipe::Method method);
+Recipe::Method methodFromName(const std::string &name); // throws sparsity::Error
+
+// Which sites the recipe's scope selects (indices into model.sites(); only sparsifiable sites).
+std::vector<bool> scopeMask(const Recipe &recipe, const Model &model);
+
+} // namespace sparsity

@@ -1,0 +1,399 @@
+#include "training.h"
+
+#include "capture.h"
+#include "error.h"
+#include "model_p.h"
+
+#include <torch/torch.h>
+
+#include <QDir>
+#include <QFile>
+
+#include <chrono>
+#include <cmath>
+#include <numeric>
+#include <random>
+
+namespace sparsity {
+
+namespace {
+
+const char *const kCheckpointName = "latest-checkpoint.pt";
+
+struct Phase {
+    std::string name;
+    int firstEpoch = 0;
+    int epochs = 0;
+    OptimizerSettings optimizer;
+    bool regularize = false;
+};
+
+std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const OptimizerSettings &s, const std::vector<at::Tensor> &params)
+{
+    if (s.kind == OptimizerSettings::Kind::Sgd)
+        return std::make_unique<torch::optim::SGD>(
+            params, torch::optim::SGDOptions(s.learningRate).momentum(s.momentum).weight_decay(s.weightDecay));
+    return std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(s.learningRate).weight_decay(s.weightDecay));
+}
+
+double scheduledRate(const OptimizerSettings &s, int epochInPhase, int step, int stepsPerEpoch, int epochs)
+{
+    switch (s.schedule) {
+    case OptimizerSettings::Schedule::Constant:
+        return s.learningRate;
+    case OptimizerSettings::Schedule::Step:
+        return s.learningRate * std::pow(s.stepGamma, epochInPhase / std::max(1, s.stepEpochs));
+    case OptimizerSettings::Schedule::Cosine: {
+        const double total = double(std::max(1, epochs * stepsPerEpoch));
+        const double done = double(epochInPhase * stepsPerEpoch + step);
+        return 0.5 * s.learningRate * (1.0 + std::cos(M_PI * done / total));
+    }
+    }
+    return s.learningRate;
+}
+
+void setRate(torch::optim::Optimizer &optimizer, double rate)
+{
+    for (auto &group : optimizer.param_groups()) {
+        if (auto *sgd = dynamic_cast<torch::optim::SGDOptions *>(&group.options()))
+            sgd->lr(rate);
+        else if (auto *adam = dynamic_cast<torch::optim::AdamOptions *>(&group.options()))
+            adam->lr(rate);
+    }
+}
+
+// Everything a resumed run needs to continue exactly where the checkpoint was written.
+struct Checkpoint {
+    int epochsDone = 0;
+    std::vector<float> thresholds, bands;
+};
+
+void saveCheckpoint(const std::string &path, Model::Impl &d, torch::optim::Optimizer &optimizer, const Checkpoint &c)
+{
+    torch::serialize::OutputArchive archive;
+    for (const auto &p : d.module.named_parameters(true))
+        archive.write("param/" + p.name, p.value.detach());
+    for (const auto &b : d.module.named_buffers(true))
+        archive.write("buffer/" + b.name, b.value);
+    archive.write("epochs_done", torch::tensor(std::int64_t(c.epochsDone)));
+    archive.write("thresholds", torch::tensor(c.thresholds));
+    archive.write("bands", torch::tensor(c.bands));
+    torch::serialize::OutputArchive optimizerArchive;
+    optimizer.save(optimizerArchive);
+    archive.write("optimizer", optimizerArchive);
+    const std::string temp = path + ".partial";
+    archive.save_to(temp);
+    if (std::rename(temp.c_str(), path.c_str()) != 0)
+        throw Error(path + ": cannot move the checkpoint into place");
+}
+
+Checkpoint loadCheckpoint(const std::string &path, Model::Impl &d, std::size_t sites)
+{
+    Checkpoint c;
+    try {
+        torch::serialize::InputArchive archive;
+        archive.load_from(path);
+        torch::NoGradGuard noGrad;
+        for (auto p : d.module.named_parameters(true)) {
+            at::Tensor t;
+            archive.read("param/" + p.name, t);
+            p.value.copy_(t);
+        }
+        for (auto b : d.module.named_buffers(true)) {
+            at::Tensor t;
+            archive.read("buffer/" + b.name, t);
+            b.value.copy_(t);
+        }
+        at::Tensor epochs, thresholds, bands;
+        archive.read("epochs_done", epochs);
+        archive.read("thresholds", thresholds);
+        archive.read("bands", bands);
+        c.epochsDone = int(epochs.item<std::int64_t>());
+        c.thresholds.assign(thresholds.data_ptr<float>(), thresholds.data_ptr<float>() + thresholds.numel());
+        c.bands.assign(bands.data_ptr<float>(), bands.data_ptr<float>() + bands.numel());
+    } catch (const c10::Error &e) {
+        throw Error(path + ": cannot resume from this checkpoint (" + std::string(e.what_without_backtrace()).substr(0, 200) +
+                    "); it may belong to another model");
+    }
+    if (c.thresholds.size() != sites || c.bands.size() != sites)
+        throw Error(path + ": the checkpoint has " + std::to_string(c.thresholds.size()) + " sites, the model " +
+                    std::to_string(sites) + "; it belongs to another model");
+    return c;
+}
+
+void loadOptimizerState(const std::string &path, torch::optim::Optimizer &optimizer)
+{
+    torch::serialize::InputArchive archive, optimizerArchive;
+    archive.load_from(path);
+    archive.read("optimizer", optimizerArchive);
+    optimizer.load(optimizerArchive);
+}
+
+std::vector<std::size_t> rangeIndices(std::size_t begin, std::size_t end)
+{
+    std::vector<std::size_t> v(end > begin ? end - begin : 0);
+    std::iota(v.begin(), v.end(), begin);
+    return v;
+}
+
+} // namespace
+
+std::vector<float> bandsFor(const Recipe &recipe, const Model &model, const CaptureResult &calibrationStats)
+{
+    const auto scope = scopeMask(recipe, model);
+    std::vector<float> bands(model.sites().size(), 0.0f);
+    for (std::size_t i = 0; i < bands.size(); ++i) {
+        if (!scope[i])
+            continue;
+        if (recipe.bandMode == Recipe::BandMode::Absolute) {
+            bands[i] = float(recipe.band);
+        } else if (i < calibrationStats.sites.size()) {
+            const auto &h = calibrationStats.sites[i].positive;
+            bands[i] = float(h.quantileValue(recipe.band * double(h.total())));
+        }
+    }
+    return bands;
+}
+
+PenaltyInspection inspectPenalty(Model &model, const Recipe &recipe, const std::vector<float> &bands, const Batch &batch)
+{
+    initTorchThreads();
+    auto &d = model.impl();
+    auto &state = *d.state;
+    std::lock_guard<std::mutex> lock(d.runMutex);
+    torch::AutoGradMode grad(true);
+    state.regularize = true;
+    state.inScope = scopeMask(recipe, model);
+    state.band = bands;
+    state.hoyer = recipe.penalty == Recipe::Penalty::HoyerSquare;
+    state.retainOutputs = true;
+    state.penaltyTerms.clear();
+    state.retainedOutputs.clear();
+    // The input requires grad so that probes see a differentiable graph; the weights stay untouched.
+    auto input = torch::from_blob(const_cast<float *>(batch.data.data()), {batch.n, batch.c, batch.h, batch.w}, torch::kFloat32)
+                     .clone()
+                     .set_requires_grad(true);
+    PenaltyInspection result;
+    result.outputs.resize(d.sites.size());
+    result.gradients.resize(d.sites.size());
+    try {
+        d.forward(input);
+        if (!state.penaltyTerms.empty()) {
+            auto penalty = torch::stack(state.penaltyTerms).sum() * recipe.lambda;
+            result.penalty = penalty.item<double>();
+            penalty.backward();
+        }
+        for (auto &[site, y] : state.retainedOutputs) {
+            auto out = y.detach()[0].contiguous();
+            auto g = y.grad().defined() ? y.grad()[0].contiguous() : torch::zeros_like(out); // out of scope: no term
+            result.outputs[std::size_t(site)].assign(out.data_ptr<float>(), out.data_ptr<float>() + out.numel());
+            result.gradients[std::size_t(site)].assign(g.data_ptr<float>(), g.data_ptr<float>() + g.numel());
+        }
+    } catch (...) {
+        state.retainOutputs = false;
+        state.regularize = false;
+        state.retainedOutputs.clear();
+        throw;
+    }
+    state.retainOutputs = false;
+    state.regularize = false;
+    state.retainedOutputs.clear();
+    state.penaltyTerms.clear();
+    return result;
+}
+
+TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &data, const std::string &checkpointDir,
+                     bool resume, const std::atomic<bool> *cancel, const TrainingCallbacks &callbacks)
+{
+    initTorchThreads();
+    if (!data.train || !data.validation)
+        throw Error("training needs a training split and a validation split");
+    if (!data.train->labelled())
+        throw Error(data.train->path() + ": the training data has no labels; fine-tuning needs labelled images");
+    const auto started = std::chrono::steady_clock::now();
+    auto &d = model.impl();
+    auto &state = *d.state;
+    const std::size_t siteCount = d.sites.size();
+    auto say = [&](const std::string &m) {
+        if (callbacks.message)
+            callbacks.message(m);
+    };
+    if (!QDir().mkpath(QString::fromStdString(checkpointDir)))
+        throw Error(checkpointDir + ": cannot create the checkpoint folder");
+    const std::string checkpointPath = checkpointDir + "/" + kCheckpointName;
+
+    // Calibration images come from the end of the training split, training images from its start, so the
+    // threshold search sees images the training did not.
+    const std::size_t trainSize = data.train->size();
+    const std::size_t calibration = std::min(recipe.calibrationImages, trainSize / 2);
+    const std::size_t trainCount =
+        recipe.trainImages ? std::min(recipe.trainImages, trainSize - calibration) : trainSize - calibration;
+    const auto calibrationBatches = loadBatches(*data.train, data.preprocessing, rangeIndices(trainSize - calibration, trainSize), 128);
+    const auto validationIndices = firstN(*data.validation, recipe.validationImages ? recipe.validationImages : data.validation->size());
+
+    const std::vector<bool> scope = scopeMask(recipe, model);
+    std::vector<bool> sparsifiable(siteCount);
+    for (std::size_t i = 0; i < siteCount; ++i)
+        sparsifiable[i] = d.sites[i].sparsifiable;
+
+    TrainingResult result;
+    Checkpoint progress;
+    progress.thresholds = model.thresholds();
+    if (resume && QFile::exists(QString::fromStdString(checkpointPath))) {
+        progress = loadCheckpoint(checkpointPath, d, siteCount);
+        model.setThresholds(progress.thresholds);
+        say("resumed after epoch " + std::to_string(progress.epochsDone) + " from " + checkpointPath);
+    } else {
+        CaptureOptions options;
+        options.keepPredictions = false;
+        const auto stats = capture(model, calibrationBatches, options, cancel);
+        progress.bands = bandsFor(recipe, model, stats);
+    }
+    result.bands = progress.bands;
+
+    const int regEpochs = recipe.regularizeEpochs;
+    const std::vector<Phase> phases{{"regularize", 0, regEpochs, recipe.regularizeOptimizer, recipe.lambda > 0.0},
+                                    {"finetune", regEpochs, recipe.finetuneEpochs, recipe.finetuneOptimizer, false}};
+    const int totalEpochs = regEpochs + recipe.finetuneEpochs;
+
+    std::vector<at::Tensor> params;
+    for (const auto &p : d.module.parameters(true))
+        params.push_back(p);
+    auto leaveTraining = [&] {
+        torch::NoGradGuard noGrad;
+        for (auto &p : params)
+            p.set_requires_grad(false);
+        d.module.eval();
+        state.regularize = false;
+        state.penaltyTerms.clear();
+    };
+
+    auto applyThresholdPhase = [&] {
+        if (recipe.thresholdMode == Recipe::ThresholdMode::Keep || recipe.method == Recipe::Method::L1Only ||
+            recipe.method == Recipe::Method::Relu)
+            return;
+        std::vector<float> t;
+        if (recipe.thresholdMode == Recipe::ThresholdMode::Search) {
+            SearchOptions search;
+            search.budgetPp = recipe.budgetPp;
+            say("searching thresholds on " + std::to_string(calibration) + " calibration images, budget " +
+                std::to_string(recipe.budgetPp) + " pp");
+            result.search = searchThresholds(model, calibrationBatches, search, cancel, callbacks.search);
+            t = result.search.thresholds;
+        } else if (recipe.thresholdMode == Recipe::ThresholdMode::Quantile) {
+            CaptureOptions options;
+            options.keepPredictions = false;
+            t = quantileThresholds(model, capture(model, calibrationBatches, options, cancel), recipe.targetSparsity);
+        } else {
+            t = globalThresholds(model, float(recipe.globalThreshold));
+        }
+        model.setThresholds(t);
+        progress.thresholds = model.thresholds();
+    };
+
+    bool cancelled = false;
+    for (const Phase &phase : phases) {
+        if (cancelled)
+            break;
+        // A checkpoint with exactly the regularize epochs done was written before the thresholds were set.
+        if (phase.name == "finetune" && progress.epochsDone == regEpochs) {
+            applyThresholdPhase();
+            if (cancel && cancel->load()) {
+                cancelled = true;
+                break;
+            }
+        }
+        if (progress.epochsDone >= phase.firstEpoch + phase.epochs)
+            continue;
+        auto optimizer = makeOptimizer(phase.optimizer, params);
+        if (progress.epochsDone > phase.firstEpoch)
+            loadOptimizerState(checkpointPath, *optimizer);
+        state.regularize = phase.regularize;
+        state.inScope = scope;
+        state.band = progress.bands;
+        state.hoyer = recipe.penalty == Recipe::Penalty::HoyerSquare;
+
+        for (int epoch = std::max(progress.epochsDone, phase.firstEpoch); epoch < phase.firstEpoch + phase.epochs; ++epoch) {
+            const auto epochStart = std::chrono::steady_clock::now();
+            // The order of an epoch depends only on the seed and the epoch: a resumed run sees the same batches.
+            std::vector<std::size_t> order = rangeIndices(0, trainCount);
+            std::mt19937_64 rng(recipe.seed * 1000003ull + std::uint64_t(epoch));
+            std::shuffle(order.begin(), order.end(), rng);
+            BatchLoader::Options loaderOptions;
+            loaderOptions.batchSize = recipe.batchSize;
+            loaderOptions.augment = recipe.augment;
+            loaderOptions.seed = recipe.seed * 7919ull + std::uint64_t(epoch);
+            BatchLoader loader(*data.train, data.preprocessing, order, loaderOptions);
+            const int steps = int(loader.batchCount());
+
+            d.module.train();
+            for (auto &p : params)
+                p.set_requires_grad(true);
+            torch::AutoGradMode grad(true);
+            Batch batch;
+            int step = 0;
+            std::unique_lock<std::mutex> lock(d.runMutex);
+            while (loader.next(batch)) {
+                if (cancel && cancel->load()) {
+                    cancelled = true;
+                    break;
+                }
+                const double rate = scheduledRate(phase.optimizer, epoch - phase.firstEpoch, step, steps, phase.epochs);
+                setRate(*optimizer, rate);
+                state.penaltyTerms.clear();
+                std::fill(state.trainZeros.begin(), state.trainZeros.end(), 0);
+                std::fill(state.trainElements.begin(), state.trainElements.end(), 0);
+                auto input = torch::from_blob(batch.data.data(), {batch.n, batch.c, batch.h, batch.w}, torch::kFloat32);
+                auto labels = torch::tensor(std::vector<std::int64_t>(batch.labels.begin(), batch.labels.end()));
+                auto logits = d.forward(input);
+                auto taskLoss = torch::cross_entropy_loss(logits, labels);
+                auto loss = taskLoss;
+                double penaltyValue = 0.0;
+                if (!state.penaltyTerms.empty()) {
+                    auto penalty = torch::stack(state.penaltyTerms).sum() * recipe.lambda;
+                    penaltyValue = penalty.item<double>();
+                    loss = loss + penalty;
+                }
+                optimizer->zero_grad();
+                loss.backward();
+                optimizer->step();
+                std::int64_t zeros = 0, elements = 0;
+                for (std::size_t i = 0; i < siteCount; ++i)
+                    if (scope[i]) {
+                        zeros += state.trainZeros[i];
+                        elements += state.trainElements[i];
+                    }
+                if (callbacks.step)
+                    callbacks.step({phase.name, epoch, step, steps, taskLoss.item<double>(), penaltyValue,
+                                    elements ? double(zeros) / double(elements) : 0.0, rate});
+                ++step;
+            }
+            lock.unlock();
+            leaveTraining();
+            if (cancelled)
+                break;
+
+            progress.epochsDone = epoch + 1;
+            saveCheckpoint(checkpointPath, d, *optimizer, progress);
+            result.checkpoints.push_back(checkpointPath);
+            CaptureOptions options;
+            options.keepPredictions = false;
+            const auto val = capture(model, *data.validation, data.preprocessing, validationIndices, options, cancel);
+            result.validationTop1 = val.top1();
+            result.validationSparsity = val.activationSparsity(sparsifiable);
+            if (callbacks.epoch)
+                callbacks.epoch({phase.name, epoch, totalEpochs, result.validationTop1, result.validationSparsity,
+                                 std::chrono::duration<double>(std::chrono::steady_clock::now() - epochStart).count(),
+                                 checkpointPath});
+            state.regularize = phase.regularize;
+        }
+        leaveTraining();
+    }
+    result.cancelled = cancelled;
+    result.epochsDone = progress.epochsDone;
+    result.thresholds = model.thresholds();
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    return result;
+}
+
+} // namespace sparsity

@@ -1,0 +1,349 @@
+// The explorer driven through its real widgets on the offscreen platform, with the sample project on a 256-image
+// subset: baseline capture, threshold edits in the table and by dragging the histogram line, undo/redo, latest
+// result wins, cancel, save and reopen. Every item model is wrapped in QAbstractItemModelTester.
+#include "document.h"
+#include "error.h"
+#include "hardwareview.h"
+#include "heatmapview.h"
+#include "histogramview.h"
+#include "layersview.h"
+#include "layertablemodel.h"
+#include "mainwindow.h"
+#include "overviewview.h"
+#include "project.h"
+#include "site.h"
+
+#include <QAbstractItemModelTester>
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QElapsedTimer>
+#include <QSignalSpy>
+#include <QStandardPaths>
+#include <QTableView>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QUndoStack>
+
+#include <memory>
+
+using namespace sparsity;
+using namespace sparsity::ui;
+
+class TestExplorer : public QObject {
+    Q_OBJECT
+
+    std::unique_ptr<MainWindow> window_;
+    std::unique_ptr<QAbstractItemModelTester> sourceTester_, proxyTester_;
+    QStringList errors_;
+
+    Document *doc() const { return window_->document(); }
+    LayerTableModel *table() const { return window_->layersView()->sourceModel(); }
+
+    // The n-th site that can be tuned and ran.
+    int tunableSite(int n) const
+    {
+        for (int s = 0; s < doc()->siteCount(); ++s)
+            if (doc()->sites()[std::size_t(s)].sparsifiable && doc()->siteExecuted(s) && n-- == 0)
+                return s;
+        return -1;
+    }
+    QModelIndex proxyIndex(int site, int column) const
+    {
+        return window_->layersView()->proxyModel()->mapFromSource(table()->index(site, column));
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QStandardPaths::setTestModeEnabled(true);
+        window_ = std::make_unique<MainWindow>();
+        window_->setErrorSink([this](const QString &m) { errors_ << m; });
+        sourceTester_ = std::make_unique<QAbstractItemModelTester>(table(), QAbstractItemModelTester::FailureReportingMode::QtTest);
+        proxyTester_ = std::make_unique<QAbstractItemModelTester>(window_->layersView()->proxyModel(),
+                                                                  QAbstractItemModelTester::FailureReportingMode::QtTest);
+        window_->resize(1600, 1000);
+        window_->show();
+        Project p = sampleProject();
+        p.subset.count = 256;
+        QVERIFY(window_->openProject(p, QString()));
+        QVERIFY(doc()->isBusy()); // the baseline capture started by itself
+        doc()->waitForIdle();
+        QVERIFY2(errors_.isEmpty(), qPrintable(errors_.join(QLatin1Char('\n'))));
+    }
+
+    void baselineFillsEveryView()
+    {
+        QVERIFY(doc()->baseline());
+        QVERIFY(doc()->currentIsExact()); // no thresholds yet: current is the baseline
+        QCOMPARE(doc()->baseline()->result.images, 256);
+        QVERIFY(doc()->baseline()->result.top1() > 60.0);
+        QCOMPARE(table()->rowCount(), doc()->siteCount());
+        int executed = 0;
+        for (int s = 0; s < doc()->siteCount(); ++s)
+            executed += doc()->siteExecuted(s) ? 1 : 0;
+        QCOMPARE(window_->layersView()->proxyModel()->rowCount(), executed);
+        const int s = tunableSite(0);
+        QVERIFY(s >= 0);
+        const QString cell = table()->index(s, LayerTableModel::Baseline).data().toString();
+        QVERIFY2(cell.endsWith(QStringLiteral("%")), qPrintable(cell));
+        QCOMPARE(table()->index(s, LayerTableModel::Baseline).data(LayerTableModel::FractionRole).toDouble(),
+                 doc()->baseline()->result.sites[std::size_t(s)].sparsity());
+        QVERIFY(doc()->hasProjection());
+        QVERIFY(table()->index(s, LayerTableModel::LatencyShare).data(LayerTableModel::FractionRole).toDouble() >= 0.0);
+        QVERIFY(window_->overviewView()->summaryText().contains(QStringLiteral("top-1")));
+        QVERIFY(window_->hardwareView()->totalsText().contains(QStringLiteral("FPS")));
+        QVERIFY(!doc()->isModified());
+    }
+
+    void denseSitesAreGreyedWithTheirReason()
+    {
+        for (int s = 0; s < doc()->siteCount(); ++s) {
+            const Site &site = doc()->sites()[std::size_t(s)];
+            const QModelIndex i = table()->index(s, LayerTableModel::Threshold);
+            QCOMPARE(bool(table()->flags(i) & Qt::ItemIsEditable), site.sparsifiable);
+            if (!site.sparsifiable) {
+                QVERIFY(i.data(Qt::ForegroundRole).isValid());
+                QVERIFY(i.data(Qt::ToolTipRole).toString().contains(QString::fromStdString(site.denseReason)));
+            }
+        }
+    }
+
+    void filterByName()
+    {
+        const int s = tunableSite(1);
+        const QString name = QString::fromStdString(doc()->sites()[std::size_t(s)].name);
+        auto *proxy = window_->layersView()->proxyModel();
+        proxy->setFilterFixedString(name);
+        QVERIFY(proxy->rowCount() >= 1);
+        for (int r = 0; r < proxy->rowCount(); ++r)
+            QVERIFY(proxy->index(r, 0).data().toString().contains(name));
+        proxy->setFilterFixedString(QString());
+    }
+
+    void editThresholdInTheTable()
+    {
+        const int s = tunableSite(0);
+        QTableView *view = window_->layersView()->table();
+        const QModelIndex index = proxyIndex(s, LayerTableModel::Threshold);
+        view->setCurrentIndex(index);
+        QCOMPARE(doc()->selectedSite(), s); // the row drives the other views
+        view->edit(index);
+        auto *editor = view->findChild<QDoubleSpinBox *>();
+        QVERIFY(editor);
+        editor->setValue(0.25);
+        QTest::keyClick(editor, Qt::Key_Enter);
+        QCOMPARE(doc()->siteValue(SiteField::Threshold, s), double(0.25f));
+        QCOMPARE(doc()->undoStack()->count(), 1);
+        QVERIFY(doc()->isModified());
+        QVERIFY(window_->isWindowModified());
+        // At once: an estimate from the histogram, above the baseline.
+        const QModelIndex current = table()->index(s, LayerTableModel::Current);
+        QVERIFY(current.data(LayerTableModel::EstimateRole).toBool());
+        QVERIFY(current.data().toString().startsWith(QStringLiteral("≈")));
+        const double estimate = current.data(LayerTableModel::FractionRole).toDouble();
+        QVERIFY(estimate > doc()->baselineSparsity(s));
+        // Then the exact re-evaluation replaces it.
+        doc()->waitForIdle();
+        QVERIFY(doc()->currentIsExact());
+        QVERIFY(!current.data(LayerTableModel::EstimateRole).toBool());
+        const double exact = doc()->current()->result.sites[std::size_t(s)].sparsity();
+        QCOMPARE(current.data(LayerTableModel::FractionRole).toDouble(), exact);
+        // The site's own output: thresholding at 0.25 removes exactly what the estimate counted, to bin precision.
+        QVERIFY2(std::abs(exact - estimate) < 0.02, qPrintable(QStringLiteral("%1 vs %2").arg(exact).arg(estimate)));
+        // The projection follows: fewer events than the baseline.
+        QVERIFY(doc()->currentEvaluation().events < doc()->baselineEvaluation().events);
+    }
+
+    void dragTheHistogramLine()
+    {
+        const int s = tunableSite(1);
+        doc()->setSelectedSite(s);
+        HistogramView *h = window_->histogramView();
+        QWidget *plot = h->plotWidget();
+        QTest::qWait(50); // the queued replot lays the plot out
+        const int x0 = h->thresholdPixel();
+        QVERIFY(x0 >= 0);
+        const int y = h->plotArea().center().y();
+        const int before = doc()->undoStack()->count();
+        QSignalSpy thresholds(doc(), &Document::thresholdsChanged);
+        QTest::mousePress(plot, Qt::LeftButton, Qt::NoModifier, QPoint(x0, y));
+        const int x1 = h->plotArea().center().x();
+        for (int x = x0 + 10; x <= x1; x += 20)
+            QTest::mouseMove(plot, QPoint(x, y));
+        QTest::mouseMove(plot, QPoint(x1, y));
+        QTest::mouseRelease(plot, Qt::LeftButton, Qt::NoModifier, QPoint(x1, y));
+        QVERIFY(thresholds.count() > 2);
+        const double expected = h->valueAtPixel(x1);
+        QVERIFY(std::abs(doc()->siteValue(SiteField::Threshold, s) - expected) < 1e-6 * std::max(1.0, expected) + 1e-6);
+        QCOMPARE(doc()->undoStack()->count(), before + 1); // one drag, one undo step
+        QVERIFY(table()->index(s, LayerTableModel::Current).data(LayerTableModel::EstimateRole).toBool());
+        doc()->waitForIdle();
+        QVERIFY(doc()->currentIsExact());
+        QVERIFY(doc()->current()->result.sites[std::size_t(s)].sparsity() > doc()->baselineSparsity(s));
+    }
+
+    void undoAndRedo()
+    {
+        const int a = tunableSite(0), b = tunableSite(1);
+        const double ta = doc()->siteValue(SiteField::Threshold, a), tb = doc()->siteValue(SiteField::Threshold, b);
+        QVERIFY(ta > 0.0 && tb > 0.0);
+        doc()->undoStack()->undo();
+        QCOMPARE(doc()->siteValue(SiteField::Threshold, b), 0.0);
+        QCOMPARE(doc()->siteValue(SiteField::Threshold, a), ta);
+        doc()->undoStack()->undo();
+        QCOMPARE(doc()->siteValue(SiteField::Threshold, a), 0.0);
+        QVERIFY(!doc()->isModified()); // back to the saved state
+        doc()->waitForIdle();
+        QVERIFY(doc()->currentIsExact());
+        QCOMPARE(doc()->current()->result.sites[std::size_t(a)].sparsity(), doc()->baselineSparsity(a));
+        doc()->undoStack()->redo();
+        doc()->undoStack()->redo();
+        QCOMPARE(doc()->siteValue(SiteField::Threshold, a), ta);
+        QCOMPARE(doc()->siteValue(SiteField::Threshold, b), tb);
+        doc()->waitForIdle();
+        QVERIFY(doc()->currentIsExact());
+    }
+
+    void scopeCheckboxIsUndoable()
+    {
+        const int s = tunableSite(2);
+        const QModelIndex i = table()->index(s, LayerTableModel::Scope);
+        QCOMPARE(i.data(Qt::CheckStateRole).toInt(), int(Qt::Unchecked));
+        QVERIFY(table()->setData(i, int(Qt::Checked), Qt::CheckStateRole));
+        QCOMPARE(i.data(Qt::CheckStateRole).toInt(), int(Qt::Checked));
+        doc()->undoStack()->undo();
+        QCOMPARE(i.data(Qt::CheckStateRole).toInt(), int(Qt::Unchecked));
+        doc()->undoStack()->redo();
+        QCOMPARE(doc()->siteValue(SiteField::Scope, s), 1.0);
+    }
+
+    void latestResultWins()
+    {
+        const int s = tunableSite(2);
+        QSignalSpy current(doc(), &Document::currentChanged);
+        doc()->pushSiteValue(SiteField::Threshold, s, 0.05);
+        QTest::qWait(200); // the first re-evaluation is running now
+        QVERIFY(doc()->isBusy());
+        doc()->pushSiteValue(SiteField::Threshold, s, 0.4);
+        doc()->waitForIdle();
+        QVERIFY(doc()->currentIsExact());
+        QCOMPARE(doc()->current()->thresholds[std::size_t(s)], 0.4f);
+        QVERIFY(current.count() >= 1);
+        QCOMPARE(doc()->current()->thresholds, doc()->thresholds());
+    }
+
+    void cancelStopsWithinASecond()
+    {
+        QSignalSpy finished(doc(), &Document::jobFinished);
+        const auto baselineBefore = doc()->baseline();
+        doc()->startBaselineCapture();
+        QTest::qWait(50);
+        QElapsedTimer timer;
+        timer.start();
+        doc()->cancelJobs();
+        doc()->waitForIdle();
+        QVERIFY2(timer.elapsed() < 1000, qPrintable(QString::number(timer.elapsed())));
+        QVERIFY(finished.count() >= 1);
+        QCOMPARE(finished.last().at(0).toBool(), true);
+        QCOMPARE(doc()->baseline(), baselineBefore); // the cancelled run left no trace
+    }
+
+    void heatmapShowsBeforeAndAfter()
+    {
+        const int s = tunableSite(0);
+        doc()->setSelectedSite(s);
+        HeatmapView *h = window_->heatmapView();
+        h->setChannel(0);
+        const double after = h->shownZeroFraction();
+        QVERIFY(after >= 0.0);
+        auto *state = h->findChildren<QComboBox *>().last();
+        state->setCurrentIndex(0);
+        const double before = h->shownZeroFraction();
+        QVERIFY(before >= 0.0);
+        QVERIFY2(after >= before, qPrintable(QStringLiteral("%1 < %2").arg(after).arg(before)));
+        state->setCurrentIndex(1);
+        QVERIFY(h->csv().count(QLatin1Char('\n')) > 10);
+    }
+
+    void presetChangeUpdatesProjection()
+    {
+        auto *picker = window_->hardwareView()->presetPicker();
+        QVERIFY(picker->count() >= 2);
+        const double before = doc()->currentEvaluation().latencySeconds;
+        QSignalSpy spy(doc(), &Document::projectionChanged);
+        picker->setCurrentIndex(picker->currentIndex() == 0 ? 1 : 0);
+        QCOMPARE(spy.count(), 1);
+        QVERIFY(doc()->currentEvaluation().latencySeconds != before);
+        QVERIFY(window_->hardwareView()->csv().contains(QStringLiteral("baseline")));
+    }
+
+    void shortCaptureRuns()
+    {
+        QSignalSpy baseline(doc(), &Document::baselineChanged);
+        doc()->startBaselineCapture();
+        doc()->waitForIdle();
+        QCOMPARE(baseline.count(), 1);
+        QCOMPARE(doc()->baseline()->result.images, 256);
+        QVERIFY(doc()->currentIsExact()); // the thresholds were re-evaluated against the new baseline
+    }
+
+    void saveAndReopen()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("tuned.sparsity.json"));
+        const std::vector<float> thresholds = doc()->thresholds();
+        const int scoped = tunableSite(2);
+        QVERIFY(window_->saveProjectTo(path));
+        QVERIFY(!doc()->isModified());
+        QVERIFY(!window_->isWindowModified());
+        // The file names sites, not indices.
+        const Project saved = loadProject(path);
+        QCOMPARE(saved.thresholds.size(), 3);
+        QVERIFY(saved.scope.contains(QString::fromStdString(doc()->sites()[std::size_t(scoped)].name)));
+
+        doc()->pushThresholds(std::vector<float>(thresholds.size(), 0.0f), QStringLiteral("reset"));
+        QVERIFY(doc()->isModified());
+        doc()->waitForIdle();
+        doc()->markSaved(path); // pretend the user discarded: nothing should ask below
+        QVERIFY(window_->openProjectFile(path));
+        doc()->waitForIdle();
+        QCOMPARE(doc()->projectPath(), QFileInfo(path).absoluteFilePath());
+        QCOMPARE(doc()->siteValue(SiteField::Scope, scoped), 1.0);
+        QVERIFY(!doc()->isModified());
+        QCOMPARE(doc()->undoStack()->count(), 0);
+        // Reopened to exactly the saved state, not the reset one that was never saved.
+        QVERIFY(doc()->currentIsExact());
+        QCOMPARE(doc()->thresholds().size(), thresholds.size());
+        for (std::size_t i = 0; i < thresholds.size(); ++i)
+            QCOMPARE(doc()->thresholds()[i], float(double(thresholds[i])));
+    }
+
+    void brokenProjectIsReportedNotFatal()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("broken.json"));
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("{\"schema\": \"sparsity-explorer/project\", \"version\": 1}");
+        f.close();
+        const auto baseline = doc()->baseline();
+        errors_.clear();
+        QVERIFY(!window_->openProjectFile(path));
+        QCOMPARE(errors_.size(), 1);
+        QVERIFY(errors_[0].contains(QStringLiteral("broken.json")));
+        QVERIFY(errors_[0].contains(QStringLiteral("\"model\" is missing")));
+        QCOMPARE(doc()->baseline(), baseline); // the open project is untouched
+    }
+
+    void cleanupTestCase()
+    {
+        if (window_)
+            doc()->markSaved(doc()->projectPath());
+        proxyTester_.reset();
+        sourceTester_.reset();
+        window_.reset();
+    }
+};
+
+QTEST_MAIN(TestExplorer)
+#include "tst_explorer.moc"

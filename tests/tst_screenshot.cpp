@@ -1,0 +1,74 @@
+// Renders the main window with the sample project after its baseline capture and a threshold edit to
+// docs/screenshot.png (the README's picture), and checks the picture shows a filled, multi-coloured window.
+#include "document.h"
+#include "mainwindow.h"
+#include "project.h"
+#include "site.h"
+#include "sitestats.h"
+#include "theme.h"
+
+#include <QApplication>
+#include <QImage>
+#include <QSet>
+#include <QStandardPaths>
+#include <QTest>
+
+using namespace sparsity;
+using namespace sparsity::ui;
+
+class TestScreenshot : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QStandardPaths::setTestModeEnabled(true);
+        applyTheme(*static_cast<QApplication *>(QCoreApplication::instance()), true);
+    }
+
+    void rendersTheSampleProject()
+    {
+        MainWindow window;
+        window.setErrorSink([](const QString &m) { QFAIL(qPrintable(m)); });
+        window.resize(1600, 1000);
+        window.show();
+        Project p = sampleProject();
+        p.subset.count = 512;
+        QVERIFY(window.openProject(p, QString()));
+        Document *doc = window.document();
+        doc->waitForIdle();
+        QVERIFY(doc->baseline());
+        // A realistic tuning state: every site's threshold removes about 12 % more of its values (quantile rule).
+        std::vector<float> t(std::size_t(doc->siteCount()), 0.0f);
+        for (int s = 0; s < doc->siteCount(); ++s)
+            if (doc->sites()[std::size_t(s)].sparsifiable) {
+                const auto &stats = doc->baseline()->result.sites[std::size_t(s)];
+                t[std::size_t(s)] = float(stats.thresholdForSparsity(std::min(0.95, stats.sparsity() + 0.12)));
+            }
+        doc->pushThresholds(t, QStringLiteral("+12 %"));
+        doc->waitForIdle();
+        QVERIFY(doc->currentIsExact());
+        // A mid-network site shows more channels than the first one.
+        int site = -1, seen = 0;
+        for (int s = 0; s < doc->siteCount(); ++s)
+            if (doc->sites()[std::size_t(s)].sparsifiable && doc->siteExecuted(s) && ++seen == 3)
+                site = s;
+        QVERIFY(site >= 0);
+        doc->setSelectedSite(site);
+        QTest::qWait(300); // queued replots
+        const QPixmap shot = window.grab();
+        QCOMPARE(shot.deviceIndependentSize().toSize(), QSize(1600, 1000));
+        const QString path = QStringLiteral(SPARSITY_TESTS_DIR "/../docs/screenshot.png");
+        QVERIFY(shot.save(path));
+        // Not an empty window: many distinct colours (plots, heatmaps, bars).
+        const QImage img = shot.toImage().scaled(400, 250);
+        QSet<QRgb> colours;
+        for (int y = 0; y < img.height(); ++y)
+            for (int x = 0; x < img.width(); ++x)
+                colours.insert(img.pixel(x, y));
+        QVERIFY2(colours.size() > 300, qPrintable(QString::number(colours.size())));
+        doc->markSaved(QString()); // nothing to ask on close
+    }
+};
+
+QTEST_MAIN(TestScreenshot)
+#include "tst_screenshot.moc"

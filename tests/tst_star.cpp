@@ -1,0 +1,248 @@
+// STAR in the engine: threshold search under a budget, the partial penalty's gradient, recipes, training
+// with checkpoints and an exact resume, export of a fine-tuned model.
+#include "capture.h"
+#include "dataset.h"
+#include "error.h"
+#include "model.h"
+#include "recipe.h"
+#include "testmodels.h"
+#include "thresholdsearch.h"
+#include "training.h"
+
+#include <QFile>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <cstring>
+
+using namespace sparsity;
+
+class TestStar : public QObject {
+    Q_OBJECT
+    QTemporaryDir dir_;
+    std::unique_ptr<Dataset> train_, test_;
+
+    std::shared_ptr<Model> resnet() const { return Model::load(testmodels::sampleModel("sample-resnet").toStdString()); }
+
+    // A small, fast recipe: 1 + 1 epochs over 256 training images.
+    static Recipe smallRecipe(Recipe::ThresholdMode mode)
+    {
+        Recipe r = Recipe::forMethod(Recipe::Method::Star);
+        r.regularizeEpochs = 1;
+        r.finetuneEpochs = 1;
+        r.trainImages = 256;
+        r.calibrationImages = 128;
+        r.validationImages = 64;
+        r.batchSize = 32;
+        r.thresholdMode = mode;
+        r.targetSparsity = 0.7;
+        r.seed = 5;
+        return r;
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QVERIFY(dir_.isValid());
+        train_ = openDataset(testmodels::sampleData().toStdString(), Split::Train);
+        test_ = openDataset(testmodels::sampleData().toStdString(), Split::Test);
+    }
+
+    void searchRespectsItsBudget_data()
+    {
+        QTest::addColumn<double>("budget");
+        QTest::newRow("0.5 pp") << 0.5;
+        QTest::newRow("2 pp") << 2.0;
+    }
+    void searchRespectsItsBudget()
+    {
+        QFETCH(double, budget);
+        auto m = resnet();
+        const auto calibration = loadBatches(*test_, m->defaultPreprocessing(), firstN(*test_, 400), 100);
+        SearchOptions options;
+        options.budgetPp = budget;
+        options.stepsPerSite = 6;
+        int calls = 0;
+        const auto r = searchThresholds(*m, calibration, options, nullptr, [&](const SearchProgress &) { ++calls; });
+        QVERIFY(!r.cancelled);
+        QVERIFY(calls > 10);
+        QVERIFY2(r.finalTop1 >= r.startTop1 - budget, qPrintable(QStringLiteral("%1 -> %2").arg(r.startTop1).arg(r.finalTop1)));
+        QVERIFY2(r.finalSparsity > r.startSparsity + 0.05, qPrintable(QStringLiteral("%1 -> %2").arg(r.startSparsity).arg(r.finalSparsity)));
+        // The model keeps the result, and re-evaluating reproduces the accuracy the search reported.
+        QCOMPARE(m->thresholds(), r.thresholds);
+        CaptureOptions quick;
+        quick.collectStats = false;
+        QCOMPARE(capture(*m, calibration, quick).top1(), r.finalTop1);
+        for (const auto &s : m->sites())
+            if (!s.sparsifiable)
+                QCOMPARE(r.thresholds[std::size_t(s.index)], 0.0f);
+    }
+
+    void searchCancelRestoresThresholds()
+    {
+        auto m = resnet();
+        const auto calibration = loadBatches(*test_, m->defaultPreprocessing(), firstN(*test_, 200), 100);
+        std::atomic<bool> cancel{false};
+        SearchOptions options;
+        const auto r = searchThresholds(*m, calibration, options, &cancel, [&](const SearchProgress &p) {
+            if (p.evaluation >= 5)
+                cancel = true;
+        });
+        QVERIFY(r.cancelled);
+        QCOMPARE(m->thresholds(), std::vector<float>(m->sites().size(), 0.0f));
+    }
+
+    void quantileStartingPoint()
+    {
+        auto m = resnet();
+        const auto stats = capture(*m, *test_, m->defaultPreprocessing(), firstN(*test_, 200));
+        const auto t = quantileThresholds(*m, stats, 0.8);
+        m->setThresholds(t);
+        const auto after = capture(*m, *test_, m->defaultPreprocessing(), firstN(*test_, 200));
+        // The first site sees unchanged inputs, so its sparsity lands on the target (within a bin's width).
+        const int first = [&] {
+            for (const auto &s : m->sites())
+                if (s.sparsifiable && s.depth == 1)
+                    return s.index;
+            return 0;
+        }();
+        QVERIFY2(std::abs(after.sites[std::size_t(first)].sparsity() - 0.8) < 0.02,
+                 qPrintable(QString::number(after.sites[std::size_t(first)].sparsity())));
+        QCOMPARE(globalThresholds(*m, 0.25f)[std::size_t(first)], 0.25f);
+    }
+
+    void penaltyGradientOnlyInsideTheBandOfScopedSites()
+    {
+        auto m = resnet();
+        Recipe r = Recipe::forMethod(Recipe::Method::Star);
+        r.scopeMode = Recipe::ScopeMode::Sites;
+        r.scopeSites = {"layer1.relu", "layer2.relu#2"};
+        r.lambda = 3.0;
+        std::vector<float> bands(m->sites().size(), 0.0f);
+        for (const auto &s : m->sites())
+            bands[std::size_t(s.index)] = 0.4f;
+        const auto batches = loadBatches(*test_, m->defaultPreprocessing(), firstN(*test_, 4), 4);
+        const auto inspection = inspectPenalty(*m, r, bands, batches[0]);
+        QVERIFY(inspection.penalty > 0.0);
+        const auto scope = scopeMask(r, *m);
+        int scoped = 0;
+        for (const auto &s : m->sites()) {
+            const auto &y = inspection.outputs[std::size_t(s.index)];
+            const auto &g = inspection.gradients[std::size_t(s.index)];
+            QCOMPARE(y.size(), g.size());
+            std::size_t inBand = 0, nonzeroGrad = 0;
+            for (std::size_t i = 0; i < y.size(); ++i) {
+                const bool band = y[i] > 0.0f && y[i] <= 0.4f;
+                inBand += band;
+                nonzeroGrad += g[i] != 0.0f;
+                if (!scope[std::size_t(s.index)] || !band)
+                    QVERIFY2(g[i] == 0.0f, qPrintable(QStringLiteral("%1[%2] = %3, grad %4").arg(QString::fromStdString(s.name)).arg(i).arg(y[i]).arg(g[i])));
+                else
+                    QVERIFY(g[i] > 0.0f); // L1 pushes the value down toward zero
+            }
+            if (scope[std::size_t(s.index)]) {
+                ++scoped;
+                QVERIFY(inBand > 0);
+                QCOMPARE(nonzeroGrad, inBand);
+            }
+        }
+        QCOMPARE(scoped, 2);
+    }
+
+    void recipeRoundTripAndErrors()
+    {
+        Recipe r = Recipe::forMethod(Recipe::Method::L1Only);
+        r.lambda = 0.25;
+        r.scopeMode = Recipe::ScopeMode::Depth;
+        r.maxDepth = 3;
+        r.finetuneOptimizer.kind = OptimizerSettings::Kind::Sgd;
+        const QString file = dir_.filePath(QStringLiteral("recipe.json"));
+        r.save(file.toStdString());
+        const Recipe back = Recipe::load(file.toStdString());
+        QCOMPARE(back.toJson(), r.toJson());
+        QCOMPARE(back.method, Recipe::Method::L1Only);
+        QCOMPARE(back.maxDepth, 3);
+
+        const std::vector<std::pair<std::string, std::string>> bad{
+            {"{", "not a JSON object"},
+            {"{\"schema\": \"other\", \"version\": 1}", "not a recipe file"},
+            {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 7}", "version 7"},
+            {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"method\": \"magic\"}", "'method'"},
+            {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"penalty\": {\"lambda\": -1}}", "'penalty.lambda'"},
+            {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"band\": {\"mode\": \"quantile\", \"value\": 3}}", "'band.value'"},
+        };
+        for (const auto &[json, expected] : bad) {
+            try {
+                Recipe::fromJson(json, "bad.json");
+                QFAIL(qPrintable(QStringLiteral("accepted: ") + QString::fromStdString(json)));
+            } catch (const Error &e) {
+                const QString message = QString::fromUtf8(e.what());
+                QVERIFY2(message.startsWith(QStringLiteral("bad.json")) && message.contains(QString::fromStdString(expected)),
+                         qPrintable(message));
+            }
+        }
+        Recipe unknownSite;
+        unknownSite.scopeMode = Recipe::ScopeMode::Sites;
+        unknownSite.scopeSites = {"no.such.site"};
+        QVERIFY_THROWS_EXCEPTION(Error, scopeMask(unknownSite, *resnet()));
+    }
+
+    void resumeAfterCancelMatchesAnUninterruptedRun()
+    {
+        const Recipe recipe = smallRecipe(Recipe::ThresholdMode::Quantile);
+        const auto probe = loadBatches(*test_, resnet()->defaultPreprocessing(), firstN(*test_, 16), 16);
+
+        auto straight = resnet();
+        TrainingData data{train_.get(), test_.get(), straight->defaultPreprocessing()};
+        int epochs = 0;
+        TrainingCallbacks counting;
+        counting.epoch = [&](const EpochReport &) { ++epochs; };
+        const auto a = train(*straight, recipe, data, dir_.filePath(QStringLiteral("straight")).toStdString(), false, nullptr, counting);
+        QVERIFY(!a.cancelled);
+        QCOMPARE(epochs, 2);
+        QCOMPARE(a.epochsDone, 2);
+        QVERIFY(QFile::exists(QString::fromStdString(a.checkpoints.back())));
+        const auto expected = forwardOutput(*straight, probe[0], true);
+
+        auto interrupted = resnet();
+        std::atomic<bool> cancel{false};
+        TrainingCallbacks callbacks;
+        callbacks.step = [&](const TrainingStep &s) {
+            if (s.epoch == 1 && s.step == 3)
+                cancel = true;
+        };
+        const QString ckpt = dir_.filePath(QStringLiteral("resumed"));
+        const auto b = train(*interrupted, recipe, data, ckpt.toStdString(), false, &cancel, callbacks);
+        QVERIFY(b.cancelled);
+        QCOMPARE(b.epochsDone, 1);
+
+        auto resumed = resnet(); // a new session: only the checkpoint carries the state
+        const auto c = train(*resumed, recipe, data, ckpt.toStdString(), true);
+        QVERIFY(!c.cancelled);
+        QCOMPARE(c.epochsDone, 2);
+        QCOMPARE(c.thresholds, a.thresholds);
+        const auto got = forwardOutput(*resumed, probe[0], true);
+        QCOMPARE(got.size(), expected.size());
+        for (std::size_t i = 0; i < got.size(); ++i)
+            QVERIFY2(std::abs(got[i] - expected[i]) <= 1e-5f * (1.0f + std::abs(expected[i])),
+                     qPrintable(QStringLiteral("%1: %2 vs %3").arg(i).arg(got[i]).arg(expected[i])));
+
+        // The fine-tuned weights and thresholds go into the export, which reproduces the engine's outputs.
+        const QString out = dir_.filePath(QStringLiteral("tuned.pt"));
+        resumed->exportThresholded(out.toStdString(), recipe.toJson());
+        auto exported = Model::load(out.toStdString());
+        exported->setInputShape({1, 28, 28});
+        const auto plain = forwardOutput(*exported, probe[0], false);
+        QVERIFY(std::memcmp(plain.data(), got.data(), got.size() * sizeof(float)) == 0);
+    }
+
+    void trainingRefusesUnlabelledOrMissingData()
+    {
+        auto m = resnet();
+        TrainingData data{train_.get(), nullptr, m->defaultPreprocessing()};
+        QVERIFY_THROWS_EXCEPTION(Error, train(*m, smallRecipe(Recipe::ThresholdMode::Keep), data, dir_.filePath(QStringLiteral("x")).toStdString()));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestStar)
+#include "tst_star.moc"

@@ -1,0 +1,676 @@
+#include "document.h"
+
+#include "error.h"
+#include "model.h"
+#include "processorpreset.h"
+#include "undocommands.h"
+
+#include <QCoreApplication>
+#include <QDir>
+#include <QFileInfo>
+#include <QStandardPaths>
+#include <QTimer>
+#include <QUndoStack>
+
+#include <algorithm>
+#include <chrono>
+
+namespace sparsity::ui {
+
+struct Document::Job {
+    int id = 0;
+    JobKind kind = JobKind::Current;
+    std::atomic<bool> cancel{false};
+    std::vector<float> thresholds;
+    std::shared_ptr<Snapshot> snapshot; // null when cancelled before it started or failed
+    std::shared_ptr<SearchResult> search;
+    QString error;
+};
+
+namespace {
+
+const std::vector<Site> &noSites()
+{
+    static const std::vector<Site> empty;
+    return empty;
+}
+
+std::vector<std::size_t> chooseIndices(const Dataset &dataset, const SubsetSpec &subset)
+{
+    switch (subset.mode) {
+    case SubsetSpec::Mode::First: return firstN(dataset, subset.count);
+    case SubsetSpec::Mode::Random: return randomN(dataset, subset.count, subset.seed);
+    case SubsetSpec::Mode::Stratified: return stratifiedN(dataset, subset.count, subset.seed);
+    }
+    return {};
+}
+
+// How many images keep their feature maps for the heatmap: a few, because a large network's maps cost tens of MB
+// per image and both the baseline and the current capture keep them.
+constexpr std::size_t kKeptImages = 6;
+
+} // namespace
+
+Document::Document(QObject *parent)
+    : QObject(parent), undoStack_(new QUndoStack(this)), reevaluateTimer_(new QTimer(this))
+{
+    pool_.setMaxThreadCount(1);
+    // Coalesces the moves of one drag; the job tracker below still drops anything superseded.
+    reevaluateTimer_->setSingleShot(true);
+    reevaluateTimer_->setInterval(120);
+    connect(reevaluateTimer_, &QTimer::timeout, this, [this] { runJob(JobKind::Current); });
+    connect(undoStack_, &QUndoStack::cleanChanged, this, [this] {
+        if (isModified() != lastModified_) {
+            lastModified_ = isModified();
+            Q_EMIT modifiedChanged(lastModified_);
+        }
+    });
+    const QString userDir =
+        QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + QStringLiteral("/presets");
+    presets_ = listPresets(userDir);
+}
+
+Document::~Document()
+{
+    cancelJobs();
+    pool_.waitForDone();
+}
+
+const std::vector<Site> &Document::sites() const { return model_ ? model_->sites() : noSites(); }
+
+int Document::siteByName(const QString &name) const
+{
+    const std::string n = name.toStdString();
+    const auto &s = sites();
+    for (std::size_t i = 0; i < s.size(); ++i)
+        if (s[i].name == n)
+            return int(i);
+    return -1;
+}
+
+bool Document::siteExecuted(int site) const
+{
+    return site >= 0 && std::size_t(site) < executed_.size() && executed_[std::size_t(site)];
+}
+
+QString Document::modelName() const
+{
+    if (!model_)
+        return {};
+    const auto &m = model_->metadata();
+    return m.present && !m.name.empty() ? QString::fromStdString(m.name) : QFileInfo(project_.modelPath).fileName();
+}
+
+QStringList Document::classNames() const
+{
+    QStringList out;
+    if (dataset_)
+        for (const auto &c : dataset_->classNames())
+            out << QString::fromStdString(c);
+    return out;
+}
+
+void Document::openProject(const Project &project, const QString &path)
+{
+    // Load everything into locals first: a failure leaves the document as it was.
+    std::shared_ptr<Model> model = Model::load(project.modelPath.toStdString());
+    std::shared_ptr<Dataset> dataset = sparsity::openDataset(project.datasetPath.toStdString(), project.split);
+    const Preprocessing pre = project.hasPreprocessing ? project.preprocessing : model->defaultPreprocessing();
+    pre.validate();
+    const std::vector<std::int64_t> chw{pre.channels, pre.height, pre.width};
+    if (model->inputShape() != chw)
+        model->setInputShape(chw);
+    auto indices = chooseIndices(*dataset, project.subset);
+
+    cancelJobs();
+    pool_.waitForDone();
+    project_ = project;
+    projectPath_ = path;
+    model_ = std::move(model);
+    dataset_ = std::move(dataset);
+    preprocessing_ = pre;
+    indices_ = std::move(indices);
+    resetState();
+    applyProjectEdits();
+    undoStack_->clear();
+    structuralChange_ = false;
+    Q_EMIT projectPathChanged(projectPath_);
+    Q_EMIT modelChanged();
+    updateProjection();
+    Q_EMIT modifiedChanged(lastModified_ = isModified());
+    startBaselineCapture();
+}
+
+void Document::openModel(const QString &path)
+{
+    std::shared_ptr<Model> model = Model::load(path.toStdString());
+    if (dataset_) {
+        const std::vector<std::int64_t> chw{preprocessing_.channels, preprocessing_.height, preprocessing_.width};
+        if (model->inputShape() != chw)
+            model->setInputShape(chw);
+    }
+    cancelJobs();
+    pool_.waitForDone();
+    model_ = std::move(model);
+    project_.modelPath = QFileInfo(path).absoluteFilePath();
+    project_.thresholds.clear();
+    project_.channelThresholds.clear();
+    project_.scope.clear();
+    project_.bands.clear();
+    if (!project_.hasPreprocessing)
+        preprocessing_ = model_->defaultPreprocessing();
+    resetState();
+    undoStack_->clear();
+    setStructuralChange();
+    Q_EMIT modelChanged();
+    updateProjection();
+    startBaselineCapture();
+}
+
+void Document::openDataset(const QString &path, Split split, const SubsetSpec &subset, const Preprocessing *preprocessing)
+{
+    std::shared_ptr<Dataset> dataset = sparsity::openDataset(path.toStdString(), split);
+    Preprocessing pre = preprocessing ? *preprocessing : (model_ ? model_->defaultPreprocessing() : preprocessing_);
+    pre.validate();
+    auto indices = chooseIndices(*dataset, subset);
+    cancelJobs();
+    pool_.waitForDone();
+    if (model_) {
+        const std::vector<std::int64_t> chw{pre.channels, pre.height, pre.width};
+        if (model_->inputShape() != chw)
+            model_->setInputShape(chw); // throws with what the model wanted: the document is unchanged
+    }
+    dataset_ = std::move(dataset);
+    preprocessing_ = pre;
+    indices_ = std::move(indices);
+    project_.datasetPath = QFileInfo(path).absoluteFilePath();
+    project_.split = split;
+    project_.subset = subset;
+    project_.hasPreprocessing = preprocessing != nullptr;
+    project_.preprocessing = pre;
+    kept_.assign(indices_.begin(), indices_.begin() + std::ptrdiff_t(std::min(kKeptImages, indices_.size())));
+    baseline_.reset();
+    current_.reset();
+    setStructuralChange();
+    Q_EMIT modelChanged();
+    updateProjection();
+    startBaselineCapture();
+}
+
+void Document::clear()
+{
+    cancelJobs();
+    pool_.waitForDone();
+    project_ = Project();
+    projectPath_.clear();
+    model_.reset();
+    dataset_.reset();
+    indices_.clear();
+    resetState();
+    undoStack_->clear();
+    structuralChange_ = false;
+    Q_EMIT projectPathChanged(projectPath_);
+    Q_EMIT modelChanged();
+    updateProjection();
+    Q_EMIT modifiedChanged(lastModified_ = isModified());
+}
+
+void Document::resetState()
+{
+    const std::size_t n = sites().size();
+    initialThresholds_ = model_ ? model_->thresholds() : std::vector<float>();
+    thresholds_ = initialThresholds_;
+    bands_.assign(n, 0.0);
+    scope_.assign(n, false);
+    executed_.assign(n, false);
+    for (std::size_t i = 0; i < n; ++i)
+        executed_[i] = model_->siteExecuted(int(i)); // from the shape-inference pass; no job is running
+    baseline_.reset();
+    current_.reset();
+    kept_.assign(indices_.begin(), indices_.begin() + std::ptrdiff_t(std::min(kKeptImages, indices_.size())));
+    selectedSite_ = -1;
+    const QString wanted = project_.processorPreset;
+    presetIndex_ = presets_.empty() ? -1 : 0;
+    for (std::size_t i = 0; i < presets_.size(); ++i) {
+        const QFileInfo info(presets_[i].path);
+        if (presets_[i].valid && (info.completeBaseName() == wanted || info.absoluteFilePath() == wanted)) {
+            presetIndex_ = int(i);
+            break;
+        }
+    }
+}
+
+void Document::applyProjectEdits()
+{
+    for (auto it = project_.thresholds.cbegin(); it != project_.thresholds.cend(); ++it) {
+        const int s = siteByName(it.key());
+        if (s >= 0 && sites()[std::size_t(s)].sparsifiable)
+            thresholds_[std::size_t(s)] = float(it.value());
+    }
+    for (const QString &name : project_.scope)
+        if (const int s = siteByName(name); s >= 0)
+            scope_[std::size_t(s)] = true;
+    for (auto it = project_.bands.cbegin(); it != project_.bands.cend(); ++it)
+        if (const int s = siteByName(it.key()); s >= 0)
+            bands_[std::size_t(s)] = it.value();
+}
+
+Project Document::projectToSave() const
+{
+    Project p = project_;
+    p.hasPreprocessing = bool(dataset_) || project_.hasPreprocessing;
+    p.preprocessing = preprocessing_;
+    p.thresholds.clear();
+    p.scope.clear();
+    p.bands.clear();
+    const auto &s = sites();
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const QString name = QString::fromStdString(s[i].name);
+        if (thresholds_[i] != initialThresholds_[i])
+            p.thresholds.insert(name, double(thresholds_[i]));
+        if (scope_[i])
+            p.scope << name;
+        if (bands_[i] != 0.0)
+            p.bands.insert(name, bands_[i]);
+    }
+    if (presetIndex_ >= 0) {
+        const PresetEntry &e = presets_[std::size_t(presetIndex_)];
+        p.processorPreset = e.builtIn ? QFileInfo(e.path).completeBaseName() : e.path;
+    }
+    return p;
+}
+
+void Document::markSaved(const QString &path)
+{
+    project_ = projectToSave();
+    projectPath_ = path;
+    structuralChange_ = false;
+    undoStack_->setClean();
+    Q_EMIT projectPathChanged(path);
+    Q_EMIT modifiedChanged(lastModified_ = isModified());
+}
+
+bool Document::isModified() const { return structuralChange_ || !undoStack_->isClean(); }
+
+void Document::setStructuralChange()
+{
+    structuralChange_ = true;
+    if (!lastModified_)
+        Q_EMIT modifiedChanged(lastModified_ = true);
+}
+
+double Document::siteValue(SiteField field, int site) const
+{
+    const auto i = std::size_t(site);
+    switch (field) {
+    case SiteField::Threshold: return double(thresholds_[i]);
+    case SiteField::Scope: return scope_[i] ? 1.0 : 0.0;
+    case SiteField::Band: return bands_[i];
+    }
+    return 0.0;
+}
+
+void Document::setSiteValue(SiteField field, int site, double value)
+{
+    if (site < 0 || site >= siteCount())
+        return;
+    const auto i = std::size_t(site);
+    switch (field) {
+    case SiteField::Threshold:
+        thresholds_[i] = sites()[i].sparsifiable ? float(std::max(0.0, value)) : 0.0f;
+        Q_EMIT siteValueChanged(field, site);
+        Q_EMIT thresholdsChanged({site});
+        updateProjection();
+        requestReevaluation();
+        return;
+    case SiteField::Scope: scope_[i] = value != 0.0; break;
+    case SiteField::Band: bands_[i] = std::max(0.0, value); break;
+    }
+    Q_EMIT siteValueChanged(field, site);
+}
+
+void Document::setThresholds(const std::vector<float> &thresholds)
+{
+    if (thresholds.size() != thresholds_.size())
+        return;
+    QVector<int> changed;
+    for (std::size_t i = 0; i < thresholds.size(); ++i) {
+        const float t = sites()[i].sparsifiable ? std::max(0.0f, thresholds[i]) : 0.0f;
+        if (t != thresholds_[i]) {
+            thresholds_[i] = t;
+            changed << int(i);
+        }
+    }
+    if (changed.isEmpty())
+        return;
+    Q_EMIT thresholdsChanged(changed);
+    updateProjection();
+    requestReevaluation();
+}
+
+void Document::pushSiteValue(SiteField field, int site, double value, int mergeSession)
+{
+    if (site < 0 || site >= siteCount() || siteValue(field, site) == value)
+        return;
+    undoStack_->push(new ChangeSiteValue(this, field, site, value, mergeSession));
+}
+
+void Document::pushThresholds(const std::vector<float> &thresholds, const QString &text)
+{
+    if (thresholds.size() != thresholds_.size() || thresholds == thresholds_)
+        return;
+    undoStack_->push(new ChangeThresholds(this, thresholds, text));
+}
+
+bool Document::currentIsExact() const { return current_ && current_->thresholds == thresholds_; }
+
+double Document::baselineSparsity(int site) const
+{
+    if (!baseline_ || site < 0 || std::size_t(site) >= baseline_->result.sites.size())
+        return -1.0;
+    const auto &s = baseline_->result.sites[std::size_t(site)];
+    return s.elements ? s.sparsity() : -1.0;
+}
+
+const SiteStats *Document::statsFor(int site, double threshold) const
+{
+    const Snapshot *best = nullptr;
+    for (const Snapshot *snap : {baseline_.get(), current_.get()}) {
+        if (!snap || std::size_t(site) >= snap->result.sites.size() || !snap->result.sites[std::size_t(site)].elements)
+            continue;
+        const double own = snap->thresholds[std::size_t(site)];
+        if (own <= threshold && (!best || own >= best->thresholds[std::size_t(site)]))
+            best = snap;
+    }
+    if (!best)
+        best = baseline_ ? baseline_.get() : current_.get();
+    if (!best || std::size_t(site) >= best->result.sites.size())
+        return nullptr;
+    return &best->result.sites[std::size_t(site)];
+}
+
+double Document::estimatedSparsity(int site, double threshold) const
+{
+    const SiteStats *s = statsFor(site, threshold);
+    if (!s || !s->elements)
+        return -1.0;
+    if (!sites()[std::size_t(site)].sparsifiable)
+        return s->sparsity();
+    return s->estimatedSparsityAt(threshold);
+}
+
+double Document::currentSparsity(int site, bool *estimate) const
+{
+    if (estimate)
+        *estimate = false;
+    if (site < 0 || site >= siteCount())
+        return -1.0;
+    if (currentIsExact()) {
+        const auto &s = current_->result.sites[std::size_t(site)];
+        return s.elements ? s.sparsity() : -1.0;
+    }
+    if (estimate)
+        *estimate = true;
+    return estimatedSparsity(site, double(thresholds_[std::size_t(site)]));
+}
+
+void Document::setPresetIndex(int index)
+{
+    if (index == presetIndex_ || index < 0 || std::size_t(index) >= presets_.size())
+        return;
+    presetIndex_ = index;
+    setStructuralChange();
+    updateProjection();
+}
+
+void Document::updateProjection()
+{
+    hasProjection_ = false;
+    if (model_ && baseline_ && presetIndex_ >= 0 && presets_[std::size_t(presetIndex_)].valid) {
+        const ProcessorParams &params = presets_[std::size_t(presetIndex_)].params;
+        const auto &layers = model_->layers();
+        dense_ = evaluate(params, denseWorkload(layers));
+        baselineEval_ = evaluate(params, baseline_->workload);
+        if (currentIsExact()) {
+            currentWorkload_ = current_->workload;
+        } else {
+            // Each layer scales the measured work of the capture its estimate comes from by the estimated change
+            // of its input density: exact at the captured threshold, and consistent with the measured baseline.
+            currentWorkload_ = baseline_->workload;
+            for (std::size_t l = 0; l < layers.size() && l < currentWorkload_.layers.size(); ++l) {
+                const int s = layers[l].inputSite;
+                if (s < 0 || !sites()[std::size_t(s)].sparsifiable)
+                    continue;
+                const double t = thresholds_[std::size_t(s)];
+                const SiteStats *stats = statsFor(s, t);
+                const Snapshot *source = (current_ && stats == &current_->result.sites[std::size_t(s)]) ? current_.get()
+                                                                                                        : baseline_.get();
+                if (!stats || !stats->elements)
+                    continue;
+                LayerWorkload lw = source->workload.layers[l];
+                const double measured = 1.0 - stats->sparsity();
+                const double estimated = 1.0 - stats->estimatedSparsityAt(t);
+                const double factor = measured > 0.0 ? estimated / measured : 0.0;
+                lw.events *= factor;
+                lw.synops *= factor;
+                lw.density = estimated;
+                if (factor != 1.0)
+                    lw.source = OpsSource::Estimate;
+                currentWorkload_.layers[l] = lw;
+            }
+        }
+        currentEval_ = evaluate(params, currentWorkload_);
+        hasProjection_ = true;
+    }
+    Q_EMIT projectionChanged();
+}
+
+double Document::latencyShare(int site) const
+{
+    if (!hasProjection_ || !model_)
+        return -1.0;
+    const auto &layers = model_->layers();
+    double total = 0.0, mine = 0.0;
+    for (std::size_t l = 0; l < currentEval_.layers.size() && l < layers.size(); ++l) {
+        total += currentEval_.layers[l].cycles;
+        if (layers[l].inputSite == site)
+            mine += currentEval_.layers[l].cycles;
+    }
+    return total > 0.0 ? mine / total : -1.0;
+}
+
+void Document::setSelectedSite(int site)
+{
+    if (site == selectedSite_)
+        return;
+    selectedSite_ = site;
+    Q_EMIT selectedSiteChanged(site);
+}
+
+void Document::startBaselineCapture() { runJob(JobKind::Baseline); }
+
+void Document::requestReevaluation()
+{
+    if (model_ && dataset_)
+        reevaluateTimer_->start();
+}
+
+void Document::cancelJobs()
+{
+    reevaluateTimer_->stop();
+    for (auto &job : latest_) {
+        if (job)
+            job->cancel = true;
+        job.reset(); // whatever it delivers now is stale
+    }
+}
+
+void Document::waitForIdle()
+{
+    while (pending_ > 0 || reevaluateTimer_->isActive())
+        QCoreApplication::processEvents(QEventLoop::AllEvents | QEventLoop::WaitForMoreEvents, 50);
+}
+
+std::shared_ptr<Document::Job> Document::newJob(JobKind kind)
+{
+    auto job = std::make_shared<Job>();
+    job->id = ++nextJobId_;
+    job->kind = kind;
+    job->thresholds = kind == JobKind::Baseline ? initialThresholds_ : thresholds_;
+    auto &slot = latest_[int(kind)];
+    if (slot)
+        slot->cancel = true; // latest wins: the superseded job stops at its next batch
+    slot = job;
+    if (kind == JobKind::Baseline && latest_[int(JobKind::Current)]) {
+        latest_[int(JobKind::Current)]->cancel = true; // restarted after the new baseline
+        latest_[int(JobKind::Current)].reset();
+    }
+    ++pending_;
+    return job;
+}
+
+void Document::runJob(JobKind kind)
+{
+    if (!model_ || !dataset_ || indices_.empty())
+        return;
+    auto job = newJob(kind);
+    Q_EMIT jobStarted(kind == JobKind::Baseline ? tr("Baseline capture") : tr("Re-evaluating thresholds"));
+
+    CaptureOptions options;
+    options.keepFeatureMaps = kept_;
+    pool_.start([this, job, model = model_, dataset = dataset_, pre = preprocessing_, indices = indices_, options] {
+        if (!job->cancel) {
+            try {
+                model->setThresholds(job->thresholds);
+                auto snap = std::make_shared<Snapshot>();
+                snap->result = capture(*model, *dataset, pre, indices, options, &job->cancel,
+                                       [this, job](const CaptureProgress &p) {
+                                           QMetaObject::invokeMethod(
+                                               this,
+                                               [this, job, p] {
+                                                   if (latest_[int(job->kind)] != job || !p.imagesDone)
+                                                       return;
+                                                   const double eta = p.secondsElapsed / double(p.imagesDone) *
+                                                                      double(p.imagesTotal - p.imagesDone);
+                                                   Q_EMIT jobProgress(qint64(p.imagesDone), qint64(p.imagesTotal), eta);
+                                               },
+                                               Qt::QueuedConnection);
+                                       });
+                snap->thresholds = job->thresholds;
+                for (std::size_t i = 0; i < model->sites().size(); ++i)
+                    snap->executed.push_back(model->siteExecuted(int(i)));
+                if (!snap->result.cancelled)
+                    snap->workload = workloadFromStats(model->layers(), model->sites(), snap->result.sites);
+                job->snapshot = std::move(snap);
+            } catch (const std::exception &e) {
+                job->error = QString::fromStdString(e.what());
+            }
+        }
+        QMetaObject::invokeMethod(this, [this, job] { finishJob(job); }, Qt::QueuedConnection);
+    });
+}
+
+void Document::finishJob(const std::shared_ptr<Job> &job)
+{
+    --pending_;
+    auto &slot = latest_[int(job->kind)];
+    if (slot != job) { // superseded or cancelled: its result is stale
+        if (pending_ == 0)
+            Q_EMIT jobFinished(true);
+        return;
+    }
+    slot.reset();
+    if (job->kind == JobKind::Search)
+        return finishSearch(job);
+    if (!job->error.isEmpty()) {
+        Q_EMIT jobFailed(job->error);
+        Q_EMIT jobFinished(false);
+        return;
+    }
+    if (!job->snapshot || job->snapshot->result.cancelled) {
+        Q_EMIT jobFinished(true);
+        return;
+    }
+    executed_ = job->snapshot->executed;
+    if (job->kind == JobKind::Baseline) {
+        baseline_ = job->snapshot;
+        if (job->snapshot->thresholds == thresholds_)
+            current_ = job->snapshot;
+        else
+            current_.reset();
+        Q_EMIT baselineChanged();
+        if (!current_)
+            runJob(JobKind::Current);
+    } else {
+        current_ = job->snapshot;
+    }
+    updateProjection();
+    Q_EMIT currentChanged();
+    Q_EMIT jobFinished(false);
+}
+
+// ---- Threshold search -------------------------------------------------------------------------------------
+
+void Document::startThresholdSearch(const SearchOptions &options, std::size_t calibrationImages)
+{
+    if (!model_ || !dataset_ || indices_.empty())
+        return;
+    auto job = newJob(JobKind::Search);
+    Q_EMIT jobStarted(tr("Threshold search (budget %1 pp)").arg(options.budgetPp));
+    std::vector<std::size_t> calibration(indices_.begin(),
+                                         indices_.begin() + std::ptrdiff_t(std::min(calibrationImages, indices_.size())));
+    pool_.start([this, job, options, calibration, model = model_, dataset = dataset_, pre = preprocessing_] {
+        if (!job->cancel) {
+            try {
+                const auto batches = loadBatches(*dataset, pre, calibration, 64);
+                model->setThresholds(job->thresholds);
+                const auto started = std::chrono::steady_clock::now();
+                job->search = std::make_shared<SearchResult>(searchThresholds(
+                    *model, batches, options, &job->cancel, [this, job, started](const SearchProgress &p) {
+                        const double elapsed =
+                            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+                        QMetaObject::invokeMethod(
+                            this,
+                            [this, job, p, elapsed] {
+                                if (latest_[int(JobKind::Search)] != job || p.evaluation <= 0)
+                                    return;
+                                const int planned = std::max(p.evaluationsPlanned, p.evaluation);
+                                Q_EMIT jobProgress(p.evaluation, planned,
+                                                   elapsed / p.evaluation * double(planned - p.evaluation));
+                            },
+                            Qt::QueuedConnection);
+                    }));
+            } catch (const std::exception &e) {
+                job->error = QString::fromStdString(e.what());
+            }
+        }
+        QMetaObject::invokeMethod(this, [this, job] { finishJob(job); }, Qt::QueuedConnection);
+    });
+}
+
+void Document::finishSearch(const std::shared_ptr<Job> &job)
+{
+    if (!job->error.isEmpty()) {
+        Q_EMIT jobFailed(job->error);
+        Q_EMIT jobFinished(false);
+        return;
+    }
+    if (!job->search || job->search->cancelled) {
+        Q_EMIT jobFinished(true);
+        return;
+    }
+    const SearchResult &r = *job->search;
+    // Edits made while the search ran are replaced by its result; undo brings them back.
+    pushThresholds(r.thresholds, tr("Threshold search"));
+    Q_EMIT jobFinished(false);
+    Q_EMIT thresholdSearchFinished(
+        tr("Threshold search: sparsity %1 % → %2 %, calibration top-1 %3 % → %4 % (%5 evaluations, %6 s)")
+            .arg(100.0 * r.startSparsity, 0, 'f', 1)
+            .arg(100.0 * r.finalSparsity, 0, 'f', 1)
+            .arg(r.startTop1, 0, 'f', 2)
+            .arg(r.finalTop1, 0, 'f', 2)
+            .arg(r.evaluations)
+            .arg(r.seconds, 0, 'f', 1));
+}
+
+} // namespace sparsity::ui

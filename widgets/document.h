@@ -1,0 +1,179 @@
+#pragma once
+
+#include "capture.h"
+#include "processorpreset.h"
+#include "project.h"
+#include "thresholdsearch.h"
+#include "workload.h"
+
+#include <QObject>
+#include <QThreadPool>
+#include <QVector>
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+class QTimer;
+class QUndoStack;
+
+namespace sparsity {
+class Dataset;
+class Model;
+struct Site;
+}
+
+namespace sparsity::ui {
+
+// One finished capture and what it ran with: the GUI never reads the Model's live probe state.
+struct Snapshot {
+    CaptureResult result;
+    std::vector<float> thresholds; // the thresholds the capture ran with
+    std::vector<bool> executed;    // per site: ran in this capture
+    Workload workload;             // workloadFromStats of this capture
+};
+
+// Per-site values a user edits; each has its own undo command (undocommands.h).
+enum class SiteField { Threshold, Scope, Band };
+
+// The open project: model, dataset, thresholds, the undo stack, the baseline capture and the current one.
+// Views read from it and change it only by pushing commands. Captures run on a worker thread one at a time;
+// re-evaluations follow "latest result wins": every job gets an id and results of superseded jobs are dropped.
+class Document : public QObject {
+    Q_OBJECT
+public:
+    enum class JobKind { Baseline, Current, Search };
+
+    explicit Document(QObject *parent = nullptr);
+    ~Document() override;
+
+    // Opening. Each throws sparsity::Error with a message for the user and leaves the document unchanged.
+    void openProject(const Project &project, const QString &path);
+    void openModel(const QString &path);
+    void openDataset(const QString &path, Split split, const SubsetSpec &subset, const Preprocessing *preprocessing);
+    void clear();
+
+    const Project &project() const { return project_; }
+    // The project as it would be saved now: thresholds, scope and bands from the current edits.
+    Project projectToSave() const;
+    QString projectPath() const { return projectPath_; }
+    void markSaved(const QString &path);
+    bool isModified() const;
+    QUndoStack *undoStack() const { return undoStack_; }
+
+    bool hasModel() const { return bool(model_); }
+    bool hasDataset() const { return bool(dataset_); }
+    const Dataset *dataset() const { return dataset_.get(); }
+    const std::vector<Site> &sites() const;
+    int siteCount() const { return int(sites().size()); }
+    int siteByName(const QString &name) const; // -1 when absent
+    bool siteExecuted(int site) const;
+    QString modelName() const;
+    const Preprocessing &preprocessing() const { return preprocessing_; }
+    const std::vector<std::size_t> &indices() const { return indices_; }
+    const std::vector<std::size_t> &keptIndices() const { return kept_; }
+    QStringList classNames() const;
+
+    // Edits. set*() apply directly (used by undo commands); push*() create the undoable command.
+    double siteValue(SiteField field, int site) const;
+    void setSiteValue(SiteField field, int site, double value);
+    void setThresholds(const std::vector<float> &thresholds);
+    void pushSiteValue(SiteField field, int site, double value, int mergeSession = 0);
+    void pushThresholds(const std::vector<float> &thresholds, const QString &text);
+    const std::vector<float> &thresholds() const { return thresholds_; }
+    int newMergeSession() { return ++mergeSession_; }
+
+    // Results. Null until the first capture finished.
+    std::shared_ptr<const Snapshot> baseline() const { return baseline_; }
+    std::shared_ptr<const Snapshot> current() const { return current_; }
+    // True when `current()` ran with exactly the thresholds being shown.
+    bool currentIsExact() const;
+    double baselineSparsity(int site) const; // -1 when unknown
+    // Exact when the current capture matches the thresholds, else an estimate from the histograms.
+    double currentSparsity(int site, bool *estimate = nullptr) const;
+    double estimatedSparsity(int site, double threshold) const;
+    // The stats an estimate at `threshold` is read from: the capture whose own threshold was the highest <= it.
+    const SiteStats *statsFor(int site, double threshold) const;
+
+    // Hardware projection, recomputed after every edit (cheap).
+    const std::vector<PresetEntry> &presets() const { return presets_; }
+    int presetIndex() const { return presetIndex_; }
+    void setPresetIndex(int index);
+    bool hasProjection() const { return hasProjection_; }
+    const Evaluation &denseEvaluation() const { return dense_; }
+    const Evaluation &baselineEvaluation() const { return baselineEval_; }
+    const Evaluation &currentEvaluation() const { return currentEval_; }
+    const Workload &currentWorkload() const { return currentWorkload_; }
+    double latencyShare(int site) const; // of the current projection's total stage cycles, -1 when unknown
+
+    int selectedSite() const { return selectedSite_; }
+    void setSelectedSite(int site);
+
+    // Jobs.
+    void startBaselineCapture();
+    void requestReevaluation(); // coalesced a little, latest wins
+    void cancelJobs();
+    // Threshold search (core/thresholdsearch.h) on the first `calibrationImages` of the subset, starting from the
+    // current thresholds; the result is pushed as one undoable step.
+    void startThresholdSearch(const SearchOptions &options, std::size_t calibrationImages);
+    bool isBusy() const { return pending_ > 0; }
+    void waitForIdle(); // tests and shutdown
+
+Q_SIGNALS:
+    void modelChanged();   // model, dataset or subset replaced: everything resets
+    void thresholdsChanged(const QVector<int> &sites);
+    void siteValueChanged(sparsity::ui::SiteField field, int site);
+    void baselineChanged();
+    void currentChanged();
+    void projectionChanged();
+    void selectedSiteChanged(int site);
+    void modifiedChanged(bool modified);
+    void projectPathChanged(const QString &path);
+    void jobStarted(const QString &description);
+    void jobProgress(qint64 done, qint64 total, double etaSeconds);
+    void jobFinished(bool cancelled);
+    void jobFailed(const QString &message);
+    void thresholdSearchFinished(const QString &summary);
+
+private:
+    struct Job;
+    void resetState();
+    void applyProjectEdits();
+    void runJob(JobKind kind);
+    std::shared_ptr<Job> newJob(JobKind kind);
+    void finishJob(const std::shared_ptr<Job> &job);
+    void finishSearch(const std::shared_ptr<Job> &job);
+    void updateProjection();
+    void setStructuralChange();
+
+    Project project_;
+    QString projectPath_;
+    std::shared_ptr<Model> model_;
+    std::shared_ptr<Dataset> dataset_;
+    Preprocessing preprocessing_;
+    std::vector<std::size_t> indices_, kept_;
+    QUndoStack *undoStack_;
+    bool structuralChange_ = false;
+    bool lastModified_ = false;
+
+    std::vector<float> initialThresholds_, thresholds_;
+    std::vector<double> bands_;
+    std::vector<bool> scope_, executed_;
+    std::shared_ptr<const Snapshot> baseline_, current_;
+    int selectedSite_ = -1;
+    int mergeSession_ = 0;
+
+    std::vector<PresetEntry> presets_;
+    int presetIndex_ = -1;
+    bool hasProjection_ = false;
+    Evaluation dense_, baselineEval_, currentEval_;
+    Workload currentWorkload_;
+
+    QThreadPool pool_; // one thread: captures on one Model run one after another
+    std::shared_ptr<Job> latest_[3];
+    int nextJobId_ = 0;
+    int pending_ = 0;
+    QTimer *reevaluateTimer_;
+};
+
+} // namespace sparsity::ui

@@ -1,0 +1,48 @@
+#pragma once
+
+#include <QSortFilterProxyModel>
+#include <QWidget>
+
+class QLineEdit;
+class QTableView;
+class QCheckBox;
+
+namespace sparsity::ui {
+
+class Document;
+class LayerTableModel;
+
+// Hides sites that did not run (untaken branches) and, optionally, dense sites; filters by name.
+class LayerFilterModel : public QSortFilterProxyModel {
+    Q_OBJECT
+public:
+    using QSortFilterProxyModel::QSortFilterProxyModel;
+    void setShowDense(bool show);
+
+protected:
+    bool filterAcceptsRow(int row, const QModelIndex &parent) const override;
+
+private:
+    bool showDense_ = true;
+};
+
+// The layers table with its filter field. Selecting a row selects the site in the Document.
+class LayersView : public QWidget {
+    Q_OBJECT
+public:
+    explicit LayersView(Document *doc, QWidget *parent = nullptr);
+    QTableView *table() const { return table_; }
+    LayerTableModel *sourceModel() const { return model_; }
+    LayerFilterModel *proxyModel() const { return proxy_; }
+
+private:
+    void selectSite(int site);
+    Document *doc_;
+    LayerTableModel *model_;
+    LayerFilterModel *proxy_;
+    QLineEdit *filter_;
+    QCheckBox *showDense_;
+    QTableView *table_;
+};
+
+} // namespace sparsity::ui

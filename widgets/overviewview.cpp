@@ -1,0 +1,151 @@
+#include "overviewview.h"
+
+#include "document.h"
+#include "plotutil.h"
+#include "site.h"
+
+#include <qcustomplot.h>
+
+#include <QLabel>
+#include <QVBoxLayout>
+
+namespace sparsity::ui {
+
+namespace {
+
+std::vector<bool> sparsifiableMask(const Document &doc)
+{
+    std::vector<bool> mask;
+    for (const Site &s : doc.sites())
+        mask.push_back(s.sparsifiable);
+    return mask;
+}
+
+QString compact(double v)
+{
+    if (v >= 1e6)
+        return QStringLiteral("%1 M").arg(v / 1e6, 0, 'f', 2);
+    if (v >= 1e3)
+        return QStringLiteral("%1 k").arg(v / 1e3, 0, 'f', 1);
+    return QString::number(v, 'f', 0);
+}
+
+} // namespace
+
+OverviewView::OverviewView(Document *doc, QWidget *parent)
+    : QWidget(parent), doc_(doc), summary_(new QLabel(this)), plot_(new QCustomPlot(this))
+{
+    summary_->setTextFormat(Qt::RichText);
+    summary_->setWordWrap(true);
+    auto *layout = new QVBoxLayout(this);
+    layout->setContentsMargins(4, 4, 4, 4);
+    layout->addWidget(summary_);
+    layout->addWidget(plot_, 1);
+
+    baseline_ = new QCPBars(plot_->xAxis, plot_->yAxis);
+    current_ = new QCPBars(plot_->xAxis, plot_->yAxis);
+    baseline_->setName(tr("baseline"));
+    current_->setName(tr("current"));
+    QColor b = plotcolors::baseline(), c = plotcolors::current();
+    baseline_->setPen(Qt::NoPen);
+    baseline_->setBrush(b);
+    current_->setPen(Qt::NoPen);
+    current_->setBrush(c);
+    auto *group = new QCPBarsGroup(plot_);
+    group->setSpacingType(QCPBarsGroup::stAbsolute);
+    group->setSpacing(1);
+    baseline_->setBarsGroup(group);
+    current_->setBarsGroup(group);
+    baseline_->setWidth(0.4);
+    current_->setWidth(0.4);
+    plot_->yAxis->setRange(0, 100);
+    plot_->yAxis->setLabel(tr("sparsity (% zeros)"));
+    plot_->xAxis->setLabel(tr("activation site (execution order)"));
+    plot_->legend->setVisible(true);
+    plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
+    stylePlot(plot_);
+    installPlotActions(plot_, [this] { return csv(); }, [] { return QStringLiteral("sparsity-overview"); });
+
+    connect(doc_, &Document::modelChanged, this, &OverviewView::rebuild);
+    connect(doc_, &Document::baselineChanged, this, &OverviewView::rebuild);
+    connect(doc_, &Document::currentChanged, this, &OverviewView::rebuild);
+    connect(doc_, &Document::thresholdsChanged, this, &OverviewView::rebuild);
+    rebuild();
+}
+
+QString OverviewView::summaryText() const { return summary_->text(); }
+
+void OverviewView::rebuild()
+{
+    shownSites_.clear();
+    QVector<double> keys, base, cur;
+    QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
+    const auto &sites = doc_->sites();
+    for (int s = 0; s < int(sites.size()); ++s) {
+        if (!doc_->siteExecuted(s) || !sites[std::size_t(s)].sparsifiable)
+            continue;
+        const double k = double(shownSites_.size());
+        shownSites_ << s;
+        keys << k;
+        base << std::max(0.0, 100.0 * doc_->baselineSparsity(s));
+        cur << std::max(0.0, 100.0 * doc_->currentSparsity(s));
+        ticker->addTick(k, QString::fromStdString(sites[std::size_t(s)].name));
+    }
+    baseline_->setData(keys, base, true);
+    current_->setData(keys, cur, true);
+    const bool names = shownSites_.size() <= 40;
+    if (names) {
+        plot_->xAxis->setTicker(ticker);
+        plot_->xAxis->setTickLabelRotation(50);
+    } else {
+        plot_->xAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+        plot_->xAxis->setTickLabelRotation(0);
+    }
+    plot_->xAxis->setRange(-0.7, std::max(1.0, double(shownSites_.size()) - 0.3));
+    plot_->xAxis->setLabel(names ? QString() : tr("activation site (execution order)"));
+
+    const auto b = doc_->baseline();
+    const auto c = doc_->current();
+    if (!b) {
+        summary_->setText(doc_->hasModel() ? tr("<i>Waiting for the baseline capture…</i>")
+                                           : tr("<i>Open a model and a dataset to begin</i>"));
+    } else {
+        const auto mask = sparsifiableMask(*doc_);
+        QString text = tr("Baseline: top-1 <b>%1 %</b> · sparsity <b>%2 %</b> · <b>%3</b> nonzero activations / image")
+                           .arg(b->result.top1(), 0, 'f', 2)
+                           .arg(100.0 * b->result.activationSparsity(mask), 0, 'f', 1)
+                           .arg(compact(b->result.nonzerosPerImage(mask)));
+        if (c && c != b) {
+            const bool exact = doc_->currentIsExact();
+            text += tr("<br>Current%1: top-1 <b>%2 %</b> (%3 pp) · sparsity <b>%4 %</b> · <b>%5</b> nonzero / image (%6× fewer)")
+                        .arg(exact ? QString() : tr(" (last exact run; re-evaluating)"))
+                        .arg(c->result.top1(), 0, 'f', 2)
+                        .arg(c->result.top1() - b->result.top1(), 0, 'f', 2)
+                        .arg(100.0 * c->result.activationSparsity(mask), 0, 'f', 1)
+                        .arg(compact(c->result.nonzerosPerImage(mask)))
+                        .arg(b->result.nonzerosPerImage(mask) / std::max(1.0, c->result.nonzerosPerImage(mask)), 0, 'f', 2);
+        }
+        text += tr("<br><span style='color:gray'>%1 images · %2 s per capture</span>")
+                    .arg(b->result.images)
+                    .arg(b->result.seconds, 0, 'f', 1);
+        summary_->setText(text);
+    }
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+QString OverviewView::csv() const
+{
+    QString out = QStringLiteral("site,baseline_sparsity,current_sparsity,current_is_estimate\n");
+    for (int s : shownSites_) {
+        bool estimate = false;
+        const double cur = doc_->currentSparsity(s, &estimate);
+        out += QStringLiteral("%1,%2,%3,%4\n")
+                   .arg(QString::fromStdString(doc_->sites()[std::size_t(s)].name))
+                   .arg(doc_->baselineSparsity(s), 0, 'g', 9)
+                   .arg(cur, 0, 'g', 9)
+                   .arg(estimate ? 1 : 0);
+    }
+    return out;
+}
+
+} // namespace sparsity::ui

@@ -1,0 +1,34 @@
+#pragma once
+
+#include <QColor>
+#include <QString>
+
+#include <functional>
+
+class QCustomPlot;
+class QCPAxis;
+class QCPAxisRect;
+
+namespace sparsity::ui {
+
+// Colours used by every plot, so "baseline" and "current" look the same everywhere.
+namespace plotcolors {
+inline QColor dense() { return QColor(0x8a, 0x8f, 0x98); }
+inline QColor baseline() { return QColor(0x7f, 0x8c, 0x9d); }
+inline QColor current() { return QColor(0x2e, 0x9c, 0xca); }
+inline QColor threshold() { return QColor(0xe0, 0x5a, 0x2e); }
+inline QColor zero() { return QColor(0xf2, 0xb1, 0x34); }
+} // namespace plotcolors
+
+// Colours axes, grid, text and background from the application palette (light or dark).
+void stylePlot(QCustomPlot *plot);
+void styleAxisRect(QCPAxisRect *rect);
+
+// Context menu with "Save as PNG…", "Save as PDF…" and "Copy data as CSV"; `csv` builds the CSV text on demand
+// from the numbers the plot shows. `baseName` suggests the file name.
+void installPlotActions(QCustomPlot *plot, std::function<QString()> csv, std::function<QString()> baseName);
+
+// Writes the plot as PNG or PDF (by the file's extension); returns false with the reason in *error.
+bool savePlot(QCustomPlot *plot, const QString &path, QString *error);
+
+} // namespace sparsity::ui

@@ -1,0 +1,52 @@
+#include "undocommands.h"
+
+#include "site.h"
+
+#include <QCoreApplication>
+
+namespace sparsity::ui {
+
+namespace {
+
+QString describe(SiteField field, const QString &site, double value)
+{
+    switch (field) {
+    case SiteField::Threshold:
+        return QCoreApplication::translate("ChangeSiteValue", "Set threshold of %1 to %2").arg(site).arg(value, 0, 'g', 4);
+    case SiteField::Scope:
+        return value != 0.0 ? QCoreApplication::translate("ChangeSiteValue", "Add %1 to the regularization scope").arg(site)
+                            : QCoreApplication::translate("ChangeSiteValue", "Remove %1 from the regularization scope").arg(site);
+    case SiteField::Band:
+        return QCoreApplication::translate("ChangeSiteValue", "Set near-zero band of %1 to %2").arg(site).arg(value, 0, 'g', 4);
+    }
+    return {};
+}
+
+} // namespace
+
+ChangeSiteValue::ChangeSiteValue(Document *doc, SiteField field, int site, double value, int mergeSession)
+    : doc_(doc), field_(field), site_(site), old_(doc->siteValue(field, site)), new_(value), session_(mergeSession)
+{
+    setText(describe(field, QString::fromStdString(doc->sites()[std::size_t(site)].name), value));
+}
+
+void ChangeSiteValue::undo() { doc_->setSiteValue(field_, site_, old_); }
+void ChangeSiteValue::redo() { doc_->setSiteValue(field_, site_, new_); }
+
+bool ChangeSiteValue::mergeWith(const QUndoCommand *other)
+{
+    const auto *o = static_cast<const ChangeSiteValue *>(other);
+    if (session_ == 0 || o->session_ != session_ || o->site_ != site_ || o->field_ != field_)
+        return false;
+    new_ = o->new_;
+    setText(o->text());
+    return true;
+}
+
+ChangeThresholds::ChangeThresholds(Document *doc, std::vector<float> thresholds, const QString &text)
+    : doc_(doc), old_(doc->thresholds()), new_(std::move(thresholds))
+{
+    setText(text);
+}
+
+} // namespace sparsity::ui

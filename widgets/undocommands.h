@@ -1,0 +1,41 @@
+#pragma once
+
+#include "document.h"
+
+#include <QUndoCommand>
+
+#include <vector>
+
+namespace sparsity::ui {
+
+// One site's threshold, scope membership or near-zero band. Commands of one drag (same merge session, not 0)
+// merge into a single undo step, so undo returns to where the drag started.
+class ChangeSiteValue : public QUndoCommand {
+public:
+    ChangeSiteValue(Document *doc, SiteField field, int site, double value, int mergeSession);
+    void undo() override;
+    void redo() override;
+    int id() const override { return 1; }
+    bool mergeWith(const QUndoCommand *other) override;
+
+private:
+    Document *doc_;
+    SiteField field_;
+    int site_;
+    double old_, new_;
+    int session_;
+};
+
+// Every threshold at once: a search result, a reset, a project's thresholds.
+class ChangeThresholds : public QUndoCommand {
+public:
+    ChangeThresholds(Document *doc, std::vector<float> thresholds, const QString &text);
+    void undo() override { doc_->setThresholds(old_); }
+    void redo() override { doc_->setThresholds(new_); }
+
+private:
+    Document *doc_;
+    std::vector<float> old_, new_;
+};
+
+} // namespace sparsity::ui
