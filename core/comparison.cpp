@@ -1,7 +1,6 @@
 #include "comparison.h"
 
 #include "capture.h"
-#include "error.h"
 #include "model.h"
 
 #include <cmath>
@@ -9,100 +8,101 @@
 
 namespace sparsity {
 
-Recipe recipeForMethod(const Recipe &base, Recipe::Method method)
+Recipe baselineRecipe(const Recipe &star, Recipe::Method method)
 {
-    Recipe r = base;
+    Recipe r = star;
     r.method = method;
-    const Recipe defaults = Recipe::forMethod(method);
+    const int epochs = star.regularizeEpochs + star.finetuneEpochs;
     switch (method) {
     case Recipe::Method::Star:
-        if (base.method != Recipe::Method::Star) {
-            // A base written for another method: take STAR's own band, penalty and threshold choices.
-            r.bandMode = defaults.bandMode;
-            r.band = defaults.band;
-            r.lambda = defaults.lambda;
-            r.thresholdMode = defaults.thresholdMode;
-        }
         break;
-    case Recipe::Method::L1Only:
-        r.bandMode = Recipe::BandMode::Absolute;
-        r.band = 0.0; // no upper end: every positive activation is penalised
+    case Recipe::Method::Relu: // plain fine-tuning for the whole budget
+        r.lambda = 0.0;
+        r.regularizeEpochs = epochs;
+        r.finetuneEpochs = 0;
         r.thresholdMode = Recipe::ThresholdMode::Keep;
-        if (r.lambda <= 0.0)
-            r.lambda = defaults.lambda;
         break;
-    case Recipe::Method::ThresholdOnly:
+    case Recipe::Method::ThresholdOnly: // FATReLU: plain fine-tuning, the same threshold step, the same fine-tune
         r.lambda = 0.0;
-        if (r.thresholdMode == Recipe::ThresholdMode::Keep)
-            r.thresholdMode = defaults.thresholdMode;
         break;
-    case Recipe::Method::Relu:
-        r.lambda = 0.0;
+    case Recipe::Method::L1Only: // Georgiadis: L1 on every positive activation for the whole budget, no thresholds
+        r.bandMode = Recipe::BandMode::Absolute;
+        r.band = 0.0;
+        r.scopeMode = Recipe::ScopeMode::All;
+        r.regularizeEpochs = epochs;
+        r.finetuneEpochs = 0;
         r.thresholdMode = Recipe::ThresholdMode::Keep;
         break;
     }
     return r;
 }
 
-MethodComparison compareMethods(const std::function<std::shared_ptr<Model>()> &freshModel, const Recipe &base,
-                                const std::vector<Recipe::Method> &methods, const TrainingData &data,
-                                const Dataset &evaluation, const std::vector<std::size_t> &evaluationIndices,
-                                const std::string &checkpointRoot, const std::atomic<bool> *cancel,
-                                const std::function<void(const ComparisonProgress &)> &onMethod,
+namespace {
+
+MethodOutcome evaluate(Model &model, const Dataset &evaluation, const Preprocessing &preprocessing,
+                       const std::vector<std::size_t> &indices, const std::vector<bool> &sparsifiable, const std::atomic<bool> *cancel)
+{
+    CaptureOptions options;
+    options.keepPredictions = false;
+    const auto r = capture(model, evaluation, preprocessing, indices, options, cancel);
+    MethodOutcome o;
+    o.top1 = r.top1();
+    o.top5 = r.top5();
+    o.activationSparsity = r.activationSparsity(sparsifiable);
+    o.nonzerosPerImage = r.nonzerosPerImage(sparsifiable);
+    for (const auto &s : r.sites)
+        o.siteSparsity.push_back(s.sparsity());
+    o.thresholds = model.thresholds();
+    o.top1DeltaPp = o.removedVsRelu = std::numeric_limits<double>::quiet_NaN();
+    return o;
+}
+
+} // namespace
+
+MethodComparison compareMethods(const std::function<std::shared_ptr<Model>()> &freshModel, const Recipe &star,
+                                const std::vector<Recipe::Method> &methods, const TrainingData &data, const Dataset &evaluation,
+                                const std::vector<std::size_t> &indices, const std::string &checkpointRoot,
+                                const std::atomic<bool> *cancel, const std::function<void(const ComparisonProgress &)> &onMethod,
                                 const TrainingCallbacks &callbacks)
 {
-    if (methods.empty())
-        throw Error("comparison: no method to compare");
-    MethodComparison out;
-    out.evaluationImages = evaluationIndices.size();
-    out.epochs = base.regularizeEpochs + base.finetuneEpochs;
-    const double nan = std::numeric_limits<double>::quiet_NaN();
+    MethodComparison c;
+    c.epochs = star.regularizeEpochs + star.finetuneEpochs;
+    c.evaluationImages = indices.size();
+    {
+        auto model = freshModel();
+        for (const auto &s : model->sites()) {
+            c.siteNames.push_back(s.name);
+            c.sparsifiable.push_back(s.sparsifiable && model->siteExecuted(s.index));
+        }
+        c.original = evaluate(*model, evaluation, data.preprocessing, indices, c.sparsifiable, cancel);
+    }
     for (std::size_t i = 0; i < methods.size(); ++i) {
         if (cancel && cancel->load()) {
-            out.cancelled = true;
+            c.cancelled = true;
             break;
         }
         if (onMethod)
             onMethod({int(i), int(methods.size()), methods[i]});
         auto model = freshModel();
-        if (out.siteNames.empty())
-            for (const Site &s : model->sites()) {
-                out.siteNames.push_back(s.name);
-                out.sparsifiable.push_back(s.sparsifiable);
-            }
-        MethodResult r;
-        r.method = methods[i];
-        r.recipe = recipeForMethod(base, methods[i]);
-        r.training = train(*model, r.recipe, data, checkpointRoot + "/" + methodName(methods[i]), false, cancel, callbacks);
-        if (r.training.cancelled) {
-            out.cancelled = true;
+        const Recipe recipe = baselineRecipe(star, methods[i]);
+        const auto trained = train(*model, recipe, data, checkpointRoot + "/" + methodName(methods[i]), false, cancel, callbacks);
+        if (trained.cancelled) {
+            c.cancelled = true;
             break;
         }
-        CaptureOptions options;
-        options.keepPredictions = false;
-        const CaptureResult c = capture(*model, evaluation, data.preprocessing, evaluationIndices, options, cancel);
-        if (c.cancelled) {
-            out.cancelled = true;
-            break;
-        }
-        r.top1 = c.top1();
-        r.top5 = c.top5();
-        r.activationSparsity = c.activationSparsity(out.sparsifiable);
-        r.nonzerosPerImage = c.nonzerosPerImage(out.sparsifiable);
-        for (const auto &s : c.sites)
-            r.siteSparsity.push_back(s.images ? s.sparsity() : nan);
-        r.thresholds = model->thresholds();
-        out.methods.push_back(std::move(r));
+        MethodOutcome o = evaluate(*model, evaluation, data.preprocessing, indices, c.sparsifiable, cancel);
+        o.method = methods[i];
+        o.recipe = recipe;
+        o.training = trained;
+        c.methods.push_back(o);
     }
-    const MethodResult *relu = nullptr;
-    for (const auto &m : out.methods)
+    for (const auto &m : c.methods)
         if (m.method == Recipe::Method::Relu)
-            relu = &m;
-    for (auto &m : out.methods) {
-        m.removedVsRelu = relu && relu->nonzerosPerImage > 0 ? 1.0 - m.nonzerosPerImage / relu->nonzerosPerImage : nan;
-        m.top1DeltaPp = relu ? m.top1 - relu->top1 : nan;
-    }
-    return out;
+            for (auto &other : c.methods) {
+                other.top1DeltaPp = other.top1 - m.top1;
+                other.removedVsRelu = m.nonzerosPerImage > 0 ? 1.0 - other.nonzerosPerImage / m.nonzerosPerImage : std::nan("");
+            }
+    return c;
 }
 
 } // namespace sparsity

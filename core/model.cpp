@@ -13,6 +13,7 @@
 #include <torch/csrc/jit/ir/constants.h>
 #include <torch/csrc/jit/serialization/import.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -74,6 +75,11 @@ ModelMetadata parseMetadata(const std::string &json, const std::string &path)
         m.std.push_back(float(v.toDouble()));
     for (const auto v : root.value(QStringLiteral("classes")).toArray())
         m.classes.push_back(v.toString().toStdString());
+    const QJsonObject names = root.value(QStringLiteral("graph_names")).toObject();
+    for (const auto v : names.value(QStringLiteral("sites")).toArray())
+        m.siteNames.push_back(v.toString().toStdString());
+    for (const auto v : names.value(QStringLiteral("layers")).toArray())
+        m.layerNames.push_back(v.toString().toStdString());
     m.recordedTop1 = root.value(QStringLiteral("accuracy")).toObject().value(QStringLiteral("top1_shipped_test_2000")).toDouble(-1.0);
     if (!m.inputShape.empty() && m.inputShape.size() != 3)
         throw Error(path + ": the embedded metadata gives an input shape of rank " + std::to_string(m.inputShape.size()) +
@@ -188,6 +194,9 @@ std::shared_ptr<Model> Model::load(const std::string &path)
 
     // Activation sites first, then input taps on conv/linear inputs that no activation feeds directly.
     auto found = graph::findActivationSites(g);
+    if (d.metadata.siteNames.size() == found.size())
+        for (std::size_t i = 0; i < found.size(); ++i)
+            found[i].name = d.metadata.siteNames[i];
     std::vector<std::string> names;
     for (const auto &f : found) {
         Site s;
@@ -221,6 +230,8 @@ std::shared_ptr<Model> Model::load(const std::string &path)
     for (Node *n : computeNodes) {
         ComputeLayer layer;
         layer.geometry = graph::describeLayer(n, d.module);
+        if (d.metadata.layerNames.size() == computeNodes.size())
+            layer.geometry.name = d.metadata.layerNames[d.layers.size()];
         Value *in = n->input(0);
         const auto producer = in->node()->kind();
         if (producer == probeSymbol || producer == probeInPlaceSymbol) {
@@ -269,7 +280,11 @@ std::shared_ptr<Model> Model::load(const std::string &path)
             Node *user = use.user;
             if (user->kind() == c10::prim::ListConstruct && user->output()->uses().size() == 1)
                 user = user->output()->uses()[0].user;
-            d.sites[i].consumers.push_back(graph::describeLayer(user, d.module));
+            auto consumer = graph::describeLayer(user, d.module);
+            const auto known = std::find(d.layerNodes.begin(), d.layerNodes.end(), user);
+            if (known != d.layerNodes.end())
+                consumer.name = d.layers[std::size_t(known - d.layerNodes.begin())].geometry.name;
+            d.sites[i].consumers.push_back(consumer);
         }
     }
 
@@ -511,7 +526,15 @@ void Model::exportThresholded(const std::string &outPath, const std::string &met
         last->output()->setType(x->type());
         x->replaceAllUsesAfterNodeWith(last, last->output());
     }
-    torch::jit::ExtraFilesMap extra{{kMetadataFile, metadataJson}};
+    // Keep the names: the saved graph is inlined, so a reload could not rebuild module paths.
+    QJsonObject metadata = QJsonDocument::fromJson(QByteArray::fromStdString(metadataJson)).object();
+    QJsonArray siteNames, layerNames;
+    for (int i = 0; i < d->activationSiteCount; ++i)
+        siteNames.append(QString::fromStdString(d->sites[std::size_t(i)].name));
+    for (const auto &layer : d->layers)
+        layerNames.append(QString::fromStdString(layer.geometry.name));
+    metadata.insert(QStringLiteral("graph_names"), QJsonObject{{QStringLiteral("sites"), siteNames}, {QStringLiteral("layers"), layerNames}});
+    torch::jit::ExtraFilesMap extra{{kMetadataFile, QJsonDocument(metadata).toJson().toStdString()}};
     const std::string temp = outPath + ".partial";
     try {
         copy.save(temp, extra);

@@ -20,6 +20,9 @@ struct ModelMetadata {
     std::vector<std::string> classes;
     double recordedTop1 = -1.0;       // on the shipped test subset when recorded, else -1
     std::string json;                 // the whole file, for display
+    // Names of the activation sites and conv/linear layers in graph order, written by our export: its graph is
+    // inlined, so call stacks (and with them module paths) are gone when it is loaded again.
+    std::vector<std::string> siteNames, layerNames;
 };
 
 // Which element of the forward's output holds the logits (or the segmentation map).

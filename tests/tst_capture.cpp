@@ -227,6 +227,11 @@ private Q_SLOTS:
             return std::count_if(m.sites().begin(), m.sites().end(), [](const Site &s) { return s.op.rfind("input of", 0) != 0; });
         };
         QCOMPARE(activations(*reloaded), activations(*resnet_));
+        // Names survive the export (its graph is inlined, so they travel in the metadata).
+        for (std::size_t i = 0; i < std::size_t(activations(*resnet_)); ++i)
+            QCOMPARE(reloaded->sites()[i].name, resnet_->sites()[i].name);
+        QCOMPARE(reloaded->layers()[1].geometry.name, resnet_->layers()[1].geometry.name);
+        QCOMPARE(reloaded->sites()[1].consumers[0].name, resnet_->sites()[1].consumers[0].name);
         QCOMPARE(reloaded->sites()[1].bakedThreshold, double(0.3f));
         QCOMPARE(reloaded->sites()[4].bakedThreshold, double(0.5f));
         QCOMPARE(reloaded->sites()[2].bakedThreshold, 0.0);

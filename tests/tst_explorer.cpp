@@ -10,6 +10,7 @@
 #include "layertablemodel.h"
 #include "mainwindow.h"
 #include "overviewview.h"
+#include "plotutil.h"
 #include "project.h"
 #include "site.h"
 
@@ -24,6 +25,7 @@
 #include <QTest>
 #include <QUndoStack>
 
+#include <algorithm>
 #include <memory>
 
 using namespace sparsity;
@@ -132,7 +134,7 @@ private Q_SLOTS:
         QVERIFY(editor);
         editor->setValue(0.25);
         QTest::keyClick(editor, Qt::Key_Enter);
-        QCOMPARE(doc()->siteValue(SiteField::Threshold, s), double(0.25f));
+        QTRY_COMPARE(doc()->siteValue(SiteField::Threshold, s), double(0.25f)); // the delegate commits queued
         QCOMPARE(doc()->undoStack()->count(), 1);
         QVERIFY(doc()->isModified());
         QVERIFY(window_->isWindowModified());
@@ -167,7 +169,7 @@ private Q_SLOTS:
         const int before = doc()->undoStack()->count();
         QSignalSpy thresholds(doc(), &Document::thresholdsChanged);
         QTest::mousePress(plot, Qt::LeftButton, Qt::NoModifier, QPoint(x0, y));
-        const int x1 = h->plotArea().center().x();
+        const int x1 = h->plotArea().left() + h->plotArea().width() * 4 / 5; // into the bulk of the values
         for (int x = x0 + 10; x <= x1; x += 20)
             QTest::mouseMove(plot, QPoint(x, y));
         QTest::mouseMove(plot, QPoint(x1, y));
@@ -277,6 +279,27 @@ private Q_SLOTS:
         QVERIFY(window_->hardwareView()->csv().contains(QStringLiteral("baseline")));
     }
 
+    void editedPresetBecomesAUserPreset()
+    {
+        HardwareView *hw = window_->hardwareView();
+        const int builtIns = int(doc()->presets().size());
+        QString error = hw->saveUserPreset("{\"format\": 1}");
+        QVERIFY2(!error.isEmpty(), "an incomplete preset was accepted");
+        ProcessorParams params = doc()->presets()[std::size_t(doc()->presetIndex())].params;
+        params.name = "Test chip, twice the clock";
+        params.clockHz *= 2.0;
+        const double before = doc()->currentEvaluation().latencySeconds;
+        error = hw->saveUserPreset(presetToJson(params));
+        QVERIFY2(error.isEmpty(), qPrintable(error));
+        QCOMPARE(int(doc()->presets().size()), builtIns + 1);
+        QCOMPARE(doc()->presets()[std::size_t(doc()->presetIndex())].params.name, params.name);
+        QCOMPARE(hw->presetPicker()->currentText(), QString::fromStdString(params.name));
+        QVERIFY(doc()->currentEvaluation().latencySeconds < before);
+        QVERIFY(QFile::remove(doc()->presets()[std::size_t(doc()->presetIndex())].path));
+        doc()->reloadPresets();
+        QCOMPARE(int(doc()->presets().size()), builtIns);
+    }
+
     void shortCaptureRuns()
     {
         QSignalSpy baseline(doc(), &Document::baselineChanged);
@@ -285,6 +308,27 @@ private Q_SLOTS:
         QCOMPARE(baseline.count(), 1);
         QCOMPARE(doc()->baseline()->result.images, 256);
         QVERIFY(doc()->currentIsExact()); // the thresholds were re-evaluated against the new baseline
+    }
+
+    void thresholdSearchIsOneUndoStep()
+    {
+        const std::vector<float> before = doc()->thresholds();
+        const int steps = doc()->undoStack()->count();
+        QSignalSpy done(doc(), &Document::thresholdSearchFinished);
+        SearchOptions options;
+        options.budgetPp = 3.0;
+        options.stepsPerSite = 3;
+        options.refine = false;
+        doc()->startThresholdSearch(options, 64);
+        doc()->waitForIdle();
+        QCOMPARE(done.count(), 1);
+        QVERIFY(done[0][0].toString().contains(QStringLiteral("sparsity")));
+        QCOMPARE(doc()->undoStack()->count(), steps + 1);
+        QVERIFY(doc()->thresholds() != before);
+        QVERIFY(doc()->currentIsExact()); // the result was re-evaluated on the whole subset
+        doc()->undoStack()->undo();
+        QCOMPARE(doc()->thresholds(), before);
+        doc()->waitForIdle();
     }
 
     void saveAndReopen()
@@ -316,6 +360,70 @@ private Q_SLOTS:
         QCOMPARE(doc()->thresholds().size(), thresholds.size());
         for (std::size_t i = 0; i < thresholds.size(); ++i)
             QCOMPARE(doc()->thresholds()[i], float(double(thresholds[i])));
+    }
+
+    void openingAModelKeepsThresholdsByName()
+    {
+        const std::vector<float> thresholds = doc()->thresholds();
+        QVERIFY(std::any_of(thresholds.begin(), thresholds.end(), [](float t) { return t > 0.0f; }));
+        window_->openInitial(QStringLiteral(SPARSITY_SAMPLEDATA_DIR "/models/sample-resnet.pt"));
+        QVERIFY(errors_.isEmpty());
+        QVERIFY(doc()->isModified()); // a new model is a change of the project
+        QCOMPARE(doc()->undoStack()->count(), 0);
+        doc()->waitForIdle();
+        QCOMPARE(doc()->thresholds(), thresholds);
+        QVERIFY(doc()->baseline());
+        QVERIFY(doc()->currentIsExact());
+        QCOMPARE(doc()->baseline()->result.images, 256); // the dataset and subset stay
+        doc()->markSaved(doc()->projectPath());
+    }
+
+    void channelThresholdsFromTheProjectApply()
+    {
+        Project p = doc()->projectToSave();
+        const int s = tunableSite(0);
+        const Site &site = doc()->sites()[std::size_t(s)];
+        const QString name = QString::fromStdString(site.name);
+        p.thresholds.clear();
+        // Half of the channels cut hard, the other half not at all.
+        QVector<double> perChannel(int(site.shape[0]), 0.0);
+        for (int c = 0; c < perChannel.size(); c += 2)
+            perChannel[c] = 1.0;
+        p.channelThresholds = {{name, perChannel}};
+        QVERIFY(window_->openProject(p, QString()));
+        doc()->waitForIdle();
+        QVERIFY(doc()->current() && doc()->current() != doc()->baseline());
+        QVERIFY(doc()->current()->result.sites[std::size_t(s)].sparsity() > doc()->baselineSparsity(s) + 0.05);
+        QCOMPARE(doc()->projectToSave().channelThresholds.value(name), perChannel);
+        doc()->markSaved(QString());
+    }
+
+    void everyPlotSavesPngAndPdfAndCopiesCsv()
+    {
+        QTemporaryDir dir;
+        struct Plot {
+            const char *name;
+            QCustomPlot *plot;
+            QString csv;
+        };
+        const Plot plots[] = {
+            {"histogram", window_->histogramView()->plot(), window_->histogramView()->csv()},
+            {"heatmap", window_->heatmapView()->plot(), window_->heatmapView()->csv()},
+            {"overview", window_->overviewView()->plot(), window_->overviewView()->csv()},
+            {"hardware", window_->hardwareView()->plot(), window_->hardwareView()->csv()},
+        };
+        for (const Plot &p : plots) {
+            QVERIFY2(p.csv.count(QLatin1Char('\n')) > 2, p.name); // a header and data rows
+            for (const char *ext : {".png", ".pdf"}) {
+                const QString path = dir.filePath(QString::fromLatin1(p.name) + QString::fromLatin1(ext));
+                QString error;
+                QVERIFY2(savePlot(p.plot, path, &error), qPrintable(error));
+                QVERIFY2(QFileInfo(path).size() > 1000, qPrintable(path));
+            }
+        }
+        QString error;
+        QVERIFY(!savePlot(plots[0].plot, dir.filePath(QStringLiteral("missing/dir/x.png")), &error));
+        QVERIFY(error.contains(QStringLiteral("missing")));
     }
 
     void brokenProjectIsReportedNotFatal()

@@ -65,9 +65,7 @@ Document::Document(QObject *parent)
             Q_EMIT modifiedChanged(lastModified_);
         }
     });
-    const QString userDir =
-        QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + QStringLiteral("/presets");
-    presets_ = listPresets(userDir);
+    presets_ = listPresets(userPresetDir());
 }
 
 Document::~Document()
@@ -151,15 +149,17 @@ void Document::openModel(const QString &path)
     }
     cancelJobs();
     pool_.waitForDone();
+    // Edits are keyed by site name: a re-export of the same network keeps its thresholds, scope and bands.
+    const Project edits = projectToSave();
     model_ = std::move(model);
     project_.modelPath = QFileInfo(path).absoluteFilePath();
-    project_.thresholds.clear();
-    project_.channelThresholds.clear();
-    project_.scope.clear();
-    project_.bands.clear();
+    project_.thresholds = edits.thresholds;
+    project_.scope = edits.scope;
+    project_.bands = edits.bands;
     if (!project_.hasPreprocessing)
         preprocessing_ = model_->defaultPreprocessing();
     resetState();
+    applyProjectEdits();
     undoStack_->clear();
     setStructuralChange();
     Q_EMIT modelChanged();
@@ -221,6 +221,7 @@ void Document::resetState()
     initialThresholds_ = model_ ? model_->thresholds() : std::vector<float>();
     thresholds_ = initialThresholds_;
     bands_.assign(n, 0.0);
+    channelThresholds_.assign(n, {});
     scope_.assign(n, false);
     executed_.assign(n, false);
     for (std::size_t i = 0; i < n; ++i)
@@ -247,6 +248,9 @@ void Document::applyProjectEdits()
         if (s >= 0 && sites()[std::size_t(s)].sparsifiable)
             thresholds_[std::size_t(s)] = float(it.value());
     }
+    for (auto it = project_.channelThresholds.cbegin(); it != project_.channelThresholds.cend(); ++it)
+        if (const int s = siteByName(it.key()); s >= 0)
+            channelThresholds_[std::size_t(s)].assign(it.value().begin(), it.value().end());
     for (const QString &name : project_.scope)
         if (const int s = siteByName(name); s >= 0)
             scope_[std::size_t(s)] = true;
@@ -261,6 +265,7 @@ Project Document::projectToSave() const
     p.hasPreprocessing = bool(dataset_) || project_.hasPreprocessing;
     p.preprocessing = preprocessing_;
     p.thresholds.clear();
+    p.channelThresholds.clear();
     p.scope.clear();
     p.bands.clear();
     const auto &s = sites();
@@ -272,6 +277,8 @@ Project Document::projectToSave() const
             p.scope << name;
         if (bands_[i] != 0.0)
             p.bands.insert(name, bands_[i]);
+        if (!channelThresholds_[i].empty())
+            p.channelThresholds.insert(name, QVector<double>(channelThresholds_[i].begin(), channelThresholds_[i].end()));
     }
     if (presetIndex_ >= 0) {
         const PresetEntry &e = presets_[std::size_t(presetIndex_)];
@@ -362,7 +369,10 @@ void Document::pushThresholds(const std::vector<float> &thresholds, const QStrin
     undoStack_->push(new ChangeThresholds(this, thresholds, text));
 }
 
-bool Document::currentIsExact() const { return current_ && current_->thresholds == thresholds_; }
+bool Document::currentIsExact() const
+{
+    return current_ && current_->thresholds == thresholds_ && current_->channelThresholds == channelThresholds_;
+}
 
 double Document::baselineSparsity(int site) const
 {
@@ -420,6 +430,28 @@ void Document::setPresetIndex(int index)
         return;
     presetIndex_ = index;
     setStructuralChange();
+    updateProjection();
+}
+
+QString Document::userPresetDir()
+{
+    return QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + QStringLiteral("/presets");
+}
+
+void Document::reloadPresets(const QString &selectPath)
+{
+    const QString previous = presetIndex_ >= 0 ? presets_[std::size_t(presetIndex_)].path : QString();
+    presets_ = listPresets(userPresetDir());
+    presetIndex_ = presets_.empty() ? -1 : 0;
+    for (std::size_t i = 0; i < presets_.size(); ++i) {
+        const QString path = QFileInfo(presets_[i].path).absoluteFilePath();
+        if (presets_[i].valid && (path == QFileInfo(selectPath).absoluteFilePath() ||
+                                  (selectPath.isEmpty() && path == QFileInfo(previous).absoluteFilePath())))
+            presetIndex_ = int(i);
+    }
+    if (!selectPath.isEmpty())
+        setStructuralChange();
+    Q_EMIT presetsChanged();
     updateProjection();
 }
 
@@ -538,10 +570,16 @@ void Document::runJob(JobKind kind)
 
     CaptureOptions options;
     options.keepFeatureMaps = kept_;
-    pool_.start([this, job, model = model_, dataset = dataset_, pre = preprocessing_, indices = indices_, options] {
+    // Per-channel thresholds come from the project (the CLI writes them); the baseline runs without them.
+    auto channels = kind == JobKind::Baseline ? std::vector<std::vector<float>>(channelThresholds_.size())
+                                              : channelThresholds_;
+    pool_.start([this, job, model = model_, dataset = dataset_, pre = preprocessing_, indices = indices_, options,
+                 channels] {
         if (!job->cancel) {
             try {
                 model->setThresholds(job->thresholds);
+                for (std::size_t s = 0; s < channels.size(); ++s)
+                    model->setChannelThresholds(int(s), channels[s]);
                 auto snap = std::make_shared<Snapshot>();
                 snap->result = capture(*model, *dataset, pre, indices, options, &job->cancel,
                                        [this, job](const CaptureProgress &p) {
@@ -557,6 +595,7 @@ void Document::runJob(JobKind kind)
                                                Qt::QueuedConnection);
                                        });
                 snap->thresholds = job->thresholds;
+                snap->channelThresholds = channels;
                 for (std::size_t i = 0; i < model->sites().size(); ++i)
                     snap->executed.push_back(model->siteExecuted(int(i)));
                 if (!snap->result.cancelled)
@@ -594,7 +633,7 @@ void Document::finishJob(const std::shared_ptr<Job> &job)
     executed_ = job->snapshot->executed;
     if (job->kind == JobKind::Baseline) {
         baseline_ = job->snapshot;
-        if (job->snapshot->thresholds == thresholds_)
+        if (job->snapshot->thresholds == thresholds_ && job->snapshot->channelThresholds == channelThresholds_)
             current_ = job->snapshot;
         else
             current_.reset();
@@ -619,11 +658,14 @@ void Document::startThresholdSearch(const SearchOptions &options, std::size_t ca
     Q_EMIT jobStarted(tr("Threshold search (budget %1 pp)").arg(options.budgetPp));
     std::vector<std::size_t> calibration(indices_.begin(),
                                          indices_.begin() + std::ptrdiff_t(std::min(calibrationImages, indices_.size())));
-    pool_.start([this, job, options, calibration, model = model_, dataset = dataset_, pre = preprocessing_] {
+    pool_.start([this, job, options, calibration, model = model_, dataset = dataset_, pre = preprocessing_,
+                 channels = channelThresholds_] {
         if (!job->cancel) {
             try {
                 const auto batches = loadBatches(*dataset, pre, calibration, 64);
                 model->setThresholds(job->thresholds);
+                for (std::size_t s = 0; s < channels.size(); ++s)
+                    model->setChannelThresholds(int(s), channels[s]);
                 const auto started = std::chrono::steady_clock::now();
                 job->search = std::make_shared<SearchResult>(searchThresholds(
                     *model, batches, options, &job->cancel, [this, job, started](const SearchProgress &p) {

@@ -29,6 +29,7 @@ namespace sparsity::ui {
 struct Snapshot {
     CaptureResult result;
     std::vector<float> thresholds; // the thresholds the capture ran with
+    std::vector<std::vector<float>> channelThresholds; // per site, empty = scalar threshold
     std::vector<bool> executed;    // per site: ran in this capture
     Workload workload;             // workloadFromStats of this capture
 };
@@ -99,6 +100,10 @@ public:
     const std::vector<PresetEntry> &presets() const { return presets_; }
     int presetIndex() const { return presetIndex_; }
     void setPresetIndex(int index);
+    // Where user presets live (an edited copy of a built-in one goes here).
+    static QString userPresetDir();
+    // Re-reads the preset folders and selects the preset stored at `selectPath` (when given and valid).
+    void reloadPresets(const QString &selectPath = QString());
     bool hasProjection() const { return hasProjection_; }
     const Evaluation &denseEvaluation() const { return dense_; }
     const Evaluation &baselineEvaluation() const { return baselineEval_; }
@@ -126,6 +131,7 @@ Q_SIGNALS:
     void baselineChanged();
     void currentChanged();
     void projectionChanged();
+    void presetsChanged();
     void selectedSiteChanged(int site);
     void modifiedChanged(bool modified);
     void projectPathChanged(const QString &path);
@@ -158,6 +164,7 @@ private:
 
     std::vector<float> initialThresholds_, thresholds_;
     std::vector<double> bands_;
+    std::vector<std::vector<float>> channelThresholds_; // per site, empty = the scalar threshold (from the project)
     std::vector<bool> scope_, executed_;
     std::shared_ptr<const Snapshot> baseline_, current_;
     int selectedSite_ = -1;

@@ -6,8 +6,16 @@
 #include <qcustomplot.h>
 
 #include <QComboBox>
+#include <QDialog>
+#include <QDialogButtonBox>
+#include <QDir>
+#include <QMessageBox>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QSaveFile>
 #include <QGridLayout>
 #include <QHBoxLayout>
+#include <QFontDatabase>
 #include <QLabel>
 #include <QVBoxLayout>
 
@@ -59,9 +67,16 @@ HardwareView::HardwareView(Document *doc, QWidget *parent)
                                           "rgba(224,138,46,0.55); border-radius: 3px; padding: 3px 6px; }"));
     note_->setWordWrap(true);
     note_->setStyleSheet(QStringLiteral("QLabel { color: palette(mid); }"));
+    preset_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    preset_->setMinimumContentsLength(16);
     auto *top = new QHBoxLayout;
     top->addWidget(new QLabel(tr("Processor"), this));
     top->addWidget(preset_, 1);
+    auto *edit = new QPushButton(tr("Edit…"), this);
+    edit->setToolTip(tr("Edit a copy of this preset; it is saved among your presets (%1)")
+                         .arg(QDir::toNativeSeparators(Document::userPresetDir())));
+    connect(edit, &QPushButton::clicked, this, &HardwareView::editPreset);
+    top->addWidget(edit);
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
     layout->addLayout(top);
@@ -70,7 +85,7 @@ HardwareView::HardwareView(Document *doc, QWidget *parent)
     layout->addWidget(note_);
     layout->addWidget(plot_, 1);
 
-    const QStringList heads{QString(), tr("Dense"), tr("Baseline"), tr("Current"), tr("Current vs baseline")};
+    const QStringList heads{QString(), tr("Dense"), tr("Baseline"), tr("Current"), tr("vs baseline")};
     for (int c = 0; c < heads.size(); ++c) {
         auto *l = new QLabel(QStringLiteral("<b>%1</b>").arg(heads[c]), this);
         l->setAlignment(Qt::AlignRight);
@@ -116,6 +131,7 @@ HardwareView::HardwareView(Document *doc, QWidget *parent)
     connect(preset_, &QComboBox::currentIndexChanged, this, [this](int i) { doc_->setPresetIndex(i); });
     connect(doc_, &Document::projectionChanged, this, &HardwareView::rebuild);
     connect(doc_, &Document::modelChanged, this, &HardwareView::fillPresets);
+    connect(doc_, &Document::presetsChanged, this, &HardwareView::fillPresets);
     fillPresets();
 }
 
@@ -134,6 +150,62 @@ void HardwareView::fillPresets()
     }
     preset_->setCurrentIndex(doc_->presetIndex());
     rebuild();
+}
+
+QString HardwareView::saveUserPreset(const QByteArray &json)
+{
+    try {
+        const ProcessorParams params = parsePreset(json, "edited preset");
+        validate(params);
+        QString base;
+        for (const QChar c : QString::fromStdString(params.name).toLower())
+            base += c.isLetterOrNumber() ? c : QLatin1Char('-');
+        const QString dir = Document::userPresetDir();
+        if (!QDir().mkpath(dir))
+            return tr("Cannot create the folder %1.").arg(QDir::toNativeSeparators(dir));
+        const QString path = dir + QLatin1Char('/') + base + QStringLiteral(".json");
+        QSaveFile file(path);
+        if (!file.open(QIODevice::WriteOnly) || file.write(json) != json.size() || !file.commit())
+            return tr("Cannot write %1: %2").arg(QDir::toNativeSeparators(path), file.errorString());
+        doc_->reloadPresets(path);
+        return {};
+    } catch (const std::exception &e) {
+        return QString::fromStdString(e.what());
+    }
+}
+
+void HardwareView::editPreset()
+{
+    const int i = doc_->presetIndex();
+    if (i < 0)
+        return;
+    QDialog dialog(this);
+    dialog.setWindowTitle(tr("Edit Processor Preset"));
+    auto *text = new QPlainTextEdit(&dialog);
+    text->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+    ProcessorParams params = doc_->presets()[std::size_t(i)].params;
+    if (doc_->presets()[std::size_t(i)].builtIn)
+        params.name += " (edited)";
+    text->setPlainText(QString::fromUtf8(presetToJson(params)));
+    auto *note = new QLabel(tr("Every parameter is documented in docs/processor-model.md. Mark your own figures with "
+                               "\"assumption\" and public ones with \"source\". Saved among your presets."),
+                            &dialog);
+    note->setWordWrap(true);
+    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Save | QDialogButtonBox::Cancel, &dialog);
+    connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
+    connect(buttons, &QDialogButtonBox::accepted, &dialog, [&] {
+        const QString error = saveUserPreset(text->toPlainText().toUtf8());
+        if (error.isEmpty())
+            dialog.accept();
+        else
+            QMessageBox::warning(&dialog, dialog.windowTitle(), error);
+    });
+    auto *layout = new QVBoxLayout(&dialog);
+    layout->addWidget(note);
+    layout->addWidget(text, 1);
+    layout->addWidget(buttons);
+    dialog.resize(640, 720);
+    dialog.exec();
 }
 
 void HardwareView::rebuild()

@@ -23,9 +23,12 @@ public:
     QComboBox *presetPicker() const { return preset_; }
     QString totalsText() const;
     QString csv() const;
+    // Saves `json` (a preset) as a user preset after validating it; returns the error text or an empty string.
+    QString saveUserPreset(const QByteArray &json);
 
 private:
     void fillPresets();
+    void editPreset();
     void rebuild();
     Document *doc_;
     QComboBox *preset_;

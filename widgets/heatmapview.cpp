@@ -84,8 +84,11 @@ HeatmapView::HeatmapView(Document *doc, QWidget *parent)
     : QWidget(parent), doc_(doc), image_(new QComboBox(this)), channel_(new QSpinBox(this)), state_(new QComboBox(this)),
       info_(new QLabel(this)), plot_(new QCustomPlot(this))
 {
-    state_->addItem(tr("Before (baseline)"));
-    state_->addItem(tr("After (current thresholds)"));
+    state_->addItem(tr("Before"));
+    state_->addItem(tr("After"));
+    state_->setToolTip(tr("Before: the baseline capture. After: the capture with the current thresholds."));
+    image_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    image_->setMinimumContentsLength(10);
     state_->setCurrentIndex(1);
     channel_->setPrefix(tr("channel "));
     auto *controls = new QHBoxLayout;

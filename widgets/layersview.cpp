@@ -62,7 +62,7 @@ LayersView::LayersView(Document *doc, QWidget *parent)
     header->setHighlightSections(false);
     const int em = table_->fontMetrics().horizontalAdvance(QLatin1Char('M'));
     header->resizeSection(LayerTableModel::Kind, em * 5 + em / 2);
-    header->resizeSection(LayerTableModel::Shape, em * 6 + em / 2);
+    header->resizeSection(LayerTableModel::Shape, em * 7 + em / 2);
     header->resizeSection(LayerTableModel::Baseline, em * 6);
     header->resizeSection(LayerTableModel::Current, em * 6);
     header->resizeSection(LayerTableModel::Threshold, em * 6);

@@ -115,6 +115,8 @@ QVariant LayerTableModel::data(const QModelIndex &index, int role) const
     case Qt::ToolTipRole:
         if (!site.sparsifiable)
             return tr("Dense: %1").arg(QString::fromStdString(site.denseReason));
+        if (index.column() == Kind && isTap(site))
+            return tr("A measurement tap at the input of a conv/linear layer that no activation feeds");
         if (index.column() == Name)
             return tr("%1 (%2, execution order %3%4)")
                 .arg(QString::fromStdString(site.name), QString::fromStdString(site.op))
@@ -131,7 +133,7 @@ QVariant LayerTableModel::data(const QModelIndex &index, int role) const
         break;
     case Kind:
         if (role == Qt::DisplayRole || role == SortRole)
-            return isTap(site) ? tr("input tap") : QString::fromLatin1(activationKindName(site.kind));
+            return isTap(site) ? tr("tap") : QString::fromLatin1(activationKindName(site.kind));
         break;
     case Shape:
         if (role == Qt::DisplayRole)

@@ -27,6 +27,7 @@
 #include <QProgressBar>
 #include <QSettings>
 #include <QStatusBar>
+#include <QTimer>
 #include <QToolButton>
 #include <QUndoStack>
 
@@ -76,7 +77,7 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent), doc_(new Document
     resize(1600, 1000);
     WindowSettings settings;
     restoreGeometry(settings.geometry());
-    restoreState(settings.state());
+    stateRestored_ = restoreState(settings.state());
 
     connect(doc_, &Document::modifiedChanged, this, &MainWindow::updateTitle);
     connect(doc_, &Document::projectPathChanged, this, &MainWindow::updateTitle);
@@ -103,7 +104,11 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent), doc_(new Document
     updateTitle();
 }
 
-MainWindow::~MainWindow() = default;
+MainWindow::~MainWindow()
+{
+    // Views first: they hold the Document, which must outlive every signal they might still send.
+    qDeleteAll(findChildren<QDockWidget *>(Qt::FindDirectChildrenOnly));
+}
 
 void MainWindow::createDocks()
 {
@@ -132,9 +137,25 @@ void MainWindow::createDocks()
     splitDockWidget(layers, overview, Qt::Vertical);
     splitDockWidget(histogram, hardware, Qt::Horizontal);
     splitDockWidget(histogram, heatmap, Qt::Vertical);
-    resizeDocks({layers, histogram, hardware}, {610, 540, 450}, Qt::Horizontal);
-    resizeDocks({layers, overview}, {560, 400}, Qt::Vertical);
-    resizeDocks({histogram, heatmap}, {500, 460}, Qt::Vertical);
+}
+
+void MainWindow::applyDefaultDockSizes()
+{
+    auto d = [this](const char *name) { return findChild<QDockWidget *>(QString::fromLatin1(name)); };
+    const double w = width(), h = height();
+    resizeDocks({d("LayersDock"), d("HistogramDock"), d("HardwareDock")},
+                {int(w * 0.38), int(w * 0.34), int(w * 0.28)}, Qt::Horizontal);
+    resizeDocks({d("LayersDock"), d("OverviewDock")}, {int(h * 0.55), int(h * 0.45)}, Qt::Vertical);
+    resizeDocks({d("HistogramDock"), d("HeatmapDock")}, {int(h * 0.52), int(h * 0.48)}, Qt::Vertical);
+}
+
+void MainWindow::showEvent(QShowEvent *event)
+{
+    QMainWindow::showEvent(event);
+    // Dock sizes only take once the window has its size; a saved layout wins.
+    if (!shown_ && !stateRestored_)
+        QTimer::singleShot(0, this, &MainWindow::applyDefaultDockSizes);
+    shown_ = true;
 }
 
 void MainWindow::createMenus()
@@ -330,8 +351,10 @@ void MainWindow::openInitial(const QString &argument)
         openModelFile(argument);
     else if (!argument.isEmpty())
         openProjectFile(argument);
+    else if (const QString last = WindowSettings().recent().value(0); !last.isEmpty() && QFileInfo::exists(last))
+        openProjectFile(last); // where the user left off
     else
-        openProject(sampleProject(), QString());
+        openProject(sampleProject(), QString()); // first start: the sample project, baseline capture included
 }
 
 bool MainWindow::maybeSave()
@@ -390,6 +413,9 @@ bool MainWindow::saveAs()
 
 void MainWindow::openModelDialog()
 {
+    // A new model clears the undo history (thresholds of sites with the same name are kept).
+    if (!maybeSave())
+        return;
     WindowSettings settings;
     const QString path = QFileDialog::getOpenFileName(this, tr("Open Model"), settings.directory(),
                                                       tr("TorchScript models (*.pt *.pth *.ts);;All files (*)"));
@@ -487,8 +513,10 @@ void MainWindow::dropEvent(QDropEvent *event)
     if (info.isDir())
         openDatasetDialog(path);
     else if (info.suffix().compare(QLatin1String("pt"), Qt::CaseInsensitive) == 0 ||
-             info.suffix().compare(QLatin1String("pth"), Qt::CaseInsensitive) == 0)
-        openModelFile(path);
+             info.suffix().compare(QLatin1String("pth"), Qt::CaseInsensitive) == 0) {
+        if (maybeSave())
+            openModelFile(path);
+    }
     else if (info.suffix().compare(QLatin1String("json"), Qt::CaseInsensitive) == 0) {
         if (maybeSave())
             openProjectFile(path);

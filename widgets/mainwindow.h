@@ -42,18 +42,21 @@ public:
     bool openProjectFile(const QString &path);
     bool openModelFile(const QString &path);
     bool saveProjectTo(const QString &path);
-    // What the program does at startup: the path given on the command line (project or .pt), else the sample project.
+    // What the program does at startup: the path given on the command line (project or .pt), else the most recent
+    // project, else (first start) the sample project.
     void openInitial(const QString &argument);
     // Errors go to dialogs; tests turn them into a recorded message instead of a blocking window.
     void setErrorSink(std::function<void(const QString &)> sink) { errorSink_ = std::move(sink); }
 
 protected:
     void closeEvent(QCloseEvent *event) override;
+    void showEvent(QShowEvent *event) override;
     void dragEnterEvent(QDragEnterEvent *event) override;
     void dropEvent(QDropEvent *event) override;
 
 private:
     void createDocks();
+    void applyDefaultDockSizes();
     void createMenus();
     void createStatusBar();
     bool maybeSave();
@@ -81,6 +84,8 @@ private:
     QProgressBar *progress_ = nullptr;
     QToolButton *cancel_ = nullptr;
     QLabel *datasetLabel_ = nullptr;
+    bool stateRestored_ = false;
+    bool shown_ = false;
     std::function<void(const QString &)> errorSink_;
 };
 
