@@ -12,7 +12,7 @@ Recipe baselineRecipe(const Recipe &star, Recipe::Method method)
 {
     Recipe r = star;
     r.method = method;
-    const int epochs = star.regularizeEpochs + star.finetuneEpochs;
+    const int epochs = star.regularizeEpochs + star.finetuneEpochs * std::max(1, star.rounds);
     switch (method) {
     case Recipe::Method::Star:
         break;
@@ -20,10 +20,12 @@ Recipe baselineRecipe(const Recipe &star, Recipe::Method method)
         r.lambda = 0.0;
         r.regularizeEpochs = epochs;
         r.finetuneEpochs = 0;
+        r.rounds = 1;
         r.thresholdMode = Recipe::ThresholdMode::Keep;
         break;
-    case Recipe::Method::ThresholdOnly: // FATReLU: plain fine-tuning, the same threshold step, the same fine-tune
+    case Recipe::Method::ThresholdOnly: // FATReLU: plain fine-tuning, the same threshold rounds, the same fine-tunes
         r.lambda = 0.0;
+        r.penalizeWhileFinetuning = false;
         break;
     case Recipe::Method::L1Only: // Georgiadis: L1 on every positive activation for the whole budget, no thresholds
         r.bandMode = Recipe::BandMode::Absolute;
@@ -31,6 +33,7 @@ Recipe baselineRecipe(const Recipe &star, Recipe::Method method)
         r.scopeMode = Recipe::ScopeMode::All;
         r.regularizeEpochs = epochs;
         r.finetuneEpochs = 0;
+        r.rounds = 1;
         r.thresholdMode = Recipe::ThresholdMode::Keep;
         break;
     }
@@ -66,7 +69,7 @@ MethodComparison compareMethods(const std::function<std::shared_ptr<Model>()> &f
                                 const TrainingCallbacks &callbacks)
 {
     MethodComparison c;
-    c.epochs = star.regularizeEpochs + star.finetuneEpochs;
+    c.epochs = star.regularizeEpochs + star.finetuneEpochs * std::max(1, star.rounds);
     c.evaluationImages = indices.size();
     {
         auto model = freshModel();

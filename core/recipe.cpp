@@ -170,7 +170,8 @@ std::string Recipe::toJson() const
         {q("regularize"), QJsonObject{{q("epochs"), regularizeEpochs}, {q("optimizer"), optimizerJson(regularizeOptimizer)}}},
         {q("thresholds"), QJsonObject{{q("mode"), q(kThresholdModes.name(thresholdMode))}, {q("budget_pp"), budgetPp},
                                       {q("target_sparsity"), targetSparsity}, {q("global_value"), globalThreshold}}},
-        {q("finetune"), QJsonObject{{q("epochs"), finetuneEpochs}, {q("optimizer"), optimizerJson(finetuneOptimizer)}}},
+        {q("finetune"), QJsonObject{{q("epochs"), finetuneEpochs}, {q("optimizer"), optimizerJson(finetuneOptimizer)},
+                                    {q("rounds"), rounds}, {q("penalize"), penalizeWhileFinetuning}}},
         {q("data"), QJsonObject{{q("batch_size"), double(batchSize)}, {q("train_images"), double(trainImages)},
                                 {q("calibration_images"), double(calibrationImages)},
                                 {q("validation_images"), double(validationImages)}, {q("seed"), double(seed)},
@@ -227,6 +228,9 @@ Recipe Recipe::fromJson(const std::string &json, const std::string &origin)
 
     const QJsonObject ft = top.object("finetune");
     r.finetuneEpochs = int(Reader{ft, origin, "finetune."}.number("epochs", r.finetuneEpochs, 0, 10000));
+    r.rounds = int(Reader{ft, origin, "finetune."}.number("rounds", r.rounds, 1, 100));
+    if (ft.contains(q("penalize")))
+        r.penalizeWhileFinetuning = ft.value(q("penalize")).toBool(r.penalizeWhileFinetuning);
     r.finetuneOptimizer = readOptimizer(ft.value(q("optimizer")).toObject(), r.finetuneOptimizer, origin, "finetune.optimizer.");
 
     const QJsonObject data = top.object("data");

@@ -48,6 +48,8 @@ struct Recipe {
 
     int finetuneEpochs = 1;
     OptimizerSettings finetuneOptimizer;
+    int rounds = 1;                      // thresholds + fine-tune, repeated; each round starts from the last
+    bool penalizeWhileFinetuning = false; // keep the partial penalty on during the fine-tune rounds
 
     std::size_t batchSize = 64;
     std::size_t trainImages = 0;       // 0 = the whole training split

@@ -26,6 +26,7 @@ struct Phase {
     int epochs = 0;
     OptimizerSettings optimizer;
     bool regularize = false;
+    bool thresholdsFirst = false; // set thresholds before the first epoch of this phase
 };
 
 std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const OptimizerSettings &s, const std::vector<at::Tensor> &params)
@@ -252,9 +253,13 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
     result.bands = progress.bands;
 
     const int regEpochs = recipe.regularizeEpochs;
-    const std::vector<Phase> phases{{"regularize", 0, regEpochs, recipe.regularizeOptimizer, recipe.lambda > 0.0},
-                                    {"finetune", regEpochs, recipe.finetuneEpochs, recipe.finetuneOptimizer, false}};
-    const int totalEpochs = regEpochs + recipe.finetuneEpochs;
+    // Regularize, then `rounds` times: thresholds, fine-tune. A round's thresholds start from the previous
+    // round's, so sparsity grows while the fine-tuning recovers the accuracy in between.
+    std::vector<Phase> phases{{"regularize", 0, regEpochs, recipe.regularizeOptimizer, recipe.lambda > 0.0, false}};
+    for (int round = 0; round < std::max(1, recipe.rounds); ++round)
+        phases.push_back({"finetune", regEpochs + round * recipe.finetuneEpochs, recipe.finetuneEpochs, recipe.finetuneOptimizer,
+                          recipe.lambda > 0.0 && recipe.penalizeWhileFinetuning, true});
+    const int totalEpochs = phases.back().firstEpoch + phases.back().epochs;
 
     std::vector<at::Tensor> params;
     for (const auto &p : d.module.parameters(true))
@@ -295,8 +300,8 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
     for (const Phase &phase : phases) {
         if (cancelled)
             break;
-        // A checkpoint with exactly the regularize epochs done was written before the thresholds were set.
-        if (phase.name == "finetune" && progress.epochsDone == regEpochs) {
+        // A checkpoint with exactly the epochs before this round was written before the round's thresholds.
+        if (phase.thresholdsFirst && progress.epochsDone == phase.firstEpoch) {
             applyThresholdPhase();
             if (cancel && cancel->load()) {
                 cancelled = true;

@@ -3,12 +3,16 @@
 #include "error.h"
 #include "model.h"
 #include "processorpreset.h"
+#include "report.h"
 #include "undocommands.h"
 
 #include <QCoreApplication>
 #include <QDir>
 #include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
 #include <QStandardPaths>
+#include <QTemporaryDir>
 #include <QTimer>
 #include <QUndoStack>
 
@@ -24,6 +28,7 @@ struct Document::Job {
     std::vector<float> thresholds;
     std::shared_ptr<Snapshot> snapshot; // null when cancelled before it started or failed
     std::shared_ptr<SearchResult> search;
+    std::shared_ptr<TrainingOutcome> training;
     QString error;
 };
 
@@ -55,6 +60,7 @@ Document::Document(QObject *parent)
     : QObject(parent), undoStack_(new QUndoStack(this)), reevaluateTimer_(new QTimer(this))
 {
     pool_.setMaxThreadCount(1);
+    trainingPool_.setMaxThreadCount(1);
     // Coalesces the moves of one drag; the job tracker below still drops anything superseded.
     reevaluateTimer_->setSingleShot(true);
     reevaluateTimer_->setInterval(120);
@@ -72,6 +78,7 @@ Document::~Document()
 {
     cancelJobs();
     pool_.waitForDone();
+    trainingPool_.waitForDone();
 }
 
 const std::vector<Site> &Document::sites() const { return model_ ? model_->sites() : noSites(); }
@@ -125,6 +132,7 @@ void Document::openProject(const Project &project, const QString &path)
     project_ = project;
     projectPath_ = path;
     model_ = std::move(model);
+    baseModel_ = model_;
     dataset_ = std::move(dataset);
     preprocessing_ = pre;
     indices_ = std::move(indices);
@@ -152,6 +160,7 @@ void Document::openModel(const QString &path)
     // Edits are keyed by site name: a re-export of the same network keeps its thresholds, scope and bands.
     const Project edits = projectToSave();
     model_ = std::move(model);
+    baseModel_ = model_;
     project_.modelPath = QFileInfo(path).absoluteFilePath();
     project_.thresholds = edits.thresholds;
     project_.scope = edits.scope;
@@ -204,6 +213,7 @@ void Document::clear()
     project_ = Project();
     projectPath_.clear();
     model_.reset();
+    baseModel_.reset();
     dataset_.reset();
     indices_.clear();
     resetState();
@@ -573,8 +583,9 @@ void Document::runJob(JobKind kind)
     // Per-channel thresholds come from the project (the CLI writes them); the baseline runs without them.
     auto channels = kind == JobKind::Baseline ? std::vector<std::vector<float>>(channelThresholds_.size())
                                               : channelThresholds_;
-    pool_.start([this, job, model = model_, dataset = dataset_, pre = preprocessing_, indices = indices_, options,
-                 channels] {
+    // The baseline always runs the model as loaded, also after a training run replaced the current one.
+    pool_.start([this, job, model = kind == JobKind::Baseline ? baseModel_ : model_, dataset = dataset_,
+                 pre = preprocessing_, indices = indices_, options, channels] {
         if (!job->cancel) {
             try {
                 model->setThresholds(job->thresholds);
@@ -613,6 +624,17 @@ void Document::finishJob(const std::shared_ptr<Job> &job)
 {
     --pending_;
     auto &slot = latest_[int(job->kind)];
+    if (job->kind == JobKind::Training) {
+        const bool stale = slot != job;
+        if (!stale)
+            slot.reset();
+        if (stale) {
+            Q_EMIT trainingFinished(false, tr("Training stopped; Resume continues from the last checkpoint."));
+            Q_EMIT jobFinished(true);
+            return;
+        }
+        return finishTraining(job);
+    }
     if (slot != job) { // superseded or cancelled: its result is stale
         if (pending_ == 0)
             Q_EMIT jobFinished(true);
@@ -713,6 +735,241 @@ void Document::finishSearch(const std::shared_ptr<Job> &job)
             .arg(r.finalTop1, 0, 'f', 2)
             .arg(r.evaluations)
             .arg(r.seconds, 0, 'f', 1));
+}
+
+// ---- Training ----------------------------------------------------------------------------------------------
+
+Recipe Document::recipe() const
+{
+    if (project_.recipe.isEmpty())
+        return Recipe::forMethod(Recipe::Method::Star);
+    try {
+        return Recipe::fromJson(QJsonDocument(project_.recipe).toJson(QJsonDocument::Compact).toStdString(), "project recipe");
+    } catch (const std::exception &) {
+        return Recipe::forMethod(Recipe::Method::Star); // the project loader accepted it as opaque JSON
+    }
+}
+
+void Document::setRecipe(const Recipe &recipe)
+{
+    const QJsonObject json = QJsonDocument::fromJson(QByteArray::fromStdString(recipe.toJson())).object();
+    if (json == project_.recipe)
+        return;
+    project_.recipe = json;
+    setStructuralChange();
+}
+
+QString Document::defaultCheckpointDir()
+{
+    if (!projectPath_.isEmpty()) {
+        const QFileInfo info(projectPath_);
+        QString base = info.fileName();
+        for (const QString &suffix : {QStringLiteral(".sparsity.json"), QStringLiteral(".json")})
+            if (base.endsWith(suffix)) {
+                base.chop(suffix.size());
+                break;
+            }
+        return info.absolutePath() + QLatin1Char('/') + base + QStringLiteral("-checkpoints");
+    }
+    if (!tempCheckpoints_)
+        tempCheckpoints_ = std::make_unique<QTemporaryDir>(QDir::tempPath() + QStringLiteral("/sparsity-explorer-XXXXXX"));
+    return tempCheckpoints_->path() + QStringLiteral("/checkpoints");
+}
+
+void Document::startTraining(const Recipe &recipe, const QString &checkpointDir, bool resume)
+{
+    if (!model_ || !dataset_ || isTraining())
+        return;
+    setRecipe(recipe);
+    auto job = newJob(JobKind::Training);
+    job->training = std::make_shared<TrainingOutcome>();
+    job->training->recipe = recipe;
+    job->training->checkpointDir = checkpointDir;
+    Q_EMIT jobStarted(resume ? tr("Resuming fine-tuning") : tr("Fine-tuning (%1)").arg(QString::fromUtf8(methodName(recipe.method))));
+    Q_EMIT trainingStarted(resume);
+    const int epochsTotal = recipe.regularizeEpochs + recipe.finetuneEpochs;
+    trainingPool_.start([this, job, resume, epochsTotal, modelPath = project_.modelPath, datasetPath = project_.datasetPath,
+                         pre = preprocessing_, channels = channelThresholds_] {
+        TrainingOutcome &out = *job->training;
+        try {
+            // A copy of its own: captures keep running on the project's model meanwhile, and undo can go back to it.
+            auto model = Model::load(modelPath.toStdString());
+            const std::vector<std::int64_t> chw{pre.channels, pre.height, pre.width};
+            if (model->inputShape() != chw)
+                model->setInputShape(chw);
+            model->setThresholds(job->thresholds);
+            for (std::size_t s = 0; s < channels.size(); ++s)
+                model->setChannelThresholds(int(s), channels[s]);
+            const auto train = sparsity::openDataset(datasetPath.toStdString(), Split::Train);
+            const auto validation = sparsity::openDataset(datasetPath.toStdString(), Split::Test);
+            const TrainingData data{train.get(), validation.get(), pre};
+            const auto started = std::chrono::steady_clock::now();
+            auto post = [this, job](auto f) {
+                QMetaObject::invokeMethod(
+                    this,
+                    [this, job, f] {
+                        if (latest_[int(JobKind::Training)] == job)
+                            f();
+                    },
+                    Qt::QueuedConnection);
+            };
+            TrainingCallbacks callbacks;
+            callbacks.step = [this, post, started, epochsTotal](const TrainingStep &st) {
+                const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+                post([this, st, elapsed, epochsTotal] {
+                    Q_EMIT trainingStep(st);
+                    const qint64 total = qint64(std::max(1, epochsTotal)) * std::max(1, st.stepsPerEpoch);
+                    const qint64 done = std::min(total, qint64(st.epoch) * st.stepsPerEpoch + st.step + 1);
+                    Q_EMIT jobProgress(done, total, elapsed / double(std::max<qint64>(1, done)) * double(total - done));
+                });
+            };
+            callbacks.epoch = [this, post, &out](const EpochReport &e) {
+                out.epochs.push_back(e); // read by the GUI thread only after the job finished
+                post([this, e] { Q_EMIT trainingEpoch(e); });
+            };
+            callbacks.message = [this, post](const std::string &m) {
+                post([this, m = QString::fromStdString(m)] { Q_EMIT trainingMessage(m); });
+            };
+            out.result = sparsity::train(*model, out.recipe, data, out.checkpointDir.toStdString(), resume, &job->cancel,
+                                         callbacks);
+            out.model = std::move(model);
+        } catch (const std::exception &e) {
+            job->error = QString::fromStdString(e.what());
+        }
+        QMetaObject::invokeMethod(this, [this, job] { finishJob(job); }, Qt::QueuedConnection);
+    });
+}
+
+void Document::cancelTraining()
+{
+    if (auto &job = latest_[int(JobKind::Training)])
+        job->cancel = true; // stops within one step; the result still arrives (cancelled)
+}
+
+void Document::finishTraining(const std::shared_ptr<Job> &job)
+{
+    const TrainingOutcome &out = *job->training;
+    if (!job->error.isEmpty()) {
+        Q_EMIT jobFailed(job->error);
+        Q_EMIT trainingFinished(false, tr("Training failed: %1").arg(job->error));
+        Q_EMIT jobFinished(false);
+        return;
+    }
+    if (out.result.cancelled || !out.model) {
+        Q_EMIT trainingFinished(false, tr("Cancelled after %n finished epoch(s); Resume continues from %1.", nullptr,
+                                          out.result.epochsDone)
+                                           .arg(QDir::toNativeSeparators(out.checkpointDir)));
+        Q_EMIT jobFinished(true);
+        return;
+    }
+    lastTraining_ = job->training;
+    undoStack_->push(new ApplyTraining(this, out.model, out.result.thresholds,
+                                       tr("Fine-tuning (%1)").arg(QString::fromUtf8(methodName(out.recipe.method)))));
+    Q_EMIT trainingFinished(true, tr("Fine-tuned in %1 s: validation top-1 %2 %, sparsity %3 %. Checkpoints in %4.")
+                                      .arg(out.result.seconds, 0, 'f', 1)
+                                      .arg(out.result.validationTop1, 0, 'f', 2)
+                                      .arg(100.0 * out.result.validationSparsity, 0, 'f', 1)
+                                      .arg(QDir::toNativeSeparators(out.checkpointDir)));
+    Q_EMIT jobFinished(false);
+}
+
+void Document::setCurrentModel(const std::shared_ptr<Model> &model, const std::vector<float> &thresholds)
+{
+    if (!model || thresholds.size() != thresholds_.size() || model->sites().size() != sites().size())
+        return;
+    model_ = model;
+    QVector<int> all;
+    for (std::size_t i = 0; i < thresholds.size(); ++i) {
+        thresholds_[i] = sites()[i].sparsifiable ? std::max(0.0f, thresholds[i]) : 0.0f;
+        all << int(i);
+    }
+    if (auto &slot = latest_[int(JobKind::Current)]) {
+        slot->cancel = true;
+        slot.reset();
+    }
+    // The current capture ran another model: drop it until the new one arrives (the baseline stays).
+    current_.reset();
+    Q_EMIT thresholdsChanged(all);
+    Q_EMIT currentChanged();
+    updateProjection();
+    reevaluateTimer_->stop();
+    runJob(JobKind::Current);
+}
+
+} // namespace sparsity::ui
+
+namespace sparsity::ui {
+
+QStringList Document::exportTunedModel(const QString &outPath)
+{
+    if (!model_)
+        throw Error("no model to export: open a model first");
+    const QFileInfo outInfo(outPath);
+    if (outInfo.suffix() != QLatin1String("pt") && outInfo.suffix() != QLatin1String("pth"))
+        throw Error(outPath.toStdString() + ": the exported model must end in .pt (OUT.json and OUT.csv go next to it)");
+    const QString base = outInfo.absolutePath() + QLatin1Char('/') + outInfo.completeBaseName();
+    const QString modelOut = outInfo.absoluteFilePath(), jsonPath = base + QStringLiteral(".json"),
+                  csvPath = base + QStringLiteral(".csv");
+    const QString input = QFileInfo(project_.modelPath).absoluteFilePath();
+    for (const QString &target : {modelOut, jsonPath, csvPath})
+        if (QFileInfo(target).absoluteFilePath() == input)
+            throw Error(target.toStdString() + ": refusing to overwrite the input model; choose another file name");
+
+    pool_.waitForDone(); // the model's probe state belongs to the capture worker while a capture runs
+    Model &model = *model_;
+    model.setThresholds(thresholds_);
+    QJsonObject channels;
+    for (std::size_t s = 0; s < channelThresholds_.size(); ++s) {
+        model.setChannelThresholds(int(s), channelThresholds_[s]);
+        if (!channelThresholds_[s].empty()) {
+            QJsonArray values;
+            for (float v : channelThresholds_[s])
+                values.append(double(v));
+            channels.insert(QString::fromStdString(sites()[s].name), values);
+        }
+    }
+    // Measured figures only when the current capture ran exactly this model and these thresholds.
+    const bool measuredHere = currentIsExact() && !(isTuned() && current_ == baseline_);
+    const CaptureResult *measured = measuredHere ? &current_->result : nullptr;
+    report::DatasetInfo info;
+    if (dataset_) {
+        info.path = project_.datasetPath.toStdString();
+        info.split = project_.split == Split::Test ? "test" : "train";
+        info.format = dataset_->format();
+        info.description = dataset_->describe();
+        info.size = dataset_->size();
+        info.subsetMode = project_.subset.mode == SubsetSpec::Mode::First    ? "first"
+                          : project_.subset.mode == SubsetSpec::Mode::Random ? "random"
+                                                                             : "stratified";
+        info.subsetCount = indices_.size();
+        info.seed = project_.subset.seed;
+    }
+    const QJsonObject measuredOn = measured ? report::datasetJson(info) : QJsonObject();
+    const bool trained = isTuned() && lastTraining_ && lastTraining_->model == model_;
+    const QJsonObject recipeJson =
+        trained ? QJsonDocument::fromJson(QByteArray::fromStdString(lastTraining_->recipe.toJson())).object() : QJsonObject();
+
+    model.exportThresholded(modelOut.toStdString(),
+                            report::exportMetadata(model, thresholds_, channels, recipeJson, measured, measuredOn));
+
+    QJsonObject r = report::header(QStringLiteral("export"));
+    r.insert(QStringLiteral("model"), report::modelJson(model));
+    r.insert(QStringLiteral("dataset"), dataset_ ? QJsonValue(report::datasetJson(info)) : QJsonValue());
+    r.insert(QStringLiteral("thresholds"), report::thresholdsJson(model, thresholds_));
+    if (measured) {
+        r.insert(QStringLiteral("evaluation"), report::evaluationJson(model, *measured));
+        r.insert(QStringLiteral("sites"), report::siteStatsJson(model, *measured, false));
+    }
+    if (trained)
+        r.insert(QStringLiteral("training"),
+                 report::trainingJson(model, lastTraining_->result, lastTraining_->epochs, recipeJson,
+                                      QFileInfo(lastTraining_->checkpointDir).absoluteFilePath()));
+    r.insert(QStringLiteral("export"), QJsonObject{{QStringLiteral("model"), modelOut},
+                                                   {QStringLiteral("report"), jsonPath},
+                                                   {QStringLiteral("csv"), csvPath}});
+    report::writeFileAtomically(jsonPath, QJsonDocument(r).toJson(QJsonDocument::Indented));
+    report::writeFileAtomically(csvPath, report::perSiteCsv(model, thresholds_, measured).toUtf8());
+    return {modelOut, jsonPath, csvPath};
 }
 
 } // namespace sparsity::ui

@@ -3,7 +3,9 @@
 #include "capture.h"
 #include "processorpreset.h"
 #include "project.h"
+#include "recipe.h"
 #include "thresholdsearch.h"
+#include "training.h"
 #include "workload.h"
 
 #include <QObject>
@@ -14,6 +16,7 @@
 #include <memory>
 #include <vector>
 
+class QTemporaryDir;
 class QTimer;
 class QUndoStack;
 
@@ -34,6 +37,16 @@ struct Snapshot {
     Workload workload;             // workloadFromStats of this capture
 };
 
+// One finished fine-tuning run (core/training.h): the tuned model (a separate copy of the project's model, its
+// weights changed) and what train() reported.
+struct TrainingOutcome {
+    std::shared_ptr<Model> model;
+    TrainingResult result;
+    std::vector<EpochReport> epochs;
+    Recipe recipe;
+    QString checkpointDir;
+};
+
 // Per-site values a user edits; each has its own undo command (undocommands.h).
 enum class SiteField { Threshold, Scope, Band };
 
@@ -43,7 +56,7 @@ enum class SiteField { Threshold, Scope, Band };
 class Document : public QObject {
     Q_OBJECT
 public:
-    enum class JobKind { Baseline, Current, Search };
+    enum class JobKind { Baseline, Current, Search, Training };
 
     explicit Document(QObject *parent = nullptr);
     ~Document() override;
@@ -121,6 +134,32 @@ public:
     // Threshold search (core/thresholdsearch.h) on the first `calibrationImages` of the subset, starting from the
     // current thresholds; the result is pushed as one undoable step.
     void startThresholdSearch(const SearchOptions &options, std::size_t calibrationImages);
+    // Fine-tuning (core/training.h) of a fresh copy of the model file, starting from the current thresholds, on the
+    // dataset's training split (validation on its test split), on its own worker so the views stay live. Progress
+    // arrives as trainingStep/trainingEpoch; when it finishes the tuned model and thresholds become the current
+    // state as one undoable step (the baseline capture stays) and the current capture runs again.
+    void startTraining(const Recipe &recipe, const QString &checkpointDir, bool resume);
+    void cancelTraining();
+    bool isTraining() const { return bool(latest_[int(JobKind::Training)]); }
+    // Where checkpoints go: next to the project file, or a temporary folder for an unsaved project.
+    QString defaultCheckpointDir();
+    // The recipe stored in the project (the default STAR recipe when the project has none or an unreadable one).
+    Recipe recipe() const;
+    void setRecipe(const Recipe &recipe); // marks the project modified when it changes
+    // The model the current state runs (tuned after a training run) and the one the baseline ran.
+    std::shared_ptr<const Model> model() const { return model_; }
+    bool isTuned() const { return model_ != baseModel_; }
+    // Used by the undo command of a training run: the model and thresholds of the current state.
+    void setCurrentModel(const std::shared_ptr<Model> &model, const std::vector<float> &thresholds);
+    std::shared_ptr<Model> currentModel() const { return model_; }
+    // Writes the current state (model, thresholds) as OUT.pt via Model::exportThresholded, with OUT.json (the report:
+    // model, dataset, thresholds, the current capture when it matches, the training run) and OUT.csv (per site),
+    // the formats `sparsity-cli export` writes. Waits for a running capture first. Never writes over the input
+    // model. Returns the files written; throws sparsity::Error naming the file on failure.
+    QStringList exportTunedModel(const QString &outPath);
+    // The last finished run (null before one finished).
+    std::shared_ptr<const TrainingOutcome> lastTraining() const { return lastTraining_; }
+
     bool isBusy() const { return pending_ > 0; }
     void waitForIdle(); // tests and shutdown
 
@@ -140,6 +179,12 @@ Q_SIGNALS:
     void jobFinished(bool cancelled);
     void jobFailed(const QString &message);
     void thresholdSearchFinished(const QString &summary);
+    void trainingStarted(bool resume);
+    void trainingStep(const sparsity::TrainingStep &step);
+    void trainingEpoch(const sparsity::EpochReport &epoch);
+    void trainingMessage(const QString &message);
+    // cancelled: stopped by the user (the last finished epoch is in the checkpoint folder).
+    void trainingFinished(bool cancelled, const QString &summary);
 
 private:
     struct Job;
@@ -149,12 +194,13 @@ private:
     std::shared_ptr<Job> newJob(JobKind kind);
     void finishJob(const std::shared_ptr<Job> &job);
     void finishSearch(const std::shared_ptr<Job> &job);
+    void finishTraining(const std::shared_ptr<Job> &job);
     void updateProjection();
     void setStructuralChange();
 
     Project project_;
     QString projectPath_;
-    std::shared_ptr<Model> model_;
+    std::shared_ptr<Model> model_, baseModel_; // baseModel_: as loaded; model_ differs after a training run
     std::shared_ptr<Dataset> dataset_;
     Preprocessing preprocessing_;
     std::vector<std::size_t> indices_, kept_;
@@ -177,7 +223,10 @@ private:
     Workload currentWorkload_;
 
     QThreadPool pool_; // one thread: captures on one Model run one after another
-    std::shared_ptr<Job> latest_[3];
+    QThreadPool trainingPool_; // one thread: training works on its own copy of the model and its own datasets
+    std::shared_ptr<Job> latest_[4];
+    std::shared_ptr<const TrainingOutcome> lastTraining_;
+    std::unique_ptr<QTemporaryDir> tempCheckpoints_;
     int nextJobId_ = 0;
     int pending_ = 0;
     QTimer *reevaluateTimer_;

@@ -194,6 +194,14 @@ HeatmapView::HeatmapView(Document *doc, QWidget *parent)
 void HeatmapView::setChannel(int channel) { channel_->setValue(channel); }
 int HeatmapView::channel() const { return channel_->value(); }
 
+void HeatmapView::setKeptImage(int keptIndex)
+{
+    if (keptIndex >= 0 && keptIndex < image_->count())
+        image_->setCurrentIndex(keptIndex);
+}
+
+int HeatmapView::keptImage() const { return image_->currentIndex(); }
+
 void HeatmapView::fillImages()
 {
     const QSignalBlocker block(image_);

@@ -26,6 +26,9 @@ public:
     explicit HeatmapView(Document *doc, QWidget *parent = nullptr);
     QCustomPlot *plot() const { return plot_; }
     void setChannel(int channel);
+    // Shows the kept image at this position of Document::keptIndices().
+    void setKeptImage(int keptIndex);
+    int keptImage() const;
     int channel() const;
     // Zero fraction of the map currently shown for the selected channel (for tests), -1 when nothing is shown.
     double shownZeroFraction() const { return shownZeroFraction_; }

@@ -1,8 +1,10 @@
 #include "mainwindow.h"
 
 #include "dataset.h"
+#include "datasetbrowser.h"
 #include "document.h"
 #include "error.h"
+#include "exportdialog.h"
 #include "hardwareview.h"
 #include "heatmapview.h"
 #include "histogramview.h"
@@ -13,6 +15,7 @@
 #include "project.h"
 #include "searchdialog.h"
 #include "site.h"
+#include "trainingpanel.h"
 
 #include <QAction>
 #include <QApplication>
@@ -117,6 +120,18 @@ void MainWindow::createDocks()
     heatmap_ = new HeatmapView(doc_, this);
     overview_ = new OverviewView(doc_, this);
     hardware_ = new HardwareView(doc_, this);
+    training_ = new TrainingPanel(doc_, this);
+    browser_ = new DatasetBrowser(doc_, this);
+    connect(browser_, &DatasetBrowser::imageActivated, this, [this](std::size_t datasetIndex, int keptIndex) {
+        if (keptIndex >= 0)
+            heatmap_->setKeptImage(keptIndex);
+        else
+            statusBar()->showMessage(tr("Image #%1 has no feature maps kept; the Feature Maps view shows the first %2 "
+                                        "images of the subset.")
+                                         .arg(datasetIndex)
+                                         .arg(doc_->keptIndices().size()),
+                                     8000);
+    });
     auto dock = [this](QWidget *w, const QString &title, const QString &name, Qt::DockWidgetArea area) {
         auto *d = new QDockWidget(title, this);
         d->setObjectName(name); // the key saveState() uses
@@ -134,6 +149,10 @@ void MainWindow::createDocks()
     QDockWidget *histogram = dock(histogram_, tr("Histogram"), QStringLiteral("HistogramDock"), Qt::RightDockWidgetArea);
     QDockWidget *heatmap = dock(heatmap_, tr("Feature Maps"), QStringLiteral("HeatmapDock"), Qt::RightDockWidgetArea);
     QDockWidget *hardware = dock(hardware_, tr("Hardware Projection"), QStringLiteral("HardwareDock"), Qt::RightDockWidgetArea);
+    QDockWidget *training = dock(training_, tr("Fine-Tuning"), QStringLiteral("TrainingDock"), Qt::BottomDockWidgetArea);
+    QDockWidget *browser = dock(browser_, tr("Dataset"), QStringLiteral("DatasetDock"), Qt::BottomDockWidgetArea);
+    tabifyDockWidget(training, browser);
+    training->raise();
     splitDockWidget(layers, overview, Qt::Vertical);
     splitDockWidget(histogram, hardware, Qt::Horizontal);
     splitDockWidget(histogram, heatmap, Qt::Vertical);
@@ -174,6 +193,8 @@ void MainWindow::createMenus()
     file->addSeparator();
     file->addAction(tr("Open &Model…"), QKeySequence(Qt::CTRL | Qt::Key_M), this, &MainWindow::openModelDialog);
     file->addAction(tr("Open &Dataset…"), QKeySequence(Qt::CTRL | Qt::Key_D), this, [this] { openDatasetDialog(); });
+    file->addSeparator();
+    file->addAction(tr("&Export Tuned Model…"), QKeySequence(Qt::CTRL | Qt::Key_E), this, &MainWindow::exportTunedModel);
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
     updateRecentMenu();
@@ -464,6 +485,16 @@ void MainWindow::thresholdSearch()
     doc_->startThresholdSearch(options, dialog.calibrationImages());
 }
 
+void MainWindow::exportTunedModel()
+{
+    if (!doc_->hasModel()) {
+        showError(tr("Export tuned model"), tr("There is no model to export."), tr("Open a project or a model first."));
+        return;
+    }
+    ExportDialog dialog(doc_, this);
+    dialog.exec();
+}
+
 void MainWindow::addRecent(const QString &path)
 {
     WindowSettings settings;
@@ -490,6 +521,22 @@ void MainWindow::updateRecentMenu()
 
 void MainWindow::closeEvent(QCloseEvent *event)
 {
+    if (doc_->isTraining()) {
+        const QString dir = QDir::toNativeSeparators(doc_->lastTraining() ? doc_->lastTraining()->checkpointDir
+                                                                           : doc_->defaultCheckpointDir());
+        const bool stop =
+            closeDuringTraining_
+                ? closeDuringTraining_()
+                : QMessageBox::question(this, tr("Fine-tuning is running"),
+                                        tr("Stop the fine-tuning and close? Finished epochs stay in %1; Resume in the "
+                                           "Fine-Tuning panel continues from there.")
+                                            .arg(dir),
+                                        QMessageBox::Yes | QMessageBox::No, QMessageBox::No) == QMessageBox::Yes;
+        if (!stop) {
+            event->ignore();
+            return;
+        }
+    }
     if (!maybeSave()) {
         event->ignore();
         return;

@@ -16,12 +16,14 @@ struct Project;
 
 namespace sparsity::ui {
 
+class DatasetBrowser;
 class Document;
 class HardwareView;
 class HeatmapView;
 class HistogramView;
 class LayersView;
 class OverviewView;
+class TrainingPanel;
 
 // The explorer's window: the Document, its views in rearrangeable docks, menus, the job bar in the status bar.
 class MainWindow : public QMainWindow {
@@ -36,6 +38,8 @@ public:
     HeatmapView *heatmapView() const { return heatmap_; }
     OverviewView *overviewView() const { return overview_; }
     HardwareView *hardwareView() const { return hardware_; }
+    TrainingPanel *trainingPanel() const { return training_; }
+    DatasetBrowser *datasetBrowser() const { return browser_; }
 
     // Each shows an error dialog that says what to do and returns false when it fails.
     bool openProject(const Project &project, const QString &path);
@@ -47,6 +51,8 @@ public:
     void openInitial(const QString &argument);
     // Errors go to dialogs; tests turn them into a recorded message instead of a blocking window.
     void setErrorSink(std::function<void(const QString &)> sink) { errorSink_ = std::move(sink); }
+    // Answers the "training is running, stop it?" question on close instead of a dialog (tests).
+    void setCloseDuringTrainingAnswer(std::function<bool()> answer) { closeDuringTraining_ = std::move(answer); }
 
 protected:
     void closeEvent(QCloseEvent *event) override;
@@ -67,6 +73,7 @@ private:
     void openModelDialog();
     void openDatasetDialog(const QString &path = QString());
     void thresholdSearch();
+    void exportTunedModel();
     void addRecent(const QString &path);
     void updateRecentMenu();
     void updateTitle();
@@ -78,6 +85,8 @@ private:
     HeatmapView *heatmap_ = nullptr;
     OverviewView *overview_ = nullptr;
     HardwareView *hardware_ = nullptr;
+    TrainingPanel *training_ = nullptr;
+    DatasetBrowser *browser_ = nullptr;
     QMenu *viewMenu_ = nullptr;
     QMenu *recentMenu_ = nullptr;
     QLabel *jobLabel_ = nullptr;
@@ -87,6 +96,7 @@ private:
     bool stateRestored_ = false;
     bool shown_ = false;
     std::function<void(const QString &)> errorSink_;
+    std::function<bool()> closeDuringTraining_;
 };
 
 } // namespace sparsity::ui

@@ -49,4 +49,11 @@ ChangeThresholds::ChangeThresholds(Document *doc, std::vector<float> thresholds,
     setText(text);
 }
 
+ApplyTraining::ApplyTraining(Document *doc, std::shared_ptr<Model> model, std::vector<float> thresholds, const QString &text)
+    : doc_(doc), oldModel_(doc->currentModel()), newModel_(std::move(model)), old_(doc->thresholds()),
+      new_(std::move(thresholds))
+{
+    setText(text);
+}
+
 } // namespace sparsity::ui

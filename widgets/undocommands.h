@@ -4,6 +4,7 @@
 
 #include <QUndoCommand>
 
+#include <memory>
 #include <vector>
 
 namespace sparsity::ui {
@@ -35,6 +36,20 @@ public:
 
 private:
     Document *doc_;
+    std::vector<float> old_, new_;
+};
+
+// A finished training run: the tuned model and its thresholds become the current state; undo returns to the model
+// and thresholds from before the run (the baseline capture is untouched either way).
+class ApplyTraining : public QUndoCommand {
+public:
+    ApplyTraining(Document *doc, std::shared_ptr<Model> model, std::vector<float> thresholds, const QString &text);
+    void undo() override { doc_->setCurrentModel(oldModel_, old_); }
+    void redo() override { doc_->setCurrentModel(newModel_, new_); }
+
+private:
+    Document *doc_;
+    std::shared_ptr<Model> oldModel_, newModel_;
     std::vector<float> old_, new_;
 };
 

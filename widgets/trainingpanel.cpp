@@ -1,0 +1,382 @@
+#include "trainingpanel.h"
+
+#include "document.h"
+#include "plotutil.h"
+#include "recipe.h"
+#include "training.h"
+
+#include <qcustomplot.h>
+
+#include <QComboBox>
+#include <QDir>
+#include <QDoubleSpinBox>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QPushButton>
+#include <QScrollArea>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QVBoxLayout>
+
+#include <limits>
+
+namespace sparsity::ui {
+
+namespace {
+
+enum Graph { TaskLoss, Penalty, Sparsity, Validation };
+
+QDoubleSpinBox *doubleSpin(double min, double max, int decimals, double step, QWidget *parent)
+{
+    auto *s = new QDoubleSpinBox(parent);
+    s->setRange(min, max);
+    s->setDecimals(decimals);
+    s->setSingleStep(step);
+    return s;
+}
+
+QSpinBox *intSpin(int min, int max, QWidget *parent, const QString &special = QString())
+{
+    auto *s = new QSpinBox(parent);
+    s->setRange(min, max);
+    s->setSpecialValueText(special);
+    s->setGroupSeparatorShown(true);
+    return s;
+}
+
+} // namespace
+
+TrainingPanel::TrainingPanel(Document *doc, QWidget *parent) : QWidget(parent), doc_(doc)
+{
+    method_ = new QComboBox(this);
+    for (auto m : {Recipe::Method::Star, Recipe::Method::L1Only, Recipe::Method::ThresholdOnly, Recipe::Method::Relu})
+        method_->addItem(QString::fromUtf8(methodName(m)), int(m));
+    scope_ = new QComboBox(this);
+    scope_->addItem(tr("All sites"), int(Recipe::ScopeMode::All));
+    scope_->addItem(tr("Scope column of the Layers table"), int(Recipe::ScopeMode::Sites));
+    scope_->addItem(tr("Depth range"), int(Recipe::ScopeMode::Depth));
+    minDepth_ = intSpin(0, 100000, this);
+    maxDepth_ = intSpin(0, std::numeric_limits<int>::max(), this);
+    bandMode_ = new QComboBox(this);
+    bandMode_->addItem(tr("Quantile of positive values"), int(Recipe::BandMode::Quantile));
+    bandMode_->addItem(tr("Absolute"), int(Recipe::BandMode::Absolute));
+    band_ = doubleSpin(0.0, 1e6, 4, 0.05, this);
+    penalty_ = new QComboBox(this);
+    penalty_->addItem(tr("L1"), int(Recipe::Penalty::L1));
+    penalty_->addItem(tr("Hoyer-square"), int(Recipe::Penalty::HoyerSquare));
+    lambda_ = doubleSpin(0.0, 1e6, 4, 0.1, this);
+    regEpochs_ = intSpin(0, 1000, this);
+    regRate_ = doubleSpin(0.0, 10.0, 6, 1e-4, this);
+    thresholdMode_ = new QComboBox(this);
+    thresholdMode_->addItem(tr("Search within budget"), int(Recipe::ThresholdMode::Search));
+    thresholdMode_->addItem(tr("Quantile (target sparsity)"), int(Recipe::ThresholdMode::Quantile));
+    thresholdMode_->addItem(tr("Global value"), int(Recipe::ThresholdMode::Global));
+    thresholdMode_->addItem(tr("Keep current thresholds"), int(Recipe::ThresholdMode::Keep));
+    budget_ = doubleSpin(0.0, 100.0, 2, 0.1, this);
+    budget_->setSuffix(tr(" pp"));
+    target_ = doubleSpin(0.0, 1.0, 3, 0.05, this);
+    ftEpochs_ = intSpin(0, 1000, this);
+    ftRate_ = doubleSpin(0.0, 10.0, 6, 1e-4, this);
+    trainImages_ = intSpin(0, std::numeric_limits<int>::max(), this, tr("all"));
+    calibrationImages_ = intSpin(1, std::numeric_limits<int>::max(), this);
+    validationImages_ = intSpin(1, std::numeric_limits<int>::max(), this);
+    batch_ = intSpin(1, 4096, this);
+    seed_ = intSpin(0, std::numeric_limits<int>::max(), this);
+
+    auto *form = new QFormLayout;
+    form->addRow(tr("Method"), method_);
+    form->addRow(tr("Scope"), scope_);
+    auto *depth = new QHBoxLayout;
+    depth->addWidget(minDepth_);
+    depth->addWidget(new QLabel(tr("to"), this));
+    depth->addWidget(maxDepth_);
+    form->addRow(tr("Depths"), depth);
+    form->addRow(tr("Near-zero band"), bandMode_);
+    form->addRow(tr("Band value"), band_);
+    form->addRow(tr("Penalty"), penalty_);
+    form->addRow(tr("λ"), lambda_);
+    form->addRow(tr("Regularize epochs"), regEpochs_);
+    form->addRow(tr("Regularize learning rate"), regRate_);
+    form->addRow(tr("Thresholds"), thresholdMode_);
+    form->addRow(tr("Accuracy budget"), budget_);
+    form->addRow(tr("Target sparsity"), target_);
+    form->addRow(tr("Fine-tune epochs"), ftEpochs_);
+    form->addRow(tr("Fine-tune learning rate"), ftRate_);
+    form->addRow(tr("Training images"), trainImages_);
+    form->addRow(tr("Calibration images"), calibrationImages_);
+    form->addRow(tr("Validation images"), validationImages_);
+    form->addRow(tr("Batch size"), batch_);
+    form->addRow(tr("Seed"), seed_);
+    auto *editor = new QWidget(this);
+    editor->setLayout(form);
+    auto *scroll = new QScrollArea(this);
+    scroll->setWidget(editor);
+    scroll->setWidgetResizable(true);
+
+    start_ = new QPushButton(tr("Start"), this);
+    start_->setToolTip(tr("Fine-tune a fresh copy of the model file with this recipe, starting from the current thresholds."));
+    cancel_ = new QPushButton(tr("Cancel"), this);
+    cancel_->setToolTip(tr("Stop within one step; finished epochs stay in the checkpoint folder."));
+    resume_ = new QPushButton(tr("Resume"), this);
+    resume_->setToolTip(tr("Continue from the newest checkpoint in the folder below."));
+    checkpoints_ = new QLabel(this);
+    checkpoints_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    checkpoints_->setWordWrap(true);
+    status_ = new QLabel(this);
+    status_->setWordWrap(true);
+    status_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+
+    plot_ = new QCustomPlot(this);
+    stylePlot(plot_);
+    plot_->setMinimumHeight(180);
+    const QColor colors[] = {plotcolors::current(), plotcolors::threshold(), plotcolors::zero(), plotcolors::baseline()};
+    const QString names[] = {tr("Task loss"), tr("Penalty"), tr("Sparsity (step)"), tr("Validation top-1 (epoch)")};
+    for (int g = 0; g < 4; ++g) {
+        QCPGraph *graph = plot_->addGraph(plot_->xAxis, g < Sparsity ? plot_->yAxis : plot_->yAxis2);
+        graph->setName(names[g]);
+        graph->setPen(QPen(colors[g], g == Validation ? 2.0 : 1.4));
+        if (g == Validation)
+            graph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, 6));
+    }
+    plot_->xAxis->setLabel(tr("Step"));
+    plot_->yAxis->setLabel(tr("Loss"));
+    plot_->yAxis2->setVisible(true);
+    plot_->yAxis2->setLabel(tr("Fraction"));
+    plot_->yAxis2->setRange(0.0, 1.0);
+    plot_->legend->setVisible(true);
+    plot_->legend->setFont(font());
+    plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
+    installPlotActions(plot_, [this] { return csv(); }, [] { return QStringLiteral("training-curves"); });
+
+    auto *buttons = new QHBoxLayout;
+    buttons->addWidget(start_);
+    buttons->addWidget(cancel_);
+    buttons->addWidget(resume_);
+    buttons->addStretch(1);
+    auto *right = new QWidget(this);
+    auto *rightLayout = new QVBoxLayout(right);
+    rightLayout->setContentsMargins(0, 0, 0, 0);
+    rightLayout->addLayout(buttons);
+    rightLayout->addWidget(checkpoints_);
+    rightLayout->addWidget(status_);
+    rightLayout->addWidget(plot_, 1);
+    auto *split = new QSplitter(Qt::Horizontal, this);
+    split->addWidget(scroll);
+    split->addWidget(right);
+    split->setStretchFactor(1, 2);
+    auto *layout = new QVBoxLayout(this);
+    layout->setContentsMargins(4, 4, 4, 4);
+    layout->addWidget(split);
+
+    for (QComboBox *c : {method_, scope_, bandMode_, penalty_, thresholdMode_})
+        connect(c, &QComboBox::currentIndexChanged, this, &TrainingPanel::storeInDocument);
+    for (QSpinBox *s : {minDepth_, maxDepth_, regEpochs_, ftEpochs_, trainImages_, calibrationImages_, validationImages_,
+                        batch_, seed_})
+        connect(s, &QSpinBox::valueChanged, this, &TrainingPanel::storeInDocument);
+    for (QDoubleSpinBox *s : {band_, lambda_, budget_, target_, regRate_, ftRate_})
+        connect(s, &QDoubleSpinBox::valueChanged, this, &TrainingPanel::storeInDocument);
+    connect(start_, &QPushButton::clicked, this, [this] { start(false); });
+    connect(resume_, &QPushButton::clicked, this, [this] { start(true); });
+    connect(cancel_, &QPushButton::clicked, doc_, &Document::cancelTraining);
+
+    connect(doc_, &Document::modelChanged, this, &TrainingPanel::loadFromDocument);
+    connect(doc_, &Document::projectPathChanged, this, &TrainingPanel::updateButtons);
+    connect(doc_, &Document::trainingStarted, this, [this](bool resume) {
+        status_->setText(resume ? tr("Resuming…") : tr("Starting…"));
+        updateButtons();
+    });
+    connect(doc_, &Document::trainingStep, this, &TrainingPanel::addStep);
+    connect(doc_, &Document::trainingEpoch, this, &TrainingPanel::addEpoch);
+    connect(doc_, &Document::trainingMessage, status_, &QLabel::setText);
+    connect(doc_, &Document::trainingFinished, this, [this](bool, const QString &summary) {
+        status_->setText(summary);
+        updateButtons();
+    });
+    loadFromDocument();
+}
+
+Recipe TrainingPanel::recipe() const
+{
+    Recipe r = doc_->recipe(); // keeps what the editor does not show (optimiser kind, schedule, augmentation)
+    r.method = Recipe::Method(method_->currentData().toInt());
+    r.scopeMode = Recipe::ScopeMode(scope_->currentData().toInt());
+    r.scopeSites.clear();
+    if (r.scopeMode == Recipe::ScopeMode::Sites)
+        for (const QString &name : doc_->projectToSave().scope)
+            r.scopeSites.push_back(name.toStdString());
+    r.minDepth = minDepth_->value();
+    r.maxDepth = maxDepth_->value();
+    r.bandMode = Recipe::BandMode(bandMode_->currentData().toInt());
+    r.band = band_->value();
+    r.penalty = Recipe::Penalty(penalty_->currentData().toInt());
+    r.lambda = lambda_->value();
+    r.regularizeEpochs = regEpochs_->value();
+    r.regularizeOptimizer.learningRate = regRate_->value();
+    r.thresholdMode = Recipe::ThresholdMode(thresholdMode_->currentData().toInt());
+    r.budgetPp = budget_->value();
+    r.targetSparsity = target_->value();
+    r.finetuneEpochs = ftEpochs_->value();
+    r.finetuneOptimizer.learningRate = ftRate_->value();
+    r.trainImages = std::size_t(trainImages_->value());
+    r.calibrationImages = std::size_t(calibrationImages_->value());
+    r.validationImages = std::size_t(validationImages_->value());
+    r.batchSize = std::size_t(batch_->value());
+    r.seed = std::uint64_t(seed_->value());
+    return r;
+}
+
+void TrainingPanel::setRecipe(const Recipe &r)
+{
+    showRecipe(r);
+    storeInDocument();
+}
+
+void TrainingPanel::showRecipe(const Recipe &r)
+{
+    const bool wasLoading = loading_;
+    loading_ = true;
+    auto select = [](QComboBox *c, int value) { c->setCurrentIndex(std::max(0, c->findData(value))); };
+    select(method_, int(r.method));
+    select(scope_, int(r.scopeMode));
+    minDepth_->setValue(r.minDepth);
+    maxDepth_->setValue(r.maxDepth);
+    select(bandMode_, int(r.bandMode));
+    band_->setValue(r.band);
+    select(penalty_, int(r.penalty));
+    lambda_->setValue(r.lambda);
+    regEpochs_->setValue(r.regularizeEpochs);
+    regRate_->setValue(r.regularizeOptimizer.learningRate);
+    select(thresholdMode_, int(r.thresholdMode));
+    budget_->setValue(r.budgetPp);
+    target_->setValue(r.targetSparsity);
+    ftEpochs_->setValue(r.finetuneEpochs);
+    ftRate_->setValue(r.finetuneOptimizer.learningRate);
+    trainImages_->setValue(int(std::min<std::size_t>(r.trainImages, std::size_t(std::numeric_limits<int>::max()))));
+    calibrationImages_->setValue(int(std::min<std::size_t>(r.calibrationImages, std::size_t(std::numeric_limits<int>::max()))));
+    validationImages_->setValue(int(std::min<std::size_t>(r.validationImages, std::size_t(std::numeric_limits<int>::max()))));
+    batch_->setValue(int(r.batchSize));
+    seed_->setValue(int(std::min<std::uint64_t>(r.seed, std::uint64_t(std::numeric_limits<int>::max()))));
+    loading_ = wasLoading;
+    updateEnabledFields();
+}
+
+void TrainingPanel::loadFromDocument()
+{
+    showRecipe(doc_->recipe()); // shown, not stored: opening a project does not modify it
+    clearCurves();
+    status_->clear();
+    updateButtons();
+}
+
+void TrainingPanel::storeInDocument()
+{
+    updateEnabledFields();
+    if (loading_ || !doc_->hasModel())
+        return;
+    doc_->setRecipe(recipe());
+}
+
+void TrainingPanel::updateEnabledFields()
+{
+    const auto scope = Recipe::ScopeMode(scope_->currentData().toInt());
+    minDepth_->setEnabled(scope == Recipe::ScopeMode::Depth);
+    maxDepth_->setEnabled(scope == Recipe::ScopeMode::Depth);
+    const auto mode = Recipe::ThresholdMode(thresholdMode_->currentData().toInt());
+    budget_->setEnabled(mode == Recipe::ThresholdMode::Search);
+    target_->setEnabled(mode == Recipe::ThresholdMode::Quantile);
+}
+
+QString TrainingPanel::checkpointDir() const { return doc_->hasModel() ? doc_->defaultCheckpointDir() : QString(); }
+
+void TrainingPanel::updateButtons()
+{
+    const bool training = doc_->isTraining();
+    const bool ready = doc_->hasModel() && doc_->hasDataset();
+    const QString dir = checkpointDir();
+    const bool hasCheckpoint = !dir.isEmpty() && !QDir(dir).isEmpty();
+    start_->setEnabled(ready && !training);
+    resume_->setEnabled(ready && !training && hasCheckpoint);
+    cancel_->setEnabled(training);
+    for (QWidget *w : std::initializer_list<QWidget *>{method_, scope_, bandMode_, penalty_, thresholdMode_, band_, lambda_,
+                                                        regEpochs_, regRate_, budget_, target_, ftEpochs_, ftRate_,
+                                                        trainImages_, calibrationImages_, validationImages_, batch_, seed_})
+        w->setEnabled(!training);
+    if (!training)
+        updateEnabledFields();
+    else
+        minDepth_->setEnabled(false), maxDepth_->setEnabled(false);
+    checkpoints_->setText(dir.isEmpty() ? QString()
+                                        : tr("Checkpoints: %1%2")
+                                              .arg(QDir::toNativeSeparators(dir),
+                                                   hasCheckpoint ? QString() : tr(" (none yet)")));
+}
+
+void TrainingPanel::start(bool resume)
+{
+    const Recipe r = recipe();
+    if (r.scopeMode == Recipe::ScopeMode::Sites && r.scopeSites.empty()) {
+        status_->setText(tr("No site is in the regularization scope: tick sites in the Scope column of the Layers "
+                            "table, or choose another scope."));
+        return;
+    }
+    if (!resume)
+        clearCurves();
+    doc_->startTraining(r, checkpointDir(), resume);
+}
+
+void TrainingPanel::clearCurves()
+{
+    for (int g = 0; g < plot_->graphCount(); ++g)
+        plot_->graph(g)->data()->clear();
+    stepX_ = 0.0;
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void TrainingPanel::addStep(const TrainingStep &step)
+{
+    stepX_ = double(step.epoch) * double(std::max(1, step.stepsPerEpoch)) + double(step.step);
+    plot_->graph(TaskLoss)->addData(stepX_, step.taskLoss);
+    plot_->graph(Penalty)->addData(stepX_, step.penalty);
+    plot_->graph(Sparsity)->addData(stepX_, step.sparsity);
+    plot_->graph(TaskLoss)->rescaleAxes();
+    plot_->graph(Penalty)->rescaleValueAxis(true);
+    plot_->yAxis->setRangeLower(0.0);
+    plot_->yAxis2->setRange(0.0, 1.0);
+    status_->setText(tr("%1 · epoch %2 · step %3 / %4 · loss %5")
+                         .arg(QString::fromStdString(step.phase))
+                         .arg(step.epoch + 1)
+                         .arg(step.step + 1)
+                         .arg(step.stepsPerEpoch)
+                         .arg(step.taskLoss, 0, 'g', 4));
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void TrainingPanel::addEpoch(const EpochReport &epoch)
+{
+    plot_->graph(Validation)->addData(stepX_, epoch.validationTop1 / 100.0);
+    status_->setText(tr("Epoch %1 / %2 (%3): validation top-1 %4 %, sparsity %5 %")
+                         .arg(epoch.epoch + 1)
+                         .arg(epoch.epochsTotal)
+                         .arg(QString::fromStdString(epoch.phase))
+                         .arg(epoch.validationTop1, 0, 'f', 2)
+                         .arg(100.0 * epoch.validationSparsity, 0, 'f', 1));
+    updateButtons();
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+int TrainingPanel::stepsPlotted() const { return plot_->graph(TaskLoss)->dataCount(); }
+int TrainingPanel::epochsPlotted() const { return plot_->graph(Validation)->dataCount(); }
+QString TrainingPanel::statusText() const { return status_->text(); }
+
+QString TrainingPanel::csv() const
+{
+    QString out = QStringLiteral("series,x,value\n");
+    for (int g = 0; g < plot_->graphCount(); ++g)
+        for (auto it = plot_->graph(g)->data()->constBegin(); it != plot_->graph(g)->data()->constEnd(); ++it)
+            out += QStringLiteral("%1,%2,%3\n").arg(plot_->graph(g)->name()).arg(it->key).arg(it->value, 0, 'g', 8);
+    return out;
+}
+
+} // namespace sparsity::ui

@@ -1,0 +1,68 @@
+#pragma once
+
+#include <QWidget>
+
+class QComboBox;
+class QCustomPlot;
+class QDoubleSpinBox;
+class QLabel;
+class QPushButton;
+class QSpinBox;
+
+namespace sparsity {
+struct Recipe;
+struct TrainingStep;
+struct EpochReport;
+}
+
+namespace sparsity::ui {
+
+class Document;
+
+// Fine-tuning (core/training.h) as a dock: a recipe editor bound to the project's recipe (the JSON the CLI reads),
+// Start / Cancel / Resume, the checkpoint folder, and live curves of task loss, penalty and sparsity per step and
+// validation accuracy per epoch.
+class TrainingPanel : public QWidget {
+    Q_OBJECT
+public:
+    explicit TrainingPanel(Document *doc, QWidget *parent = nullptr);
+
+    Recipe recipe() const;          // as the editor shows it
+    void setRecipe(const Recipe &r); // shows it and stores it in the project
+    QString checkpointDir() const;
+
+    QPushButton *startButton() const { return start_; }
+    QPushButton *cancelButton() const { return cancel_; }
+    QPushButton *resumeButton() const { return resume_; }
+    QCustomPlot *plot() const { return plot_; }
+    int stepsPlotted() const;
+    int epochsPlotted() const;
+    QString statusText() const;
+    QString csv() const;
+
+private:
+    void showRecipe(const Recipe &r);
+    void loadFromDocument();
+    void storeInDocument();
+    void start(bool resume);
+    void clearCurves();
+    void addStep(const TrainingStep &step);
+    void addEpoch(const EpochReport &epoch);
+    void updateButtons();
+    void updateEnabledFields();
+
+    Document *doc_;
+    bool loading_ = false;
+    QComboBox *method_, *scope_, *bandMode_, *penalty_, *thresholdMode_;
+    QSpinBox *minDepth_, *maxDepth_;
+    QDoubleSpinBox *band_, *lambda_, *budget_, *target_;
+    QSpinBox *regEpochs_, *ftEpochs_;
+    QDoubleSpinBox *regRate_, *ftRate_;
+    QSpinBox *trainImages_, *calibrationImages_, *validationImages_, *batch_, *seed_;
+    QPushButton *start_, *cancel_, *resume_;
+    QLabel *checkpoints_, *status_;
+    QCustomPlot *plot_;
+    double stepX_ = 0.0;
+};
+
+} // namespace sparsity::ui
