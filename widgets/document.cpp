@@ -29,6 +29,7 @@ struct Document::Job {
     std::shared_ptr<Snapshot> snapshot; // null when cancelled before it started or failed
     std::shared_ptr<SearchResult> search;
     std::shared_ptr<TrainingOutcome> training;
+    std::shared_ptr<ComparisonOutcome> comparison;
     QString error;
 };
 
@@ -629,11 +630,14 @@ void Document::finishJob(const std::shared_ptr<Job> &job)
         if (!stale)
             slot.reset();
         if (stale) {
-            Q_EMIT trainingFinished(false, tr("Training stopped; Resume continues from the last checkpoint."));
+            if (job->comparison)
+                Q_EMIT comparisonFinished(false, tr("Comparison stopped."));
+            else
+                Q_EMIT trainingFinished(false, tr("Training stopped; Resume continues from the last checkpoint."));
             Q_EMIT jobFinished(true);
             return;
         }
-        return finishTraining(job);
+        return job->comparison ? finishComparison(job) : finishTraining(job);
     }
     if (slot != job) { // superseded or cancelled: its result is stale
         if (pending_ == 0)
@@ -787,7 +791,7 @@ void Document::startTraining(const Recipe &recipe, const QString &checkpointDir,
     job->training->checkpointDir = checkpointDir;
     Q_EMIT jobStarted(resume ? tr("Resuming fine-tuning") : tr("Fine-tuning (%1)").arg(QString::fromUtf8(methodName(recipe.method))));
     Q_EMIT trainingStarted(resume);
-    const int epochsTotal = recipe.regularizeEpochs + recipe.finetuneEpochs;
+    const int epochsTotal = recipe.regularizeEpochs + recipe.finetuneEpochs * std::max(1, recipe.rounds);
     trainingPool_.start([this, job, resume, epochsTotal, modelPath = project_.modelPath, datasetPath = project_.datasetPath,
                          pre = preprocessing_, channels = channelThresholds_] {
         TrainingOutcome &out = *job->training;
@@ -850,7 +854,7 @@ void Document::finishTraining(const std::shared_ptr<Job> &job)
 {
     const TrainingOutcome &out = *job->training;
     if (!job->error.isEmpty()) {
-        Q_EMIT jobFailed(job->error);
+        Q_EMIT trainingFailed(job->error);
         Q_EMIT trainingFinished(false, tr("Training failed: %1").arg(job->error));
         Q_EMIT jobFinished(false);
         return;
@@ -871,6 +875,80 @@ void Document::finishTraining(const std::shared_ptr<Job> &job)
                                       .arg(100.0 * out.result.validationSparsity, 0, 'f', 1)
                                       .arg(QDir::toNativeSeparators(out.checkpointDir)));
     Q_EMIT jobFinished(false);
+}
+
+void Document::startComparison(const Recipe &star, const std::vector<Recipe::Method> &methods)
+{
+    if (!model_ || !dataset_ || isTraining() || methods.empty())
+        return;
+    auto job = newJob(JobKind::Training);
+    job->comparison = std::make_shared<ComparisonOutcome>();
+    Q_EMIT jobStarted(tr("Comparing %n method(s)", nullptr, int(methods.size())));
+    trainingPool_.start([this, job, star, methods, root = QString(defaultCheckpointDir() + QStringLiteral("/compare")),
+                         modelPath = project_.modelPath, datasetPath = project_.datasetPath, pre = preprocessing_,
+                         dataset = dataset_, indices = indices_] {
+        ComparisonOutcome &out = *job->comparison;
+        try {
+            const auto train = sparsity::openDataset(datasetPath.toStdString(), Split::Train);
+            const auto validation = sparsity::openDataset(datasetPath.toStdString(), Split::Test);
+            const TrainingData data{train.get(), validation.get(), pre};
+            std::vector<std::shared_ptr<Model>> created; // the original first, then one per method in order
+            auto fresh = [&created, &modelPath, &pre] {
+                auto model = Model::load(modelPath.toStdString());
+                const std::vector<std::int64_t> chw{pre.channels, pre.height, pre.width};
+                if (model->inputShape() != chw)
+                    model->setInputShape(chw);
+                created.push_back(model);
+                return model;
+            };
+            auto onMethod = [this, job](const ComparisonProgress &p) {
+                QMetaObject::invokeMethod(
+                    this,
+                    [this, job, p] {
+                        if (latest_[int(JobKind::Training)] != job)
+                            return;
+                        Q_EMIT comparisonProgress(p.methodIndex, p.methodCount, QString::fromUtf8(methodName(p.method)));
+                        Q_EMIT jobProgress(p.methodIndex, p.methodCount, 0.0);
+                    },
+                    Qt::QueuedConnection);
+            };
+            out.comparison = compareMethods(fresh, star, methods, data, *dataset, indices, root.toStdString(), &job->cancel,
+                                            onMethod);
+            for (std::size_t i = 0; i < out.comparison.methods.size() && i + 1 < created.size(); ++i)
+                out.models.push_back(created[i + 1]);
+        } catch (const std::exception &e) {
+            job->error = QString::fromStdString(e.what());
+        }
+        QMetaObject::invokeMethod(this, [this, job] { finishJob(job); }, Qt::QueuedConnection);
+    });
+}
+
+void Document::finishComparison(const std::shared_ptr<Job> &job)
+{
+    if (!job->error.isEmpty()) {
+        Q_EMIT trainingFailed(job->error);
+        Q_EMIT comparisonFinished(false, tr("Comparison failed: %1").arg(job->error));
+        Q_EMIT jobFinished(false);
+        return;
+    }
+    lastComparison_ = job->comparison;
+    const auto &c = job->comparison->comparison;
+    const bool completed = !c.cancelled && job->comparison->models.size() == c.methods.size();
+    Q_EMIT comparisonFinished(completed, completed ? tr("Compared %n method(s) on %1 images, %2 epochs each.", nullptr,
+                                                        int(c.methods.size()))
+                                                         .arg(c.evaluationImages)
+                                                         .arg(c.epochs)
+                                                   : tr("Cancelled after %n method(s).", nullptr, int(c.methods.size())));
+    Q_EMIT jobFinished(!completed);
+}
+
+void Document::applyComparisonRow(int row)
+{
+    if (!lastComparison_ || row < 0 || std::size_t(row) >= lastComparison_->models.size())
+        return;
+    const MethodOutcome &o = lastComparison_->comparison.methods[std::size_t(row)];
+    undoStack_->push(new ApplyTraining(this, lastComparison_->models[std::size_t(row)], o.thresholds,
+                                       tr("Make %1 the current state").arg(QString::fromUtf8(methodName(o.method)))));
 }
 
 void Document::setCurrentModel(const std::shared_ptr<Model> &model, const std::vector<float> &thresholds)

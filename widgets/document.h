@@ -1,6 +1,7 @@
 #pragma once
 
 #include "capture.h"
+#include "comparison.h"
 #include "processorpreset.h"
 #include "project.h"
 #include "recipe.h"
@@ -45,6 +46,13 @@ struct TrainingOutcome {
     std::vector<EpochReport> epochs;
     Recipe recipe;
     QString checkpointDir;
+};
+
+// A finished method comparison (core/comparison.h) with the fine-tuned model of every row, so any row can become
+// the current state.
+struct ComparisonOutcome {
+    MethodComparison comparison;
+    std::vector<std::shared_ptr<Model>> models; // parallel to comparison.methods
 };
 
 // Per-site values a user edits; each has its own undo command (undocommands.h).
@@ -157,6 +165,13 @@ public:
     // the formats `sparsity-cli export` writes. Waits for a running capture first. Never writes over the input
     // model. Returns the files written; throws sparsity::Error naming the file on failure.
     QStringList exportTunedModel(const QString &outPath);
+    // Runs ReLU / threshold-only / L1-only / STAR (those in `methods`) with the budget of the STAR recipe `star`, each
+    // on a fresh copy of the model file, evaluated on the project's images; on the training worker (isTraining() is
+    // true meanwhile). Ends with comparisonFinished; lastComparison() holds the rows.
+    void startComparison(const Recipe &star, const std::vector<Recipe::Method> &methods);
+    std::shared_ptr<const ComparisonOutcome> lastComparison() const { return lastComparison_; }
+    // Makes row `row` of the last comparison the current state (one undoable step).
+    void applyComparisonRow(int row);
     // The last finished run (null before one finished).
     std::shared_ptr<const TrainingOutcome> lastTraining() const { return lastTraining_; }
 
@@ -183,8 +198,13 @@ Q_SIGNALS:
     void trainingStep(const sparsity::TrainingStep &step);
     void trainingEpoch(const sparsity::EpochReport &epoch);
     void trainingMessage(const QString &message);
-    // cancelled: stopped by the user (the last finished epoch is in the checkpoint folder).
-    void trainingFinished(bool cancelled, const QString &summary);
+    // applied: the tuned state became the current state (else cancelled or failed; finished epochs stay in the
+    // checkpoint folder).
+    void trainingFinished(bool applied, const QString &summary);
+    void trainingFailed(const QString &message); // a training run or a comparison threw (bad data or checkpoint)
+    void comparisonProgress(int methodIndex, int methodCount, const QString &method);
+    // completed: every method ran (else cancelled or failed; the rows that finished are in lastComparison()).
+    void comparisonFinished(bool completed, const QString &summary);
 
 private:
     struct Job;
@@ -195,6 +215,7 @@ private:
     void finishJob(const std::shared_ptr<Job> &job);
     void finishSearch(const std::shared_ptr<Job> &job);
     void finishTraining(const std::shared_ptr<Job> &job);
+    void finishComparison(const std::shared_ptr<Job> &job);
     void updateProjection();
     void setStructuralChange();
 
@@ -226,6 +247,7 @@ private:
     QThreadPool trainingPool_; // one thread: training works on its own copy of the model and its own datasets
     std::shared_ptr<Job> latest_[4];
     std::shared_ptr<const TrainingOutcome> lastTraining_;
+    std::shared_ptr<const ComparisonOutcome> lastComparison_;
     std::unique_ptr<QTemporaryDir> tempCheckpoints_;
     int nextJobId_ = 0;
     int pending_ = 0;

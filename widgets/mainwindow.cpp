@@ -1,5 +1,6 @@
 #include "mainwindow.h"
 
+#include "comparisondialog.h"
 #include "dataset.h"
 #include "datasetbrowser.h"
 #include "document.h"
@@ -102,6 +103,11 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent), doc_(new Document
         showError(tr("The capture failed"), message,
                   tr("Check that the dataset's preprocessing matches what the model expects (File ▸ Open Dataset…)."));
     });
+    connect(doc_, &Document::trainingFailed, this, [this](const QString &message) {
+        showError(tr("Fine-tuning failed"), message,
+                  tr("Check the recipe in the Fine-Tuning panel and that the dataset has a labelled training split; "
+                     "to resume, the checkpoint folder must come from the same model."));
+    });
     connect(doc_, &Document::thresholdSearchFinished, this,
             [this](const QString &summary) { statusBar()->showMessage(summary, 15000); });
     updateTitle();
@@ -149,13 +155,16 @@ void MainWindow::createDocks()
     QDockWidget *histogram = dock(histogram_, tr("Histogram"), QStringLiteral("HistogramDock"), Qt::RightDockWidgetArea);
     QDockWidget *heatmap = dock(heatmap_, tr("Feature Maps"), QStringLiteral("HeatmapDock"), Qt::RightDockWidgetArea);
     QDockWidget *hardware = dock(hardware_, tr("Hardware Projection"), QStringLiteral("HardwareDock"), Qt::RightDockWidgetArea);
-    QDockWidget *training = dock(training_, tr("Fine-Tuning"), QStringLiteral("TrainingDock"), Qt::BottomDockWidgetArea);
-    QDockWidget *browser = dock(browser_, tr("Dataset"), QStringLiteral("DatasetDock"), Qt::BottomDockWidgetArea);
-    tabifyDockWidget(training, browser);
-    training->raise();
+    QDockWidget *training = dock(training_, tr("Fine-Tuning"), QStringLiteral("TrainingDock"), Qt::RightDockWidgetArea);
+    QDockWidget *browser = dock(browser_, tr("Dataset"), QStringLiteral("DatasetDock"), Qt::RightDockWidgetArea);
     splitDockWidget(layers, overview, Qt::Vertical);
     splitDockWidget(histogram, hardware, Qt::Horizontal);
     splitDockWidget(histogram, heatmap, Qt::Vertical);
+    // Tabbed behind the views of part 1, so the default layout keeps its proportions; View menu or a tab raises them.
+    tabifyDockWidget(hardware, training);
+    tabifyDockWidget(heatmap, browser);
+    hardware->raise();
+    heatmap->raise();
 }
 
 void MainWindow::applyDefaultDockSizes()
@@ -231,6 +240,11 @@ void MainWindow::createMenus()
     analysis->addSeparator();
     // Threshold search (core/thresholdsearch.h): budget and scope from a dialog, result as one undo step.
     analysis->addAction(tr("Threshold &Search…"), QKeySequence(Qt::CTRL | Qt::Key_T), this, &MainWindow::thresholdSearch);
+    analysis->addAction(tr("Compare &Methods…"), this, [this] {
+        ComparisonDialog *dialog = comparisonDialog();
+        dialog->show();
+        dialog->raise();
+    });
 
     viewMenu_ = menuBar()->addMenu(tr("&View"));
     for (QDockWidget *d : findChildren<QDockWidget *>())
@@ -483,6 +497,13 @@ void MainWindow::thresholdSearch()
         return;
     }
     doc_->startThresholdSearch(options, dialog.calibrationImages());
+}
+
+ComparisonDialog *MainWindow::comparisonDialog()
+{
+    if (!comparison_)
+        comparison_ = new ComparisonDialog(doc_, this); // non-modal: the comparison runs while the user works
+    return comparison_;
 }
 
 void MainWindow::exportTunedModel()

@@ -16,6 +16,7 @@ struct Project;
 
 namespace sparsity::ui {
 
+class ComparisonDialog;
 class DatasetBrowser;
 class Document;
 class HardwareView;
@@ -40,6 +41,8 @@ public:
     HardwareView *hardwareView() const { return hardware_; }
     TrainingPanel *trainingPanel() const { return training_; }
     DatasetBrowser *datasetBrowser() const { return browser_; }
+    // Analysis > Compare Methods… (created on first use, then kept).
+    ComparisonDialog *comparisonDialog();
 
     // Each shows an error dialog that says what to do and returns false when it fails.
     bool openProject(const Project &project, const QString &path);
@@ -87,6 +90,7 @@ private:
     HardwareView *hardware_ = nullptr;
     TrainingPanel *training_ = nullptr;
     DatasetBrowser *browser_ = nullptr;
+    ComparisonDialog *comparison_ = nullptr;
     QMenu *viewMenu_ = nullptr;
     QMenu *recentMenu_ = nullptr;
     QLabel *jobLabel_ = nullptr;

@@ -67,6 +67,7 @@ TrainingPanel::TrainingPanel(Document *doc, QWidget *parent) : QWidget(parent), 
     penalty_->addItem(tr("L1"), int(Recipe::Penalty::L1));
     penalty_->addItem(tr("Hoyer-square"), int(Recipe::Penalty::HoyerSquare));
     lambda_ = doubleSpin(0.0, 1e6, 4, 0.1, this);
+    lambda_->setObjectName(QStringLiteral("lambda"));
     regEpochs_ = intSpin(0, 1000, this);
     regRate_ = doubleSpin(0.0, 10.0, 6, 1e-4, this);
     thresholdMode_ = new QComboBox(this);
@@ -162,13 +163,13 @@ TrainingPanel::TrainingPanel(Document *doc, QWidget *parent) : QWidget(parent), 
     rightLayout->addWidget(checkpoints_);
     rightLayout->addWidget(status_);
     rightLayout->addWidget(plot_, 1);
-    auto *split = new QSplitter(Qt::Horizontal, this);
-    split->addWidget(scroll);
-    split->addWidget(right);
-    split->setStretchFactor(1, 2);
+    split_ = new QSplitter(Qt::Horizontal, this);
+    split_->addWidget(scroll);
+    split_->addWidget(right);
+    split_->setStretchFactor(1, 2);
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
-    layout->addWidget(split);
+    layout->addWidget(split_);
 
     for (QComboBox *c : {method_, scope_, bandMode_, penalty_, thresholdMode_})
         connect(c, &QComboBox::currentIndexChanged, this, &TrainingPanel::storeInDocument);
@@ -195,6 +196,13 @@ TrainingPanel::TrainingPanel(Document *doc, QWidget *parent) : QWidget(parent), 
         updateButtons();
     });
     loadFromDocument();
+}
+
+void TrainingPanel::resizeEvent(QResizeEvent *event)
+{
+    QWidget::resizeEvent(event);
+    // Form beside the curves when there is room, above them in a narrow dock.
+    split_->setOrientation(width() >= 800 ? Qt::Horizontal : Qt::Vertical);
 }
 
 Recipe TrainingPanel::recipe() const

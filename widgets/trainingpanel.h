@@ -8,6 +8,7 @@ class QDoubleSpinBox;
 class QLabel;
 class QPushButton;
 class QSpinBox;
+class QSplitter;
 
 namespace sparsity {
 struct Recipe;
@@ -40,6 +41,9 @@ public:
     QString statusText() const;
     QString csv() const;
 
+protected:
+    void resizeEvent(QResizeEvent *event) override;
+
 private:
     void showRecipe(const Recipe &r);
     void loadFromDocument();
@@ -62,6 +66,7 @@ private:
     QPushButton *start_, *cancel_, *resume_;
     QLabel *checkpoints_, *status_;
     QCustomPlot *plot_;
+    QSplitter *split_;
     double stepX_ = 0.0;
 };
 

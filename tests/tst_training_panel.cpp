@@ -1,0 +1,391 @@
+// Part 2 of the explorer on the offscreen platform, with the sample project on a 256-image subset: the Fine-Tuning
+// panel runs a short STAR training (cancelled, started again, resumed from its checkpoint), the tuned state
+// becomes the current state as one undo step, the export dialog writes a model that loads and reproduces the
+// thresholded outputs, a method comparison fills its table and chart and one of its rows becomes the current state,
+// and the dataset browser model (wrapped in QAbstractItemModelTester) filters and selects.
+#include "capture.h"
+#include "comparisondialog.h"
+#include "datasetbrowser.h"
+#include "document.h"
+#include "exportdialog.h"
+#include "heatmapview.h"
+#include "mainwindow.h"
+#include "model.h"
+#include "project.h"
+#include "recipe.h"
+#include "trainingpanel.h"
+
+#include <QAbstractItemModelTester>
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDir>
+#include <QDoubleSpinBox>
+#include <QFile>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QListView>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QStandardPaths>
+#include <QTableWidget>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QUndoStack>
+
+#include <cmath>
+#include <memory>
+
+using namespace sparsity;
+using namespace sparsity::ui;
+
+class TestTrainingPanel : public QObject {
+    Q_OBJECT
+
+    std::unique_ptr<MainWindow> window_;
+    std::unique_ptr<QAbstractItemModelTester> tester_;
+    QStringList errors_;
+    QTemporaryDir dir_;
+
+    Document *doc() const { return window_->document(); }
+    TrainingPanel *panel() const { return window_->trainingPanel(); }
+
+    static Recipe shortRecipe()
+    {
+        Recipe r = Recipe::forMethod(Recipe::Method::Star);
+        r.regularizeEpochs = 1;
+        r.finetuneEpochs = 0;
+        r.trainImages = 256;
+        r.calibrationImages = 64;
+        r.validationImages = 64;
+        r.batchSize = 32;
+        r.thresholdMode = Recipe::ThresholdMode::Quantile;
+        r.targetSparsity = 0.7;
+        r.seed = 5;
+        return r;
+    }
+
+    // Waits for the run to end; returns whether the tuned state was applied.
+    bool waitForTraining(QSignalSpy &finished)
+    {
+        if (finished.isEmpty() && !finished.wait(120000))
+            return false;
+        doc()->waitForIdle(); // the current capture that follows an applied run
+        return finished.constLast().at(0).toBool();
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QStandardPaths::setTestModeEnabled(true);
+        QVERIFY(dir_.isValid());
+        window_ = std::make_unique<MainWindow>();
+        window_->setErrorSink([this](const QString &m) { errors_ << m; });
+        tester_ = std::make_unique<QAbstractItemModelTester>(window_->datasetBrowser()->model(),
+                                                             QAbstractItemModelTester::FailureReportingMode::QtTest);
+        window_->resize(1400, 900);
+        window_->show();
+        Project p = sampleProject();
+        p.subset.count = 256;
+        QVERIFY(window_->openProject(p, QString()));
+        doc()->waitForIdle();
+        QVERIFY2(errors_.isEmpty(), qPrintable(errors_.join(QLatin1Char('\n'))));
+        QVERIFY(doc()->baseline());
+        QVERIFY(!doc()->isModified()); // showing the default recipe does not modify the project
+    }
+
+    void datasetBrowserListsFiltersAndSelects()
+    {
+        DatasetBrowser *browser = window_->datasetBrowser();
+        DatasetListModel *model = browser->model();
+        QCOMPARE(model->rowCount(), 256);
+        const auto &predictions = doc()->baseline()->result.predictions;
+        QCOMPARE(predictions.size(), std::size_t(256));
+        for (int row : {0, 17, 255}) {
+            const QModelIndex i = model->index(row);
+            const std::size_t d = doc()->indices()[std::size_t(row)];
+            QCOMPARE(i.data(DatasetListModel::DatasetIndexRole).toULongLong(), qulonglong(d));
+            QCOMPARE(i.data(DatasetListModel::LabelRole).toInt(), doc()->dataset()->label(d));
+            QCOMPARE(i.data(DatasetListModel::BeforeRole).toInt(), predictions[std::size_t(row)]);
+            QCOMPARE(i.data(DatasetListModel::AfterRole).toInt(), doc()->current()->result.predictions[std::size_t(row)]);
+            const QImage thumb = i.data(Qt::DecorationRole).value<QImage>();
+            QVERIFY(!thumb.isNull());
+            QVERIFY(thumb.width() <= DatasetListModel::kThumbnail && thumb.height() <= DatasetListModel::kThumbnail);
+        }
+        // Lazy: only what was asked for (and what a view showed) was decoded.
+        QVERIFY2(model->thumbnailsDecoded() < 256, qPrintable(QString::number(model->thumbnailsDecoded())));
+
+        // By class: the combo's entry for class 3.
+        int expected = 0;
+        for (std::size_t d : doc()->indices())
+            expected += doc()->dataset()->label(d) == 3 ? 1 : 0;
+        QVERIFY(expected > 0);
+        browser->classFilter()->setCurrentIndex(browser->classFilter()->findData(3));
+        QCOMPARE(model->rowCount(), expected);
+        for (int r = 0; r < model->rowCount(); ++r)
+            QCOMPARE(model->index(r).data(DatasetListModel::LabelRole).toInt(), 3);
+        browser->classFilter()->setCurrentIndex(0);
+        QCOMPARE(model->rowCount(), 256);
+
+        // Misclassified by the current capture.
+        const auto &now = doc()->current()->result.predictions;
+        int wrong = 0;
+        for (std::size_t p = 0; p < now.size(); ++p)
+            wrong += now[p] != doc()->dataset()->label(doc()->indices()[p]) ? 1 : 0;
+        QVERIFY(wrong > 0 && wrong < 256);
+        browser->misclassifiedFilter()->setChecked(true);
+        QCOMPARE(model->rowCount(), wrong);
+        for (int r = 0; r < model->rowCount(); ++r) {
+            const QModelIndex i = model->index(r);
+            QVERIFY(i.data(DatasetListModel::AfterRole).toInt() != i.data(DatasetListModel::LabelRole).toInt());
+        }
+        browser->misclassifiedFilter()->setChecked(false);
+        QCOMPARE(model->rowCount(), 256);
+
+        // Clicking a kept image shows it in the Feature Maps view.
+        QVERIFY(doc()->keptIndices().size() >= 3);
+        window_->heatmapView()->setKeptImage(0);
+        QSignalSpy activated(browser, &DatasetBrowser::imageActivated);
+        Q_EMIT browser->view()->clicked(model->index(2));
+        QCOMPARE(activated.size(), 1);
+        QCOMPARE(activated.at(0).at(1).toInt(), 2);
+        QCOMPARE(window_->heatmapView()->keptImage(), 2);
+        Q_EMIT browser->view()->clicked(model->index(200)); // not kept: the heatmap stays
+        QCOMPARE(activated.at(1).at(1).toInt(), -1);
+        QCOMPARE(window_->heatmapView()->keptImage(), 2);
+    }
+
+    void recipeEditorIsBoundToTheProject()
+    {
+        const Recipe r = shortRecipe();
+        panel()->setRecipe(r);
+        QCOMPARE(doc()->recipe().toJson(), r.toJson());
+        QCOMPARE(Recipe::fromJson(QJsonDocument(doc()->projectToSave().recipe).toJson().toStdString(), "project").toJson(),
+                 r.toJson());
+        QVERIFY(doc()->isModified());
+        QCOMPARE(panel()->recipe().toJson(), r.toJson());
+        // An edit in the form reaches the project's recipe.
+        auto *lambda = panel()->findChild<QDoubleSpinBox *>(QStringLiteral("lambda"));
+        QVERIFY(lambda);
+        lambda->setValue(3.5);
+        QCOMPARE(doc()->recipe().lambda, 3.5);
+        lambda->setValue(r.lambda);
+        QCOMPARE(doc()->recipe().toJson(), r.toJson());
+    }
+
+    void cancelStartAgainAndResume()
+    {
+        QSignalSpy finished(doc(), &Document::trainingFinished);
+        const int undoBefore = doc()->undoStack()->count();
+        const auto thresholdsBefore = doc()->thresholds();
+
+        // 1. Cancelled in its first step, after refusing to close the window meanwhile.
+        bool askedToClose = false;
+        window_->setCloseDuringTrainingAnswer([&askedToClose] {
+            askedToClose = true;
+            return false; // "No": keep training
+        });
+        auto once = std::make_shared<QMetaObject::Connection>();
+        *once = connect(doc(), &Document::trainingStep, this, [this, once] {
+            disconnect(*once);
+            QVERIFY(!window_->close());
+            QVERIFY(window_->isVisible());
+            QVERIFY(doc()->isTraining());
+            QTest::mouseClick(panel()->cancelButton(), Qt::LeftButton);
+        });
+        QVERIFY(panel()->startButton()->isEnabled());
+        QTest::mouseClick(panel()->startButton(), Qt::LeftButton);
+        QVERIFY(doc()->isTraining());
+        QVERIFY(!panel()->startButton()->isEnabled());
+        QVERIFY(panel()->cancelButton()->isEnabled());
+        QVERIFY(!waitForTraining(finished));
+        QVERIFY(askedToClose);
+        QVERIFY(!doc()->isTraining());
+        QVERIFY(!doc()->isTuned());
+        QCOMPARE(doc()->undoStack()->count(), undoBefore);
+        QVERIFY(doc()->thresholds() == thresholdsBefore);
+        QVERIFY(panel()->stepsPlotted() >= 1);
+        QVERIFY2(panel()->statusText().contains(QStringLiteral("Cancelled")), qPrintable(panel()->statusText()));
+        QVERIFY(!panel()->resumeButton()->isEnabled()); // no epoch finished: nothing to resume from
+        const QString checkpoints = panel()->checkpointDir();
+        QVERIFY(!checkpoints.isEmpty());
+
+        // 2. A full run: curves, an epoch, a checkpoint, the tuned state applied as one undo step.
+        finished.clear();
+        QTest::mouseClick(panel()->startButton(), Qt::LeftButton);
+        QVERIFY(waitForTraining(finished));
+        QVERIFY2(errors_.isEmpty(), qPrintable(errors_.join(QLatin1Char('\n'))));
+        QCOMPARE(panel()->epochsPlotted(), 1);
+        QVERIFY(panel()->stepsPlotted() >= 8); // 256 images in batches of 32
+        QVERIFY(doc()->isTuned());
+        QCOMPARE(doc()->undoStack()->count(), undoBefore + 1);
+        const auto run = doc()->lastTraining();
+        QVERIFY(run && !run->result.cancelled);
+        QCOMPARE(run->result.epochsDone, 1);
+        QVERIFY(!QDir(checkpoints).isEmpty());
+        QVERIFY(panel()->resumeButton()->isEnabled());
+        const auto tuned = doc()->thresholds();
+        QVERIFY(tuned == run->result.thresholds);
+        QVERIFY(tuned != thresholdsBefore);
+        QVERIFY(doc()->currentIsExact()); // the new current capture ran with the tuned model
+        QVERIFY(doc()->current() != doc()->baseline());
+        // Undo returns to the model and thresholds from before; redo brings the tuned state back.
+        doc()->undoStack()->undo();
+        QVERIFY(!doc()->isTuned());
+        QVERIFY(doc()->thresholds() == thresholdsBefore);
+        doc()->undoStack()->redo();
+        QVERIFY(doc()->isTuned());
+        QVERIFY(doc()->thresholds() == tuned);
+        doc()->waitForIdle();
+
+        // 3. Resume from the checkpoint of that run: the same thresholds as the uninterrupted run.
+        finished.clear();
+        QTest::mouseClick(panel()->resumeButton(), Qt::LeftButton);
+        QVERIFY(waitForTraining(finished));
+        QVERIFY(doc()->lastTraining() != run);
+        QCOMPARE(doc()->lastTraining()->result.epochsDone, 1);
+        QVERIFY(doc()->lastTraining()->result.thresholds == run->result.thresholds);
+        QCOMPARE(doc()->undoStack()->count(), undoBefore + 2);
+    }
+
+    void exportWritesALoadableModel()
+    {
+        QVERIFY(doc()->isTuned());
+        doc()->waitForIdle();
+        ExportDialog dialog(doc(), window_.get());
+
+        // The input model is refused and left alone.
+        const QString input = doc()->project().modelPath;
+        const QByteArray inputBytes = [&] {
+            QFile f(input);
+            return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+        }();
+        QVERIFY(!inputBytes.isEmpty());
+        dialog.setPath(input);
+        QString error;
+        QVERIFY(!dialog.exportNow(&error));
+        QVERIFY2(error.contains(QStringLiteral("input model")), qPrintable(error));
+        QFile again(input);
+        QVERIFY(again.open(QIODevice::ReadOnly));
+        QCOMPARE(again.readAll(), inputBytes);
+
+        const QString out = dir_.filePath(QStringLiteral("tuned.pt"));
+        dialog.setPath(out);
+        QVERIFY2(dialog.exportNow(&error), qPrintable(error));
+        const QStringList written = dialog.writtenFiles();
+        QCOMPARE(written.size(), 3);
+        for (const QString &f : written) {
+            QVERIFY2(QFile::exists(f), qPrintable(f));
+            QVERIFY(dialog.resultText().contains(QDir::toNativeSeparators(f).toHtmlEscaped()));
+        }
+        QCOMPARE(written[1], dir_.filePath(QStringLiteral("tuned.json")));
+        QCOMPARE(written[2], dir_.filePath(QStringLiteral("tuned.csv")));
+
+        QFile json(written[1]);
+        QVERIFY(json.open(QIODevice::ReadOnly));
+        const QJsonObject report = QJsonDocument::fromJson(json.readAll()).object();
+        QCOMPARE(report.value(QStringLiteral("command")).toString(), QStringLiteral("export"));
+        QVERIFY(report.value(QStringLiteral("training")).isObject());
+        QVERIFY(report.value(QStringLiteral("evaluation")).isObject());
+        QFile csv(written[2]);
+        QVERIFY(csv.open(QIODevice::ReadOnly));
+        QVERIFY(csv.readLine().contains("threshold"));
+
+        // The export loads and computes what the tuned model computes with its thresholds.
+        auto loaded = Model::load(out.toStdString());
+        QVERIFY(loaded->metadata().json.find("tuning") != std::string::npos);
+        const auto batches = loadBatches(*doc()->dataset(), doc()->preprocessing(),
+                                         std::vector<std::size_t>(doc()->indices().begin(), doc()->indices().begin() + 16), 16);
+        QCOMPARE(batches.size(), std::size_t(1));
+        const auto tunedModel = doc()->currentModel();
+        tunedModel->setThresholds(doc()->thresholds());
+        const auto expected = forwardOutput(*tunedModel, batches[0], true);
+        const auto got = forwardOutput(*loaded, batches[0], false);
+        QCOMPARE(got.size(), expected.size());
+        double worst = 0.0;
+        for (std::size_t i = 0; i < got.size(); ++i)
+            worst = std::max(worst, double(std::abs(got[i] - expected[i])));
+        QVERIFY2(worst < 1e-4, qPrintable(QString::number(worst)));
+    }
+
+    void compareMethodsAndMakeARowCurrent()
+    {
+        ComparisonDialog *dialog = window_->comparisonDialog();
+        dialog->show();
+        QCOMPARE(dialog->table()->rowCount(), 0);
+        QSignalSpy finished(doc(), &Document::comparisonFinished);
+        QVERIFY(dialog->runButton()->isEnabled());
+        QTest::mouseClick(dialog->runButton(), Qt::LeftButton);
+        QVERIFY(doc()->isTraining());
+        QVERIFY(dialog->cancelButton()->isEnabled());
+        QVERIFY(finished.wait(120000));
+        QVERIFY2(finished.constLast().at(0).toBool(), qPrintable(finished.constLast().at(1).toString()));
+        doc()->waitForIdle();
+        const auto outcome = doc()->lastComparison();
+        QVERIFY(outcome);
+        const auto &rows = outcome->comparison.methods;
+        QCOMPARE(rows.size(), std::size_t(4));
+        QCOMPARE(outcome->models.size(), rows.size());
+        QCOMPARE(dialog->table()->rowCount(), 4);
+        QCOMPARE(dialog->pointsPlotted(), 4);
+        int starRow = -1;
+        for (int r = 0; r < 4; ++r) {
+            QCOMPARE(dialog->table()->item(r, 0)->text(), QString::fromUtf8(methodName(rows[std::size_t(r)].method)));
+            QCOMPARE(dialog->table()->item(r, 1)->text(), QString::number(rows[std::size_t(r)].top1, 'f', 2));
+            if (rows[std::size_t(r)].method == Recipe::Method::Star)
+                starRow = r;
+        }
+        QVERIFY(starRow >= 0);
+        QVERIFY(dialog->csv().split(QLatin1Char('\n'), Qt::SkipEmptyParts).size() == 5);
+
+        // Make the STAR row the current state: one undo step, the row's model and thresholds.
+        const int undoBefore = doc()->undoStack()->count();
+        const auto thresholdsBefore = doc()->thresholds();
+        QVERIFY(!dialog->applyButton()->isEnabled());
+        dialog->table()->selectRow(starRow);
+        QVERIFY(dialog->applyButton()->isEnabled());
+        QTest::mouseClick(dialog->applyButton(), Qt::LeftButton);
+        QCOMPARE(doc()->undoStack()->count(), undoBefore + 1);
+        QVERIFY(doc()->currentModel() == outcome->models[std::size_t(starRow)]);
+        QVERIFY(doc()->thresholds() == rows[std::size_t(starRow)].thresholds);
+        doc()->waitForIdle();
+        QVERIFY(doc()->currentIsExact());
+        // The current capture of that model on the project's images agrees with the comparison's evaluation.
+        QCOMPARE(doc()->current()->result.top1(), rows[std::size_t(starRow)].top1);
+        doc()->undoStack()->undo();
+        QVERIFY(doc()->thresholds() == thresholdsBefore);
+        dialog->hide();
+    }
+
+    void aBrokenCheckpointIsReportedAndChangesNothing()
+    {
+        const QDir checkpoints(panel()->checkpointDir());
+        const QStringList files = checkpoints.entryList(QDir::Files);
+        QCOMPARE(files.size(), 1);
+        QFile f(checkpoints.filePath(files[0]));
+        QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        f.write("not a checkpoint");
+        f.close();
+        errors_.clear();
+        const int undoBefore = doc()->undoStack()->count();
+        const auto thresholdsBefore = doc()->thresholds();
+        QSignalSpy finished(doc(), &Document::trainingFinished);
+        QVERIFY(panel()->resumeButton()->isEnabled());
+        QTest::mouseClick(panel()->resumeButton(), Qt::LeftButton);
+        QVERIFY(!waitForTraining(finished));
+        QCOMPARE(errors_.size(), 1);
+        QVERIFY2(errors_[0].contains(files[0]), qPrintable(errors_[0]));
+        QVERIFY(panel()->statusText().contains(QStringLiteral("failed")));
+        QCOMPARE(doc()->undoStack()->count(), undoBefore);
+        QVERIFY(doc()->thresholds() == thresholdsBefore);
+        QVERIFY(panel()->startButton()->isEnabled());
+    }
+
+    void cleanupTestCase()
+    {
+        tester_.reset();
+        window_.reset();
+    }
+};
+
+QTEST_MAIN(TestTrainingPanel)
+#include "tst_training_panel.moc"
