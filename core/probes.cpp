@@ -18,7 +18,7 @@ int nextId = 1;
 
 // Histogram counters are kept in kLanes interleaved copies: about half of a ReLU output is exactly zero, and
 // incrementing one counter for every element would serialise the loop on a single memory location.
-constexpr int kLanes = 4;
+constexpr int kLanes = 16;
 constexpr int kZeroBin = LogHistogram::kBinCount;
 constexpr int kNegativeBin = LogHistogram::kBinCount + 1;
 constexpr int kLaneStride = LogHistogram::kBinCount + 2;
@@ -50,20 +50,45 @@ void scanPlanes(const float *data, std::int64_t channels, std::int64_t planeSize
         const float *p = data + plane * planeSize;
         std::int64_t planeNonzero = 0;
         float planeSum = 0.0f, lo = INFINITY, hi = -INFINITY;
-        // Element-wise counts: independent per position, so this loop vectorises.
-        for (std::int64_t i = 0; i < planeSize; ++i) {
-            const float v = p[i];
+        // Element-wise counts, four independent accumulator chains (a single float sum would wait on the
+        // previous addition for every element).
+        float sums[4] = {0, 0, 0, 0}, los[4] = {INFINITY, INFINITY, INFINITY, INFINITY}, his[4] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
+        std::int64_t counts[4] = {0, 0, 0, 0};
+        std::int64_t j = 0;
+        for (; j + 4 <= planeSize; j += 4)
+            for (int k = 0; k < 4; ++k) {
+                const float v = p[j + k];
+                const std::int64_t nonzero = v != 0.0f;
+                spatial[j + k] += nonzero;
+                counts[k] += nonzero;
+                sums[k] += v;
+                los[k] = std::min(los[k], v);
+                his[k] = std::max(his[k], v);
+            }
+        for (; j < planeSize; ++j) {
+            const float v = p[j];
             const std::int64_t nonzero = v != 0.0f;
-            spatial[i] += nonzero;
-            planeNonzero += nonzero;
-            planeSum += v;
-            lo = std::min(lo, v);
-            hi = std::max(hi, v);
+            spatial[j] += nonzero;
+            counts[0] += nonzero;
+            sums[0] += v;
+            los[0] = std::min(los[0], v);
+            his[0] = std::max(his[0], v);
+        }
+        for (int k = 0; k < 4; ++k) {
+            planeNonzero += counts[k];
+            planeSum += sums[k];
+            lo = std::min(lo, los[k]);
+            hi = std::max(hi, his[k]);
         }
         std::int64_t i = 0;
-        for (; i + kLanes <= planeSize; i += kLanes)
+        for (; i + kLanes <= planeSize; i += kLanes) {
+            // Bins first, then the increments: the loads of one group do not wait on its own stores.
+            int index[kLanes];
             for (int lane = 0; lane < kLanes; ++lane)
-                ++bins[lane * kLaneStride + binIndex(p[i + lane])];
+                index[lane] = lane * kLaneStride + binIndex(p[i + lane]);
+            for (int lane = 0; lane < kLanes; ++lane)
+                ++bins[index[lane]];
+        }
         for (; i < planeSize; ++i)
             ++bins[binIndex(p[i])];
         s.channel[std::size_t(plane % channels)] += planeNonzero;
