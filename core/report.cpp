@@ -81,7 +81,8 @@ QJsonObject histogramJson(const LogHistogram &h)
 double positiveQuantile(const SiteStats &s, double fraction)
 {
     const auto total = s.positive.total();
-    return total ? s.positive.quantileValue(fraction * double(total)) : std::nan("");
+    // Interpolation inside the top bin can pass the largest value seen; no quantile is above the maximum.
+    return total ? std::min(s.positive.quantileValue(fraction * double(total)), double(s.max)) : std::nan("");
 }
 
 QJsonObject costJson(const LayerCost &c)

@@ -1,6 +1,7 @@
 #include "sitestats.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace sparsity {
 
@@ -37,7 +38,11 @@ double SiteStats::thresholdForSparsity(double targetSparsity) const
     if (elements == 0)
         return 0.0;
     const double wanted = targetSparsity * double(elements) - double(zeros);
-    return wanted <= 0.0 ? 0.0 : positive.quantileValue(wanted);
+    // Interpolation inside the top bin can pass the largest value seen: no threshold above it is needed.
+    if (wanted <= 0.0)
+        return 0.0;
+    const double t = positive.quantileValue(wanted);
+    return std::isfinite(max) ? std::min(t, double(max)) : t;
 }
 
 } // namespace sparsity

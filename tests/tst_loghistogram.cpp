@@ -64,6 +64,8 @@ private Q_SLOTS:
         s.zeros = 500;
         for (int i = 0; i < 500; ++i)
             s.positive.add(float(i + 1) / 500.0f); // uniform over (0, 1]
+        s.max = 1.0f;
+        QCOMPARE(s.thresholdForSparsity(1.0), 1.0); // never above the largest value seen
         QCOMPARE(s.estimatedSparsityAt(0.0), 0.5);
         QVERIFY(std::abs(s.estimatedSparsityAt(0.5) - 0.75) < 0.01);
         QVERIFY(std::abs(s.thresholdForSparsity(0.75) - 0.5) < 0.02);
