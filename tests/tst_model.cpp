@@ -5,6 +5,7 @@
 #include "testmodels.h"
 
 #include <QFile>
+#include <QProcess>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -82,6 +83,25 @@ private Q_SLOTS:
         QCOMPARE(QString::fromStdString(m->sites()[std::size_t(m->layers().front().inputSite)].name), QStringLiteral("input"));
         // Execution order: the stem's relu runs first among activations.
         QVERIFY(findSite(*m, "relu")->depth < findSite(*m, "layer3.relu#2")->depth);
+    }
+
+    void sampleModelsLoadInPlainPyTorch()
+    {
+        if (!testmodels::pythonTorchAvailable())
+            QSKIP("python3-torch is not installed (scripts/install-deps.sh installs it)");
+        QProcess py;
+        py.start(QStringLiteral("/usr/bin/python3"),
+                 {QStringLiteral("-c"),
+                  QStringLiteral("import json, sys, torch\n"
+                                 "for path in sys.argv[1:]:\n"
+                                 "    extra = {'sparsity_metadata.json': ''}\n"
+                                 "    m = torch.jit.load(path, _extra_files=extra)\n"
+                                 "    meta = json.loads(extra['sparsity_metadata.json'])\n"
+                                 "    print(tuple(m(torch.zeros(2, *meta['input']['shape'])).shape), len(meta['classes']))\n"),
+                  testmodels::sampleModel("sample-resnet"), testmodels::sampleModel("sample-mobilenetv2")});
+        QVERIFY(py.waitForFinished(120000));
+        QVERIFY2(py.exitCode() == 0, py.readAllStandardError().constData());
+        QCOMPARE(py.readAllStandardOutput(), QByteArray("(2, 10) 10\n(2, 10) 10\n"));
     }
 
     void sampleMobileNetDepthwise()
