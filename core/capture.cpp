@@ -16,7 +16,7 @@ at::Tensor batchTensor(const Batch &b)
 
 class CaptureRun {
 public:
-    CaptureRun(Model &model, const CaptureOptions &options) : model_(model), d_(model.impl()), options_(options), lock_(d_.runMutex)
+    CaptureRun(Model &model, const CaptureOptions &options) : d_(model.impl()), options_(options), lock_(d_.runMutex)
     {
         auto &state = *d_.state;
         state.collectStats = options.collectStats;
@@ -137,7 +137,6 @@ private:
         }
     }
 
-    Model &model_;
     Model::Impl &d_;
     CaptureOptions options_;
     std::unique_lock<std::mutex> lock_;

@@ -122,53 +122,24 @@ const char *opsSourceName(OpsSource source)
     return "?";
 }
 
-double Workload::events() const
+namespace {
+
+double sumOver(const std::vector<LayerWorkload> &layers, double LayerWorkload::*field)
 {
     double s = 0.0;
     for (const auto &l : layers)
-        s += l.events;
+        s += l.*field;
     return s;
 }
 
-double Workload::synops() const
-{
-    double s = 0.0;
-    for (const auto &l : layers)
-        s += l.synops;
-    return s;
-}
+} // namespace
 
-double Workload::neuronUpdates() const
-{
-    double s = 0.0;
-    for (const auto &l : layers)
-        s += l.neuronUpdates;
-    return s;
-}
-
-double Workload::denseEvents() const
-{
-    double s = 0.0;
-    for (const auto &l : layers)
-        s += l.denseEvents;
-    return s;
-}
-
-double Workload::denseSynops() const
-{
-    double s = 0.0;
-    for (const auto &l : layers)
-        s += l.denseSynops;
-    return s;
-}
-
-double Workload::nominalMacs() const
-{
-    double s = 0.0;
-    for (const auto &l : layers)
-        s += l.nominalMacs;
-    return s;
-}
+double Workload::events() const { return sumOver(layers, &LayerWorkload::events); }
+double Workload::synops() const { return sumOver(layers, &LayerWorkload::synops); }
+double Workload::neuronUpdates() const { return sumOver(layers, &LayerWorkload::neuronUpdates); }
+double Workload::denseEvents() const { return sumOver(layers, &LayerWorkload::denseEvents); }
+double Workload::denseSynops() const { return sumOver(layers, &LayerWorkload::denseSynops); }
+double Workload::nominalMacs() const { return sumOver(layers, &LayerWorkload::nominalMacs); }
 
 int Workload::countBySource(OpsSource source) const
 {
