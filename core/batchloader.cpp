@@ -30,6 +30,7 @@ struct BatchLoader::Impl {
     struct Slot {
         std::size_t size = 0, done = 0;
         std::vector<float> data;
+        std::vector<std::uint8_t> masks;
         std::vector<char> ok;
     };
 
@@ -38,6 +39,8 @@ struct BatchLoader::Impl {
     std::vector<std::size_t> indices;
     Options options;
     std::size_t itemFloats = 0;
+    bool withMasks = false; // segmentation datasets, for evaluation (augmentation would move the pixels)
+    std::size_t maskBytes = 0;
     std::size_t batches = 0;
 
     std::mutex mutex;
@@ -72,6 +75,7 @@ struct BatchLoader::Impl {
     void work()
     {
         std::vector<float> buffer;
+        std::vector<std::uint8_t> maskBuffer;
         for (;;) {
             std::size_t position = 0;
             Slot *slot = nullptr;
@@ -90,6 +94,8 @@ struct BatchLoader::Impl {
                     s = std::make_unique<Slot>();
                     s->size = batchSize(batch);
                     s->data.resize(s->size * itemFloats);
+                    if (withMasks)
+                        s->masks.resize(s->size * maskBytes);
                     s->ok.assign(s->size, 0);
                 }
                 slot = s.get();
@@ -107,6 +113,18 @@ struct BatchLoader::Impl {
                 else
                     std::memcpy(slot->data.data() + (position % options.batchSize) * itemFloats, buffer.data(),
                                 itemFloats * sizeof(float));
+                if (error.empty() && withMasks) {
+                    const RawImage mask = dataset.mask(index);
+                    maskBuffer.clear();
+                    if (mask.width != image.width || mask.height != image.height) {
+                        error = "its mask is " + std::to_string(mask.width) + "x" + std::to_string(mask.height) +
+                                " pixels but the image is " + std::to_string(image.width) + "x" + std::to_string(image.height);
+                    } else {
+                        preprocessMask(mask, preprocessing, maskBuffer);
+                        std::memcpy(slot->masks.data() + (position % options.batchSize) * maskBytes, maskBuffer.data(),
+                                    maskBytes);
+                    }
+                }
             } catch (const std::exception &e) {
                 error = e.what();
                 if (error.empty())
@@ -150,6 +168,8 @@ BatchLoader::BatchLoader(const Dataset &dataset, Preprocessing preprocessing, st
     d = std::make_unique<Impl>(dataset, std::move(preprocessing), std::move(indices), options);
     d->itemFloats = std::size_t(d->preprocessing.channels) * std::size_t(d->preprocessing.height) *
                     std::size_t(d->preprocessing.width);
+    d->withMasks = dataset.hasMasks() && !options.augment;
+    d->maskBytes = std::size_t(d->preprocessing.height) * std::size_t(d->preprocessing.width);
     d->batches = (d->indices.size() + options.batchSize - 1) / options.batchSize;
     const int workers = int(std::min<std::size_t>(std::size_t(options.workers), std::max<std::size_t>(d->indices.size(), 1)));
     for (int i = 0; i < workers; ++i)
@@ -194,6 +214,7 @@ bool BatchLoader::next(Batch &batch)
         batch.w = p.width;
         batch.labels.clear();
         batch.indices.clear();
+        batch.masks.clear();
         const bool complete = std::all_of(slot->ok.begin(), slot->ok.end(), [](char ok) { return ok != 0; });
         if (complete) {
             batch.data = std::move(slot->data);
@@ -210,6 +231,9 @@ bool BatchLoader::next(Batch &batch)
             const std::size_t index = d->indices[first + i];
             batch.indices.push_back(index);
             batch.labels.push_back(d->dataset.label(index));
+            if (d->withMasks)
+                batch.masks.insert(batch.masks.end(), slot->masks.begin() + std::ptrdiff_t(i * d->maskBytes),
+                                   slot->masks.begin() + std::ptrdiff_t((i + 1) * d->maskBytes));
         }
         batch.n = int(batch.indices.size());
         if (batch.n > 0)

@@ -4,6 +4,7 @@
 #include "model_p.h"
 
 #include <chrono>
+#include <cmath>
 
 namespace sparsity {
 
@@ -102,6 +103,10 @@ private:
 
     void score(const Batch &batch, const at::Tensor &output)
     {
+        if (!batch.masks.empty()) {
+            scoreMasks(batch, output);
+            return;
+        }
         const bool labelled = !batch.labels.empty() && batch.labels.front() >= 0;
         if (output.dim() != 2) {
             // Segmentation maps or features: no classification accuracy.
@@ -137,6 +142,34 @@ private:
         }
     }
 
+    void scoreMasks(const Batch &batch, at::Tensor output)
+    {
+        if (output.dim() != 4 || output.size(0) != batch.n)
+            throw Error(d_.path + ": the dataset has segmentation masks but the model output is " +
+                        shapeText(output.sizes().vec()) + ", not N x classes x H x W; choose the output that holds the class scores");
+        const auto classes = output.size(1);
+        if (output.size(2) != batch.h || output.size(3) != batch.w) // torchvision's heads upsample like this
+            output = at::upsample_bilinear2d(output.to(at::kFloat), std::vector<std::int64_t>{batch.h, batch.w}, false);
+        auto predicted = output.argmax(1).reshape({-1});
+        auto masks = torch::from_blob(const_cast<std::uint8_t *>(batch.masks.data()), {std::int64_t(batch.masks.size())}, at::kByte)
+                         .to(at::kLong);
+        auto scored = masks.ne(std::int64_t(kIgnoreClass));
+        const auto tooLarge = masks.ge(classes).logical_and(scored);
+        if (tooLarge.any().item<bool>())
+            throw Error("a mask holds class " + std::to_string(masks.masked_select(tooLarge).max().item<std::int64_t>()) +
+                        " but " + d_.path + " has " + std::to_string(classes) + " output classes");
+        auto pairs = (masks.masked_select(scored) * classes + predicted.masked_select(scored)).bincount({}, classes * classes);
+        if (result_.segmentationClasses == 0) {
+            result_.segmentationClasses = int(classes);
+            result_.confusion.assign(std::size_t(classes * classes), 0);
+        } else if (result_.segmentationClasses != classes) {
+            throw Error(d_.path + ": the number of output classes changed between batches");
+        }
+        const auto *counts = pairs.data_ptr<std::int64_t>();
+        for (std::int64_t i = 0; i < pairs.numel(); ++i)
+            result_.confusion[std::size_t(i)] += counts[i];
+    }
+
     Model::Impl &d_;
     CaptureOptions options_;
     std::unique_lock<std::mutex> lock_;
@@ -155,6 +188,53 @@ double CaptureResult::activationSparsity(const std::vector<bool> &sparsifiable) 
             elements += sites[i].elements;
         }
     return elements ? double(zeros) / double(elements) : 0.0;
+}
+
+std::int64_t CaptureResult::pixelsScored() const
+{
+    std::int64_t total = 0;
+    for (auto c : confusion)
+        total += c;
+    return total;
+}
+
+double CaptureResult::pixelAccuracy() const
+{
+    std::int64_t correct = 0;
+    for (int k = 0; k < segmentationClasses; ++k)
+        correct += confusion[std::size_t(k * segmentationClasses + k)];
+    const auto total = pixelsScored();
+    return total ? 100.0 * double(correct) / double(total) : 0.0;
+}
+
+std::vector<double> CaptureResult::classIoU() const
+{
+    const auto k = std::size_t(segmentationClasses);
+    std::vector<double> iou(k, std::nan(""));
+    for (std::size_t c = 0; c < k; ++c) {
+        std::int64_t inMask = 0, predicted = 0;
+        for (std::size_t j = 0; j < k; ++j) {
+            inMask += confusion[c * k + j];
+            predicted += confusion[j * k + c];
+        }
+        const auto intersection = confusion[c * k + c];
+        const auto unionCount = inMask + predicted - intersection;
+        if (unionCount > 0)
+            iou[c] = double(intersection) / double(unionCount);
+    }
+    return iou;
+}
+
+double CaptureResult::meanIoU() const
+{
+    double sum = 0.0;
+    int n = 0;
+    for (double v : classIoU())
+        if (!std::isnan(v)) {
+            sum += v;
+            ++n;
+        }
+    return n ? 100.0 * sum / n : 0.0;
 }
 
 double CaptureResult::nonzerosPerImage(const std::vector<bool> &sparsifiable) const

@@ -44,6 +44,17 @@ struct CaptureResult {
     std::size_t skipped = 0;               // unreadable images, not counted anywhere else
     std::vector<std::string> skippedExamples;
 
+    // Segmentation (a dataset with masks and an N x K x H x W output): pixel confusion counts, K x K, row = the
+    // mask's class, column = the predicted class. Pixels marked kIgnoreClass are not scored.
+    int segmentationClasses = 0;
+    std::vector<std::int64_t> confusion;
+    bool segmentation() const { return segmentationClasses > 0; }
+    std::int64_t pixelsScored() const;
+    double pixelAccuracy() const; // percent
+    // Intersection over union per class, NaN for a class that is neither in any mask nor predicted anywhere.
+    std::vector<double> classIoU() const;
+    double meanIoU() const; // percent, over the classes that are not NaN
+
     double top1() const { return images ? 100.0 * double(top1Correct) / double(images) : 0.0; }
     double top5() const { return images ? 100.0 * double(top5Correct) / double(images) : 0.0; }
     // Over the sparsifiable activation sites that ran: zero elements / all elements.

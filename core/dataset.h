@@ -54,6 +54,7 @@ public:
     virtual std::string itemName(std::size_t index) const = 0; // file path or "file.idx#123"
     // Segmentation datasets: the class-index mask of an item (empty otherwise).
     virtual RawImage mask(std::size_t index) const;
+    virtual bool hasMasks() const { return false; }
     // One line for the user: format, item and class counts, the files actually used, anything left out.
     virtual std::string describe() const;
     bool labelled() const { return !classNames().empty(); }
@@ -85,6 +86,13 @@ RawImage decodeImageFile(const std::string &path);
 void preprocess(const RawImage &image, const Preprocessing &p, std::vector<float> &out,
                 bool augment = false, std::uint64_t augmentSeed = 0);
 
+// Segmentation masks: class indices, this value marks pixels that are not scored (VOC's "void" border).
+inline constexpr std::uint8_t kIgnoreClass = 255;
+
+// The resize and center crop of `preprocess` applied to a class-index mask (nearest neighbour, padding with
+// kIgnoreClass), appended to `out` as height x width bytes. No augmentation: masks are for evaluation.
+void preprocessMask(const RawImage &mask, const Preprocessing &p, std::vector<std::uint8_t> &out);
+
 // Subsets: deterministic lists of indices into a dataset, ascending. n larger than the dataset gives all.
 // stratifiedN keeps the class proportions (largest remainder) and throws sparsity::Error when unlabelled.
 std::vector<std::size_t> firstN(const Dataset &d, std::size_t n);
@@ -97,6 +105,7 @@ struct Batch {
     int n = 0, c = 0, h = 0, w = 0;
     std::vector<int> labels;           // -1 when unlabelled
     std::vector<std::size_t> indices;  // dataset indices of the images in this batch
+    std::vector<std::uint8_t> masks;   // N x H x W class indices for segmentation datasets, else empty
 };
 
 // Decodes and preprocesses batches in parallel ahead of the consumer through a bounded queue.

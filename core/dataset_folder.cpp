@@ -224,6 +224,7 @@ public:
         check(index);
         return masks.empty() ? RawImage{} : decodeMask(masks[index]);
     }
+    bool hasMasks() const override { return !masks.empty(); }
     std::string itemName(std::size_t index) const override
     {
         check(index);

@@ -48,6 +48,9 @@ public:
     // Smallest t such that about `count` values are <= t (inverse of countAtOrBelow).
     double quantileValue(double count) const;
 
+    // The bits >> 20 of the smallest value of regular bin 1 (bulk fills compute bins from the bits themselves).
+    static constexpr int firstKey() { return kLowKey; }
+
 private:
     static constexpr int kLowKey = (127 + kMinExponent) << 3;
     std::vector<std::int64_t> counts_;

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <sstream>
 
 namespace sparsity {
@@ -119,19 +120,20 @@ cv::Mat toChannels(const RawImage &image, int channels)
     return gray;
 }
 
-cv::Mat resized(const cv::Mat &m, int width, int height)
+cv::Mat resized(const cv::Mat &m, int width, int height, bool nearest)
 {
     if (m.cols == width && m.rows == height)
         return m;
     cv::Mat out;
     // Area averaging when shrinking approximates torchvision's antialiased bilinear; bilinear when enlarging.
-    const int interpolation = (width < m.cols && height < m.rows) ? cv::INTER_AREA : cv::INTER_LINEAR;
+    // Class-index masks must never blend two classes: nearest neighbour.
+    const int interpolation = nearest ? cv::INTER_NEAREST : (width < m.cols && height < m.rows) ? cv::INTER_AREA : cv::INTER_LINEAR;
     cv::resize(m, out, cv::Size(width, height), 0, 0, interpolation);
     return out;
 }
 
 // torchvision.transforms.functional.center_crop: zero padding when the image is smaller than the crop.
-cv::Mat centerCropped(const cv::Mat &m, int width, int height)
+cv::Mat centerCropped(const cv::Mat &m, int width, int height, int fill)
 {
     cv::Mat img = m;
     if (width > img.cols || height > img.rows) {
@@ -140,7 +142,7 @@ cv::Mat centerCropped(const cv::Mat &m, int width, int height)
         const int right = width > img.cols ? (width - img.cols + 1) / 2 : 0;
         const int bottom = height > img.rows ? (height - img.rows + 1) / 2 : 0;
         cv::Mat padded;
-        cv::copyMakeBorder(img, padded, top, bottom, left, right, cv::BORDER_CONSTANT, cv::Scalar::all(0));
+        cv::copyMakeBorder(img, padded, top, bottom, left, right, cv::BORDER_CONSTANT, cv::Scalar::all(fill));
         img = padded;
         if (img.cols == width && img.rows == height)
             return img;
@@ -148,6 +150,39 @@ cv::Mat centerCropped(const cv::Mat &m, int width, int height)
     const int top = roundHalfEven((img.rows - height) / 2.0);
     const int left = roundHalfEven((img.cols - width) / 2.0);
     return img(cv::Rect(left, top, width, height));
+}
+
+// Resize and center crop of `preprocess`; masks use nearest neighbour and pad with their ignore value.
+cv::Mat geometry(cv::Mat img, const Preprocessing &p, bool nearest, int fill)
+{
+    switch (p.resize) {
+    case Preprocessing::Resize::None:
+        break;
+    case Preprocessing::Resize::Exact:
+        if (p.centerCrop && p.resizeTo > 0)
+            img = resized(img, p.resizeTo, p.resizeTo, nearest);
+        else
+            img = resized(img, p.width, p.height, nearest);
+        break;
+    case Preprocessing::Resize::ShorterSide: {
+        // torchvision Resize(int): the shorter side becomes `size`, the longer one int(size * long / short).
+        const long long s = p.resizeTo > 0 ? p.resizeTo : p.height;
+        if (img.cols <= img.rows)
+            img = resized(img, int(s), int(s * img.rows / img.cols), nearest);
+        else
+            img = resized(img, int(s * img.cols / img.rows), int(s), nearest);
+        break;
+    }
+    }
+    if (p.centerCrop)
+        img = centerCropped(img, p.width, p.height, fill);
+    if (img.cols != p.width || img.rows != p.height) {
+        std::ostringstream message;
+        message << "Preprocessing: image is " << img.cols << "x" << img.rows << " after resizing, the model input is "
+                << p.width << "x" << p.height << "; choose a resize mode or a center crop";
+        throw Error(message.str());
+    }
+    return img;
 }
 
 // Random crop with zero padding, then horizontal flip; draws are fixed in number and order for a seed.
@@ -189,34 +224,7 @@ void preprocess(const RawImage &image, const Preprocessing &p, std::vector<float
         throw Error("Preprocessing: image of " + std::to_string(image.width) + "x" + std::to_string(image.height) + "x" +
                     std::to_string(image.channels) + " has " + std::to_string(image.pixels.size()) + " pixel bytes");
 
-    cv::Mat img = toChannels(image, p.channels);
-    switch (p.resize) {
-    case Preprocessing::Resize::None:
-        break;
-    case Preprocessing::Resize::Exact:
-        if (p.centerCrop && p.resizeTo > 0)
-            img = resized(img, p.resizeTo, p.resizeTo);
-        else
-            img = resized(img, p.width, p.height);
-        break;
-    case Preprocessing::Resize::ShorterSide: {
-        // torchvision Resize(int): the shorter side becomes `size`, the longer one int(size * long / short).
-        const long long s = p.resizeTo > 0 ? p.resizeTo : p.height;
-        if (img.cols <= img.rows)
-            img = resized(img, int(s), int(s * img.rows / img.cols));
-        else
-            img = resized(img, int(s * img.cols / img.rows), int(s));
-        break;
-    }
-    }
-    if (p.centerCrop)
-        img = centerCropped(img, p.width, p.height);
-    if (img.cols != p.width || img.rows != p.height) {
-        std::ostringstream message;
-        message << "Preprocessing: image is " << img.cols << "x" << img.rows << " after resizing, the model input is "
-                << p.width << "x" << p.height << "; choose a resize mode or a center crop";
-        throw Error(message.str());
-    }
+    cv::Mat img = geometry(toChannels(image, p.channels), p, false, 0);
     if (augment && (p.randomCropPadding > 0 || p.horizontalFlip))
         img = augmented(img, p, augmentSeed);
 
@@ -240,6 +248,21 @@ void preprocess(const RawImage &image, const Preprocessing &p, std::vector<float
                 dst[std::size_t(ch) * plane + std::size_t(y) * std::size_t(p.width) + std::size_t(x)] =
                     table[std::size_t(ch)][row[x * c + ch]];
     }
+}
+
+void preprocessMask(const RawImage &mask, const Preprocessing &p, std::vector<std::uint8_t> &out)
+{
+    p.validate();
+    if (mask.channels != 1 || mask.width <= 0 || mask.height <= 0 ||
+        mask.pixels.size() != std::size_t(mask.width) * std::size_t(mask.height))
+        throw Error("Preprocessing: a mask must be one channel of class indices; this one is " + std::to_string(mask.width) +
+                    "x" + std::to_string(mask.height) + "x" + std::to_string(mask.channels));
+    const cv::Mat src(mask.height, mask.width, CV_8UC1, const_cast<std::uint8_t *>(mask.pixels.data()));
+    const cv::Mat m = geometry(src, p, true, kIgnoreClass);
+    const std::size_t base = out.size();
+    out.resize(base + std::size_t(p.width) * std::size_t(p.height));
+    for (int y = 0; y < p.height; ++y)
+        std::memcpy(out.data() + base + std::size_t(y) * std::size_t(p.width), m.ptr<std::uint8_t>(y), std::size_t(p.width));
 }
 
 } // namespace sparsity

@@ -175,7 +175,9 @@ std::string Recipe::toJson() const
         {q("data"), QJsonObject{{q("batch_size"), double(batchSize)}, {q("train_images"), double(trainImages)},
                                 {q("calibration_images"), double(calibrationImages)},
                                 {q("validation_images"), double(validationImages)}, {q("seed"), double(seed)},
-                                {q("augment"), augment}}}};
+                                {q("augment"), augment}}},
+        {q("distillation"), QJsonObject{{q("weight"), distillationWeight}, {q("temperature"), distillationTemperature}}},
+        {q("batchnorm"), q(freezeBatchNorm ? "frozen" : "train")}};
     return QJsonDocument(root).toJson().toStdString();
 }
 
@@ -242,6 +244,15 @@ Recipe Recipe::fromJson(const std::string &json, const std::string &origin)
     r.seed = std::uint64_t(dr.number("seed", double(r.seed), 0, 9007199254740991.0));
     if (data.contains(q("augment")))
         r.augment = data.value(q("augment")).toBool(r.augment);
+
+    const QJsonObject distillation = top.object("distillation");
+    Reader kd{distillation, origin, "distillation."};
+    r.distillationWeight = kd.number("weight", r.distillationWeight, 0.0, 1.0);
+    r.distillationTemperature = kd.number("temperature", r.distillationTemperature, 0.01, 1000.0);
+    const QString batchNorm = top.text("batchnorm", r.freezeBatchNorm ? "frozen" : "train");
+    if (batchNorm != q("frozen") && batchNorm != q("train"))
+        throw Error(origin + ": field 'batchnorm' must be \"train\" or \"frozen\"");
+    r.freezeBatchNorm = batchNorm == q("frozen");
     return r;
 }
 

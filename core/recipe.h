@@ -58,6 +58,15 @@ struct Recipe {
     std::uint64_t seed = 1;
     bool augment = true;
 
+    // Knowledge distillation from the model as it was when training started (a frozen copy): the task loss
+    // becomes (1 - w) * cross-entropy + w * T^2 * KL(teacher_T || student_T). Keeps a small fine-tuning set
+    // from pulling the model away from what it learnt on the full data. w = 0: off.
+    double distillationWeight = 0.0;
+    double distillationTemperature = 4.0;
+    // Frozen: BatchNorm layers normalise with their running statistics during training and do not update
+    // them (their affine weights still train), so a few epochs on a subset cannot shift them.
+    bool freezeBatchNorm = false;
+
     static Recipe forMethod(Method method); // the defaults of docs/star.md for each method
     std::string toJson() const;
     // Throws sparsity::Error naming `origin` and the field on a bad document.

@@ -335,7 +335,19 @@ QJsonObject datasetJson(const DatasetInfo &i)
 QJsonObject evaluationJson(const Model &model, const CaptureResult &r)
 {
     const auto mask = sparsifiableMask(model);
+    QJsonObject segmentation;
+    if (r.segmentation()) {
+        QJsonArray iou;
+        for (double v : r.classIoU())
+            iou.append(std::isnan(v) ? QJsonValue() : QJsonValue(100.0 * v));
+        segmentation = QJsonObject{{q("classes"), r.segmentationClasses},
+                                   {q("pixels"), double(r.pixelsScored())},
+                                   {q("pixel_accuracy"), r.pixelAccuracy()},
+                                   {q("mean_iou"), r.meanIoU()},
+                                   {q("class_iou"), iou}};
+    }
     return QJsonObject{{q("images"), double(r.images)},
+                       {q("segmentation"), r.segmentation() ? QJsonValue(segmentation) : QJsonValue()},
                        {q("labelled"), r.labelled},
                        {q("top1"), r.labelled ? QJsonValue(r.top1()) : QJsonValue()},
                        {q("top5"), r.labelled ? QJsonValue(r.top5()) : QJsonValue()},
@@ -620,6 +632,12 @@ QString evaluationText(const Model &model, const CaptureResult &r, const QString
                .arg(r.skipped ? QStringLiteral(" (%1 unreadable, skipped)").arg(r.skipped) : QString());
     if (r.labelled)
         out += QStringLiteral("  top-1 / top-5        %1 % / %2 %\n").arg(r.top1(), 0, 'f', 2).arg(r.top5(), 0, 'f', 2);
+    if (r.segmentation())
+        out += QStringLiteral("  pixel acc. / mIoU    %1 % / %2 % (%3 classes, %4 pixels scored)\n")
+                   .arg(r.pixelAccuracy(), 0, 'f', 2)
+                   .arg(r.meanIoU(), 0, 'f', 2)
+                   .arg(r.segmentationClasses)
+                   .arg(count(double(r.pixelsScored())));
     out += QStringLiteral("  activation sparsity  %1\n").arg(percent(r.activationSparsity(mask), 2));
     out += QStringLiteral("  nonzeros per image   %1\n").arg(count(r.nonzerosPerImage(mask)));
     out += QStringLiteral("  time                 %1\n").arg(seconds(r.seconds));

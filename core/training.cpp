@@ -12,6 +12,8 @@
 #include <chrono>
 #include <cmath>
 #include <numeric>
+#include <sstream>
+#include <unordered_map>
 #include <random>
 
 namespace sparsity {
@@ -19,6 +21,7 @@ namespace sparsity {
 namespace {
 
 const char *const kCheckpointName = "latest-checkpoint.pt";
+const char *const kTeacherName = "teacher.pt";
 
 struct Phase {
     std::string name;
@@ -63,6 +66,30 @@ void setRate(torch::optim::Optimizer &optimizer, double rate)
     }
 }
 
+// Parameters and buffers by name: checkpoints and the distillation teacher.
+void writeTensors(torch::serialize::OutputArchive &archive, const torch::jit::Module &module)
+{
+    for (const auto &p : module.named_parameters(true))
+        archive.write("param/" + p.name, p.value.detach());
+    for (const auto &b : module.named_buffers(true))
+        archive.write("buffer/" + b.name, b.value);
+}
+
+void readTensors(torch::serialize::InputArchive &archive, torch::jit::Module &module)
+{
+    torch::NoGradGuard noGrad;
+    for (auto p : module.named_parameters(true)) {
+        at::Tensor t;
+        archive.read("param/" + p.name, t);
+        p.value.copy_(t);
+    }
+    for (auto b : module.named_buffers(true)) {
+        at::Tensor t;
+        archive.read("buffer/" + b.name, t);
+        b.value.copy_(t);
+    }
+}
+
 // Everything a resumed run needs to continue exactly where the checkpoint was written.
 struct Checkpoint {
     int epochsDone = 0;
@@ -72,10 +99,7 @@ struct Checkpoint {
 void saveCheckpoint(const std::string &path, Model::Impl &d, torch::optim::Optimizer &optimizer, const Checkpoint &c)
 {
     torch::serialize::OutputArchive archive;
-    for (const auto &p : d.module.named_parameters(true))
-        archive.write("param/" + p.name, p.value.detach());
-    for (const auto &b : d.module.named_buffers(true))
-        archive.write("buffer/" + b.name, b.value);
+    writeTensors(archive, d.module);
     archive.write("epochs_done", torch::tensor(std::int64_t(c.epochsDone)));
     archive.write("thresholds", torch::tensor(c.thresholds));
     archive.write("bands", torch::tensor(c.bands));
@@ -94,17 +118,7 @@ Checkpoint loadCheckpoint(const std::string &path, Model::Impl &d, std::size_t s
     try {
         torch::serialize::InputArchive archive;
         archive.load_from(path);
-        torch::NoGradGuard noGrad;
-        for (auto p : d.module.named_parameters(true)) {
-            at::Tensor t;
-            archive.read("param/" + p.name, t);
-            p.value.copy_(t);
-        }
-        for (auto b : d.module.named_buffers(true)) {
-            at::Tensor t;
-            archive.read("buffer/" + b.name, t);
-            b.value.copy_(t);
-        }
+        readTensors(archive, d.module);
         at::Tensor epochs, thresholds, bands;
         archive.read("epochs_done", epochs);
         archive.read("thresholds", thresholds);
@@ -128,6 +142,63 @@ void loadOptimizerState(const std::string &path, torch::optim::Optimizer &optimi
     archive.load_from(path);
     archive.read("optimizer", optimizerArchive);
     optimizer.load(optimizerArchive);
+}
+
+void writeWeights(const torch::jit::Module &module, const std::string &path)
+{
+    torch::serialize::OutputArchive archive;
+    writeTensors(archive, module);
+    const std::string temp = path + ".partial";
+    archive.save_to(temp);
+    if (std::rename(temp.c_str(), path.c_str()) != 0)
+        throw Error(path + ": cannot move the file into place");
+}
+
+void readWeights(torch::jit::Module &module, const std::string &path)
+{
+    try {
+        torch::serialize::InputArchive archive;
+        archive.load_from(path);
+        readTensors(archive, module);
+    } catch (const c10::Error &e) {
+        throw Error(path + ": cannot read these weights (" + std::string(e.what_without_backtrace()).substr(0, 200) +
+                    "); they may belong to another model");
+    }
+}
+
+// The distillation teacher: an uninstrumented copy of the model as it was when the run started. A resumed run
+// reads it back from the checkpoint folder, so it distils from the same teacher as the uninterrupted run.
+std::unique_ptr<torch::jit::Module> makeTeacher(Model::Impl &d, const std::string &path, bool resuming)
+{
+    std::istringstream bytes(d.bytes);
+    auto teacher = std::make_unique<torch::jit::Module>(torch::jit::load(bytes, c10::kCPU));
+    if (resuming && QFile::exists(QString::fromStdString(path))) {
+        readWeights(*teacher, path);
+    } else {
+        torch::NoGradGuard noGrad;
+        std::unordered_map<std::string, at::Tensor> current;
+        for (const auto &p : d.module.named_parameters(true))
+            current[p.name] = p.value;
+        for (const auto &b : d.module.named_buffers(true))
+            current[b.name] = b.value;
+        for (auto p : teacher->named_parameters(true))
+            p.value.copy_(current.at(p.name));
+        for (auto b : teacher->named_buffers(true))
+            b.value.copy_(current.at(b.name));
+        writeWeights(*teacher, path);
+    }
+    teacher->eval();
+    for (auto p : teacher->parameters(true))
+        p.set_requires_grad(false);
+    return teacher;
+}
+
+// BatchNorm layers back in eval mode: normalise with running statistics and leave them untouched.
+void freezeBatchNorm(torch::jit::Module &module)
+{
+    for (auto m : module.modules())
+        if (m.type()->name() && m.type()->name()->name().find("BatchNorm") != std::string::npos)
+            m.train(false);
 }
 
 std::vector<std::size_t> rangeIndices(std::size_t begin, std::size_t end)
@@ -251,6 +322,10 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
         progress.bands = bandsFor(recipe, model, stats);
     }
     result.bands = progress.bands;
+    std::unique_ptr<torch::jit::Module> teacher;
+    if (recipe.distillationWeight > 0.0)
+        teacher = makeTeacher(d, checkpointDir + "/" + kTeacherName, resume && progress.epochsDone > 0);
+    const double temperature = recipe.distillationTemperature;
 
     const int regEpochs = recipe.regularizeEpochs;
     // Regularize, then `rounds` times: thresholds, fine-tune. A round's thresholds start from the previous
@@ -332,6 +407,8 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
             const int steps = int(loader.batchCount());
 
             d.module.train();
+            if (recipe.freezeBatchNorm)
+                freezeBatchNorm(d.module);
             for (auto &p : params)
                 p.set_requires_grad(true);
             torch::AutoGradMode grad(true);
@@ -353,6 +430,17 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
                 auto logits = d.forward(input);
                 auto taskLoss = torch::cross_entropy_loss(logits, labels);
                 auto loss = taskLoss;
+                if (teacher) {
+                    at::Tensor teacherLogits;
+                    {
+                        torch::NoGradGuard noGrad;
+                        teacherLogits = d.selectOutput(teacher->forward({input}));
+                    }
+                    auto soft = torch::log_softmax(teacherLogits / temperature, 1);
+                    auto student = torch::log_softmax(logits / temperature, 1);
+                    auto kl = (soft.exp() * (soft - student)).sum(1).mean() * (temperature * temperature);
+                    loss = (1.0 - recipe.distillationWeight) * taskLoss + recipe.distillationWeight * kl;
+                }
                 double penaltyValue = 0.0;
                 if (!state.penaltyTerms.empty()) {
                     auto penalty = torch::stack(state.penaltyTerms).sum() * recipe.lambda;

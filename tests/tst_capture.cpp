@@ -4,10 +4,13 @@
 #include "dataset.h"
 #include "error.h"
 #include "model.h"
+#include "datasetfixtures.h"
 #include "testmodels.h"
+#include "threads.h"
 
 #include <QFile>
 #include <QProcess>
+#include <QScopeGuard>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -36,6 +39,17 @@ Batch syntheticBatch(int n, int c, int h, int w, unsigned seed)
         b.labels.push_back(-1); // unlabelled: these models have no classes
     }
     return b;
+}
+
+template <typename F>
+QString errorOf(F f)
+{
+    try {
+        f();
+    } catch (const Error &e) {
+        return QString::fromUtf8(e.what());
+    }
+    return {};
 }
 
 } // namespace
@@ -79,8 +93,18 @@ private Q_SLOTS:
         QCOMPARE(perClass, qint64(2000));
     }
 
+    void statisticsMatchBruteForce_data()
+    {
+        QTest::addColumn<bool>("compressed");
+        QTest::newRow("portable scan") << false;
+        if (compressedStatisticsAvailable())
+            QTest::newRow("AVX-512 compressed scan") << true;
+    }
     void statisticsMatchBruteForce()
     {
+        QFETCH(bool, compressed);
+        setCompressedStatistics(compressed);
+        const auto restore = qScopeGuard([] { setCompressedStatistics(true); });
         // Keep the feature maps of every image, then recount them by hand.
         const auto indices = firstN(*test_, 40);
         CaptureOptions options;
@@ -183,6 +207,105 @@ private Q_SLOTS:
         tuple->setOutputSelection({OutputSelection::Rule::Index, 1, {}});
         forwardOutput(*tuple, syntheticBatch(2, 3, 16, 16, 3), true, &shape);
         QCOMPARE(shape, (std::vector<std::int64_t>{2, 6, 16, 16}));
+    }
+
+    // Pixel accuracy and mIoU against a brute-force count over the pristine model's class scores.
+    void segmentationScoresMasks()
+    {
+        QTemporaryDir models;
+        if (!testmodels::pythonTorchAvailable())
+            QSKIP("python3-torch is not installed");
+        QVERIFY(testmodels::exportModels(models.path(), false).isEmpty());
+        const std::string root = dir_.filePath(QStringLiteral("seg")).toStdString();
+        for (int i = 0; i < 5; ++i) {
+            fixtures::writeImage(root + "/images/img" + std::to_string(i) + ".png", fixtures::patternImage(16, 16, i + 1));
+            cv::Mat mask(16, 16, CV_8UC1);
+            for (int y = 0; y < 16; ++y)
+                for (int x = 0; x < 16; ++x)
+                    mask.at<std::uint8_t>(y, x) = (x + y + i) % 7 == 0 ? kIgnoreClass : std::uint8_t((x / 4 + y / 5 + i) % 5);
+            fixtures::writeImage(root + "/masks/img" + std::to_string(i) + ".png", mask);
+        }
+        const auto data = openDataset(root);
+        QVERIFY(data->hasMasks());
+        Preprocessing pre;
+        pre.channels = 3;
+        pre.height = pre.width = 16;
+        pre.mean = {0.5f};
+        pre.std = {0.5f};
+        auto model = Model::load(models.filePath(QStringLiteral("dict_scripted.pt")).toStdString()); // {"out": N x 5 x H x W}
+        model->setInputShape({3, 16, 16});
+        CaptureOptions options;
+        options.batchSize = 2;
+        const auto r = capture(*model, *data, pre, firstN(*data, 5), options);
+        QVERIFY(r.segmentation());
+        QCOMPARE(r.segmentationClasses, 5);
+
+        std::vector<std::int64_t> expected(25, 0);
+        for (const auto &batch : loadBatches(*data, pre, firstN(*data, 5), 2)) {
+            QCOMPARE(batch.masks.size(), std::size_t(batch.n) * 256);
+            std::vector<std::int64_t> shape;
+            const auto logits = forwardOutput(*model, batch, false, &shape);
+            QCOMPARE(shape, (std::vector<std::int64_t>{batch.n, 5, 16, 16}));
+            for (int i = 0; i < batch.n; ++i) {
+                const RawImage mask = data->mask(batch.indices[std::size_t(i)]);
+                for (int p = 0; p < 256; ++p) {
+                    QCOMPARE(batch.masks[std::size_t(i * 256 + p)], mask.pixels[std::size_t(p)]);
+                    if (mask.pixels[std::size_t(p)] == kIgnoreClass)
+                        continue;
+                    int best = 0;
+                    for (int k = 1; k < 5; ++k)
+                        if (logits[std::size_t((i * 5 + k) * 256 + p)] > logits[std::size_t((i * 5 + best) * 256 + p)])
+                            best = k;
+                    ++expected[std::size_t(mask.pixels[std::size_t(p)] * 5 + best)];
+                }
+            }
+        }
+        QCOMPARE(r.confusion, expected);
+        std::int64_t correct = 0, scored = 0;
+        double iouSum = 0;
+        int present = 0;
+        for (int k = 0; k < 5; ++k) {
+            correct += expected[std::size_t(k * 6)];
+            std::int64_t row = 0, column = 0;
+            for (int j = 0; j < 5; ++j) {
+                row += expected[std::size_t(k * 5 + j)];
+                column += expected[std::size_t(j * 5 + k)];
+            }
+            scored += row;
+            if (row + column > 0) {
+                iouSum += double(expected[std::size_t(k * 6)]) / double(row + column - expected[std::size_t(k * 6)]);
+                ++present;
+            }
+        }
+        QVERIFY(scored < 5 * 256 && scored > 4 * 256); // the ignored pixels are not scored
+        QCOMPARE(r.pixelsScored(), scored);
+        QVERIFY(qFuzzyCompare(r.pixelAccuracy(), 100.0 * double(correct) / double(scored)));
+        QVERIFY(qFuzzyCompare(r.meanIoU(), 100.0 * iouSum / present));
+
+        // Class scores at half resolution are upsampled to the mask, as torchvision's heads do.
+        auto lowRes = Model::load(models.filePath(QStringLiteral("seg_lowres_scripted.pt")).toStdString());
+        lowRes->setInputShape({3, 16, 16});
+        std::vector<std::int64_t> lowShape;
+        forwardOutput(*lowRes, loadBatches(*data, pre, {0}, 1).front(), false, &lowShape);
+        QCOMPARE(lowShape, (std::vector<std::int64_t>{1, 3, 8, 8}));
+        const QString tooFew = errorOf([&] { capture(*lowRes, *data, pre, firstN(*data, 5)); });
+        QVERIFY2(tooFew.contains(QStringLiteral("a mask holds class 4")) && tooFew.contains(QStringLiteral("3 output classes")),
+                 qPrintable(tooFew));
+
+        // A classifier cannot be scored against masks: the message says what the output is.
+        auto classifier = Model::load(models.filePath(QStringLiteral("tuple_scripted.pt")).toStdString());
+        classifier->setInputShape({3, 16, 16});
+        const QString notMaps = errorOf([&] { capture(*classifier, *data, pre, firstN(*data, 2)); });
+        QVERIFY2(notMaps.contains(QStringLiteral("not N x classes x H x W")), qPrintable(notMaps));
+
+        // A mask whose size differs from its image is skipped with a message, never scored misaligned.
+        fixtures::writeImage(root + "/masks/img4.png", cv::Mat(8, 8, CV_8UC1, cv::Scalar(1)));
+        const auto changed = openDataset(root);
+        const auto skipped = capture(*model, *changed, pre, firstN(*changed, 5), options);
+        QCOMPARE(skipped.skipped, std::size_t(1));
+        QVERIFY2(QString::fromStdString(skipped.skippedExamples.front()).contains(QStringLiteral("its mask is 8x8 pixels")),
+                 skipped.skippedExamples.front().c_str());
+        QCOMPARE(skipped.images, std::int64_t(4));
     }
 
     void cancelStopsWithinABatch()

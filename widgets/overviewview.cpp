@@ -13,6 +13,17 @@ namespace sparsity::ui {
 
 namespace {
 
+// Segmentation datasets are scored by mean IoU, classifiers by top-1.
+QString accuracyName(const CaptureResult &r)
+{
+    return r.segmentation() ? OverviewView::tr("mIoU") : OverviewView::tr("top-1");
+}
+
+double accuracyOf(const CaptureResult &r)
+{
+    return r.segmentation() ? r.meanIoU() : r.top1();
+}
+
 std::vector<bool> sparsifiableMask(const Document &doc)
 {
     std::vector<bool> mask;
@@ -111,16 +122,18 @@ void OverviewView::rebuild()
                                            : tr("<i>Open a model and a dataset to begin</i>"));
     } else {
         const auto mask = sparsifiableMask(*doc_);
-        QString text = tr("Baseline: top-1 <b>%1 %</b> · sparsity <b>%2 %</b> · <b>%3</b> nonzero activations / image")
-                           .arg(b->result.top1(), 0, 'f', 2)
+        QString text = tr("Baseline: %1 <b>%2 %</b> · sparsity <b>%3 %</b> · <b>%4</b> nonzero activations / image")
+                           .arg(accuracyName(b->result))
+                           .arg(accuracyOf(b->result), 0, 'f', 2)
                            .arg(100.0 * b->result.activationSparsity(mask), 0, 'f', 1)
                            .arg(compact(b->result.nonzerosPerImage(mask)));
         if (c && c != b) {
             const bool exact = doc_->currentIsExact();
-            text += tr("<br>Current%1: top-1 <b>%2 %</b> (%3 pp) · sparsity <b>%4 %</b> · <b>%5</b> nonzero / image (%6× fewer)")
+            text += tr("<br>Current%1: %2 <b>%3 %</b> (%4 pp) · sparsity <b>%5 %</b> · <b>%6</b> nonzero / image (%7× fewer)")
                         .arg(exact ? QString() : tr(" (last exact run; re-evaluating)"))
-                        .arg(c->result.top1(), 0, 'f', 2)
-                        .arg(c->result.top1() - b->result.top1(), 0, 'f', 2)
+                        .arg(accuracyName(c->result))
+                        .arg(accuracyOf(c->result), 0, 'f', 2)
+                        .arg(accuracyOf(c->result) - accuracyOf(b->result), 0, 'f', 2)
                         .arg(100.0 * c->result.activationSparsity(mask), 0, 'f', 1)
                         .arg(compact(c->result.nonzerosPerImage(mask)))
                         .arg(b->result.nonzerosPerImage(mask) / std::max(1.0, c->result.nonzerosPerImage(mask)), 0, 'f', 2);
