@@ -9,6 +9,7 @@
 #include "thresholdsearch.h"
 #include "training.h"
 
+#include <QDir>
 #include <QFile>
 #include <QTemporaryDir>
 #include <QTest>
@@ -156,12 +157,18 @@ private Q_SLOTS:
         r.scopeMode = Recipe::ScopeMode::Depth;
         r.maxDepth = 3;
         r.finetuneOptimizer.kind = OptimizerSettings::Kind::Sgd;
+        r.distillationWeight = 0.75;
+        r.distillationTemperature = 3.0;
+        r.freezeBatchNorm = true;
         const QString file = dir_.filePath(QStringLiteral("recipe.json"));
         r.save(file.toStdString());
         const Recipe back = Recipe::load(file.toStdString());
         QCOMPARE(back.toJson(), r.toJson());
         QCOMPARE(back.method, Recipe::Method::L1Only);
         QCOMPARE(back.maxDepth, 3);
+        QCOMPARE(back.distillationWeight, 0.75);
+        QCOMPARE(back.distillationTemperature, 3.0);
+        QVERIFY(back.freezeBatchNorm);
 
         const std::vector<std::pair<std::string, std::string>> bad{
             {"{", "not a JSON object"},
@@ -170,6 +177,8 @@ private Q_SLOTS:
             {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"method\": \"magic\"}", "'method'"},
             {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"penalty\": {\"lambda\": -1}}", "'penalty.lambda'"},
             {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"band\": {\"mode\": \"quantile\", \"value\": 3}}", "'band.value'"},
+            {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"distillation\": {\"weight\": 2}}", "'distillation.weight'"},
+            {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"batchnorm\": \"maybe\"}", "'batchnorm'"},
         };
         for (const auto &[json, expected] : bad) {
             try {
@@ -192,6 +201,7 @@ private Q_SLOTS:
         Recipe recipe = smallRecipe(Recipe::ThresholdMode::Quantile);
         recipe.rounds = 2; // regularize, (thresholds, fine-tune) x 2: the cancel lands in the second round
         recipe.penalizeWhileFinetuning = true;
+        recipe.distillationWeight = 0.5; // the teacher must survive the interruption too
         const auto probe = loadBatches(*test_, resnet()->defaultPreprocessing(), firstN(*test_, 16), 16);
 
         auto straight = resnet();
@@ -217,6 +227,16 @@ private Q_SLOTS:
         const auto b = train(*interrupted, recipe, data, ckpt.toStdString(), false, &cancel, callbacks);
         QVERIFY(b.cancelled);
         QCOMPARE(b.epochsDone, 2);
+        // The same session resumes too: its model holds half-trained weights, so a teacher rebuilt from them
+        // instead of read back from the checkpoint folder would change the result.
+        const QString sameSession = dir_.filePath(QStringLiteral("resumed-same-session"));
+        QVERIFY(QDir().mkpath(sameSession));
+        for (const auto &name : QDir(ckpt).entryList(QDir::Files))
+            QVERIFY(QFile::copy(ckpt + QLatin1Char('/') + name, sameSession + QLatin1Char('/') + name));
+        QVERIFY(QFile::exists(sameSession + QStringLiteral("/teacher.pt")));
+        const auto d = train(*interrupted, recipe, data, sameSession.toStdString(), true);
+        QCOMPARE(d.epochsDone, 3);
+        const auto sameSessionOutput = forwardOutput(*interrupted, probe[0], true);
 
         auto resumed = resnet(); // a new session: only the checkpoint carries the state
         const auto c = train(*resumed, recipe, data, ckpt.toStdString(), true);
@@ -225,9 +245,12 @@ private Q_SLOTS:
         QCOMPARE(c.thresholds, a.thresholds);
         const auto got = forwardOutput(*resumed, probe[0], true);
         QCOMPARE(got.size(), expected.size());
-        for (std::size_t i = 0; i < got.size(); ++i)
+        for (std::size_t i = 0; i < got.size(); ++i) {
             QVERIFY2(std::abs(got[i] - expected[i]) <= 1e-5f * (1.0f + std::abs(expected[i])),
                      qPrintable(QStringLiteral("%1: %2 vs %3").arg(i).arg(got[i]).arg(expected[i])));
+            QVERIFY2(std::abs(sameSessionOutput[i] - expected[i]) <= 1e-5f * (1.0f + std::abs(expected[i])),
+                     qPrintable(QStringLiteral("same session %1: %2 vs %3").arg(i).arg(sameSessionOutput[i]).arg(expected[i])));
+        }
 
         // The fine-tuned weights and thresholds go into the export, which reproduces the engine's outputs.
         const QString out = dir_.filePath(QStringLiteral("tuned.pt"));
@@ -236,6 +259,29 @@ private Q_SLOTS:
         exported->setInputShape({1, 28, 28});
         const auto plain = forwardOutput(*exported, probe[0], false);
         QVERIFY(std::memcmp(plain.data(), got.data(), got.size() * sizeof(float)) == 0);
+    }
+
+    // With a learning rate of 0 nothing but BatchNorm's running statistics can change the outputs: frozen, they
+    // stay bit-identical; in train mode a few batches move them.
+    void frozenBatchNormKeepsRunningStatistics()
+    {
+        Recipe recipe = smallRecipe(Recipe::ThresholdMode::Keep);
+        recipe.method = Recipe::Method::Relu;
+        recipe.lambda = 0.0;
+        recipe.finetuneEpochs = 0;
+        recipe.trainImages = 96;
+        recipe.regularizeOptimizer.learningRate = 0.0;
+        const auto probe = loadBatches(*test_, resnet()->defaultPreprocessing(), firstN(*test_, 16), 16);
+        const auto before = forwardOutput(*resnet(), probe[0], true);
+        for (bool frozen : {true, false}) {
+            recipe.freezeBatchNorm = frozen;
+            auto m = resnet();
+            TrainingData data{train_.get(), test_.get(), m->defaultPreprocessing()};
+            train(*m, recipe, data, dir_.filePath(frozen ? QStringLiteral("bn-frozen") : QStringLiteral("bn-train")).toStdString());
+            const auto after = forwardOutput(*m, probe[0], true);
+            const bool identical = std::memcmp(after.data(), before.data(), before.size() * sizeof(float)) == 0;
+            QVERIFY2(identical == frozen, frozen ? "frozen BatchNorm changed the outputs" : "training BatchNorm changed nothing");
+        }
     }
 
     void trainingRefusesUnlabelledOrMissingData()
