@@ -5,10 +5,13 @@
 #include "error.h"
 #include "model.h"
 #include "datasetfixtures.h"
+#include "report.h"
 #include "testmodels.h"
 #include "threads.h"
 
 #include <QFile>
+#include <QJsonArray>
+#include <QJsonObject>
 #include <QProcess>
 #include <QScopeGuard>
 #include <QTemporaryDir>
@@ -281,6 +284,13 @@ private Q_SLOTS:
         QCOMPARE(r.pixelsScored(), scored);
         QVERIFY(qFuzzyCompare(r.pixelAccuracy(), 100.0 * double(correct) / double(scored)));
         QVERIFY(qFuzzyCompare(r.meanIoU(), 100.0 * iouSum / present));
+        // The reports carry the same figures (docs/report-schema.md).
+        const QJsonObject seg = report::evaluationJson(*model, r).value(QStringLiteral("segmentation")).toObject();
+        QCOMPARE(seg.value(QStringLiteral("classes")).toInt(), 5);
+        QCOMPARE(seg.value(QStringLiteral("pixels")).toDouble(), double(scored));
+        QVERIFY(qFuzzyCompare(seg.value(QStringLiteral("mean_iou")).toDouble(), r.meanIoU()));
+        QCOMPARE(seg.value(QStringLiteral("class_iou")).toArray().size(), 5);
+        QVERIFY(report::evaluationText(*model, r, QStringLiteral("t")).contains(QStringLiteral("pixel acc. / mIoU")));
 
         // Class scores at half resolution are upsampled to the mask, as torchvision's heads do.
         auto lowRes = Model::load(models.filePath(QStringLiteral("seg_lowres_scripted.pt")).toStdString());
