@@ -165,7 +165,7 @@ struct Options {
     QCommandLineOption preset{QStringLiteral("preset"), QStringLiteral("Processor preset: a built-in name (neuronflow-28nm, dense-mac-array-28nm) or a JSON file."), QStringLiteral("NAME|FILE")};
     QCommandLineOption listPresets{QStringLiteral("list-presets"), QStringLiteral("List the processor presets and exit.")};
     QCommandLineOption histograms{QStringLiteral("no-histograms"), QStringLiteral("Leave the per-site histograms out of the JSON report.")};
-    QCommandLineOption inputShape{QStringLiteral("input-shape"), QStringLiteral("Input shape C,H,W for a model without metadata."), QStringLiteral("C,H,W")};
+    QCommandLineOption inputShape{QStringLiteral("input-shape"), QStringLiteral("Model input C,H,W (images are resized to it); for a model without metadata."), QStringLiteral("C,H,W")};
     QCommandLineOption budget{QStringLiteral("budget"), QStringLiteral("Allowed top-1 loss on the calibration set, percentage points (default 0.5)."), QStringLiteral("PP")};
     QCommandLineOption calibration{QStringLiteral("calibration"), QStringLiteral("Calibration images, taken from the end of the training split (default 1000)."), QStringLiteral("N")};
     QCommandLineOption steps{QStringLiteral("steps"), QStringLiteral("Binary-search steps per site (default 10)."), QStringLiteral("N")};
@@ -205,10 +205,9 @@ void addOptions(QCommandLineParser &p, const Options &o, const QString &command)
     addOption(p, o.quiet);
     addOption(p, o.threads);
     addOption(p, o.project);
-    if (command == QLatin1String("inspect")) {
-        addOption(p, o.inputShape);
+    addOption(p, o.inputShape);
+    if (command == QLatin1String("inspect"))
         return;
-    }
     for (const auto *opt : {&o.split, &o.subset, &o.subsetMode, &o.seed, &o.batchSize})
         addOption(p, *opt);
     if (command == QLatin1String("analyze")) {
@@ -271,6 +270,24 @@ double numberOption(const QCommandLineParser &p, const QCommandLineOption &o, do
     if (!ok || v < min || v > max)
         throw UsageError{QStringLiteral("--%1 needs a number between %2 and %3, not \"%4\"").arg(o.names().constLast()).arg(min).arg(max).arg(p.value(o))};
     return v;
+}
+
+// --input-shape C,H,W: three positive whole numbers.
+std::vector<std::int64_t> inputShapeOption(const QCommandLineParser &p, const Options &o)
+{
+    std::vector<std::int64_t> chw;
+    for (const auto &part : p.value(o.inputShape).split(QLatin1Char(','))) {
+        bool ok = false;
+        const int v = part.trimmed().toInt(&ok);
+        if (!ok || v < 1) {
+            chw.clear();
+            break;
+        }
+        chw.push_back(v);
+    }
+    if (chw.size() != 3)
+        throw UsageError{QStringLiteral("--input-shape needs C,H,W (three whole numbers), not \"%1\"").arg(p.value(o.inputShape))};
+    return chw;
 }
 
 // Everything a command works on: the model, the data, the subset and the preprocessing.
@@ -367,7 +384,23 @@ Setup prepare(const QCommandLineParser &p, const Options &o, const Command &c, P
                   modes[int(s.project.subset.mode)], s.indices.size(), s.project.subset.seed};
     }
     s.model = Model::load(s.project.modelPath.toStdString());
-    s.preprocessing = s.project.hasPreprocessing ? s.project.preprocessing : s.model->defaultPreprocessing();
+    s.preprocessing = s.project.hasPreprocessing
+                          ? s.project.preprocessing
+                          : s.model->defaultPreprocessing(s.data ? impliedPreprocessing(*s.data) : Preprocessing{});
+    if (has(p, o.inputShape)) {
+        const auto chw = inputShapeOption(p, o);
+        // The model's input size, reached by an exact resize; statistics of another channel count cannot apply.
+        s.preprocessing.resize = Preprocessing::Resize::Exact;
+        s.preprocessing.centerCrop = false;
+        if (s.preprocessing.channels != int(chw[0]) && s.preprocessing.mean.size() > 1) {
+            s.preprocessing.mean = {0.0f};
+            s.preprocessing.std = {1.0f};
+        }
+        s.preprocessing.channels = int(chw[0]);
+        s.preprocessing.height = int(chw[1]);
+        s.preprocessing.width = int(chw[2]);
+        s.model->setInputShape(chw);
+    }
     if (s.model->inputShape().empty() && (s.data || s.project.hasPreprocessing))
         s.model->setInputShape({s.preprocessing.channels, s.preprocessing.height, s.preprocessing.width});
     return s;
@@ -443,20 +476,6 @@ QString evaluatedOn(const Setup &s)
 int cmdInspect(const QCommandLineParser &p, const Options &o, const Command &c, Progress &progress)
 {
     Setup s = prepare(p, o, c, progress);
-    if (has(p, o.inputShape)) {
-        const QStringList parts = p.value(o.inputShape).split(QLatin1Char(','));
-        std::vector<std::int64_t> chw;
-        for (const auto &part : parts) {
-            bool ok = false;
-            const int v = part.trimmed().toInt(&ok);
-            if (!ok || v < 1)
-                throw UsageError{QStringLiteral("--input-shape needs C,H,W (three whole numbers), not \"%1\"").arg(p.value(o.inputShape))};
-            chw.push_back(v);
-        }
-        if (chw.size() != 3)
-            throw UsageError{QStringLiteral("--input-shape needs C,H,W (three whole numbers), not \"%1\"").arg(p.value(o.inputShape))};
-        s.model->setInputShape(chw);
-    }
     if (has(p, o.json)) {
         QJsonObject r = report::header(QStringLiteral("inspect"));
         r.insert(QStringLiteral("model"), report::modelJson(*s.model));

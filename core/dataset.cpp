@@ -397,6 +397,23 @@ std::vector<std::size_t> sample(std::vector<std::size_t> pool, std::size_t n, Rn
 
 } // namespace
 
+Preprocessing impliedPreprocessing(const Dataset &d)
+{
+    const std::string format = d.format();
+    if (format == "idx" && d.size() > 0) {
+        const RawImage first = d.image(0);
+        Preprocessing p; // ToTensor only: no statistics are known for an arbitrary IDX file
+        p.resize = Preprocessing::Resize::Exact;
+        p.channels = first.channels == 3 ? 3 : 1;
+        p.height = first.height;
+        p.width = first.width;
+        return p;
+    }
+    if (format.rfind("cifar", 0) == 0)
+        return Preprocessing::cifar32();
+    return Preprocessing::imagenet224();
+}
+
 std::vector<std::size_t> firstN(const Dataset &d, std::size_t n)
 {
     std::vector<std::size_t> indices(std::min(n, d.size()));

@@ -93,6 +93,11 @@ inline constexpr std::uint8_t kIgnoreClass = 255;
 // kIgnoreClass), appended to `out` as height x width bytes. No augmentation: masks are for evaluation.
 void preprocessMask(const RawImage &mask, const Preprocessing &p, std::vector<std::uint8_t> &out);
 
+// What a dataset implies for a model that does not say (no metadata): IDX images at their own size and channel
+// count scaled to [0, 1]; CIFAR 3x32x32 with CIFAR statistics; anything else (photos, segmentation pairs)
+// ImageNet's 3x224x224 (resize 256, center crop) with ImageNet mean and std.
+Preprocessing impliedPreprocessing(const Dataset &d);
+
 // Subsets: deterministic lists of indices into a dataset, ascending. n larger than the dataset gives all.
 // stratifiedN keeps the class proportions (largest remainder) and throws sparsity::Error when unlabelled.
 std::vector<std::size_t> firstN(const Dataset &d, std::size_t n);

@@ -1,6 +1,8 @@
 // sparsity-cli end to end: every command on the sample data (small subsets), the --json report checked against
 // its schema (docs/report-schema.md), usage errors -> exit 2 with usage, bad files -> exit 1 naming the file.
+#include <QDir>
 #include <QFile>
+#include <QImage>
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -109,6 +111,7 @@ const QStringList kHeader{QStringLiteral("schema:s"), QStringLiteral("version:n"
 const QStringList kDataset{QStringLiteral("dataset.path:s"), QStringLiteral("dataset.split:s"), QStringLiteral("dataset.size:n"),
                            QStringLiteral("dataset.subset.mode:s"), QStringLiteral("dataset.subset.count:n")};
 const QStringList kEvaluation{QStringLiteral("images:n"), QStringLiteral("top1:n?"), QStringLiteral("top5:n?"),
+                              QStringLiteral("segmentation:o?"),
                               QStringLiteral("activation_sparsity:n"), QStringLiteral("nonzeros_per_image:n"),
                               QStringLiteral("seconds:n")};
 const QStringList kSiteStats{QStringLiteral("sites[].name:s"), QStringLiteral("sites[].index:n"), QStringLiteral("sites[].sparsifiable:b"),
@@ -357,6 +360,48 @@ private Q_SLOTS:
         const QJsonObject proj = o.value(QStringLiteral("projection")).toObject();
         QVERIFY(proj.value(QStringLiteral("baseline")).toObject().value(QStringLiteral("synops")).toDouble() <
                 proj.value(QStringLiteral("dense")).toObject().value(QStringLiteral("synops")).toDouble());
+    }
+
+    // A model without metadata on a segmentation folder: --input-shape sets the input, masks are scored.
+    void analyzeSegmentationWithInputShape()
+    {
+        QTemporaryDir models;
+        if (QProcess::execute(QStringLiteral("/usr/bin/python3"), {QStringLiteral("-c"), QStringLiteral("import torch")}) != 0)
+            QSKIP("python3-torch is not installed");
+        QCOMPARE(QProcess::execute(QStringLiteral("/usr/bin/python3"),
+                                   {QStringLiteral(SPARSITY_TESTS_DIR "/fixtures/make_test_models.py"), models.path()}),
+                 0);
+        const QString root = dir_.filePath(QStringLiteral("seg"));
+        QVERIFY(QDir().mkpath(root + QStringLiteral("/images")) && QDir().mkpath(root + QStringLiteral("/masks")));
+        for (int i = 0; i < 3; ++i) {
+            QImage image(24, 20, QImage::Format_RGB888);
+            QImage mask(24, 20, QImage::Format_Grayscale8);
+            for (int y = 0; y < 20; ++y)
+                for (int x = 0; x < 24; ++x) {
+                    image.setPixel(x, y, qRgb((x * 10 + i * 40) % 256, (y * 12) % 256, (x * y) % 256));
+                    mask.scanLine(y)[x] = y == 0 ? 255 : uchar((x / 5 + i) % 5);
+                }
+            QVERIFY(image.save(root + QStringLiteral("/images/%1.png").arg(i)));
+            QVERIFY(mask.save(root + QStringLiteral("/masks/%1.png").arg(i)));
+        }
+        const QString model = models.filePath(QStringLiteral("dict_scripted.pt"));
+        const Run r = runCli({QStringLiteral("analyze"), model, root, QStringLiteral("--input-shape"), QStringLiteral("3,20,24"),
+                              QStringLiteral("--json"), QStringLiteral("-q")});
+        QVERIFY2(r.exitCode == 0, qPrintable(describe(r)));
+        const QJsonObject e = parseReport(r, QStringLiteral("analyze")).value(QStringLiteral("evaluation")).toObject();
+        const QJsonObject seg = e.value(QStringLiteral("segmentation")).toObject();
+        QCOMPARE(seg.value(QStringLiteral("classes")).toInt(), 5);
+        QCOMPARE(seg.value(QStringLiteral("pixels")).toInt(), 3 * 19 * 24); // the top row is 255: not scored
+        const double pixelAccuracy = seg.value(QStringLiteral("pixel_accuracy")).toDouble();
+        QVERIFY(pixelAccuracy >= 0.0 && pixelAccuracy <= 100.0);
+        QCOMPARE(seg.value(QStringLiteral("class_iou")).toArray().size(), 5);
+        QVERIFY(e.value(QStringLiteral("top1")).isNull());
+
+        const Run text = runCli({QStringLiteral("analyze"), model, root, QStringLiteral("--input-shape"), QStringLiteral("3,20,24"), QStringLiteral("-q")});
+        QVERIFY2(text.out.contains("pixel acc. / mIoU"), text.out.constData());
+        const Run bad = runCli({QStringLiteral("analyze"), model, root, QStringLiteral("--input-shape"), QStringLiteral("3,20")});
+        QCOMPARE(bad.exitCode, 2);
+        QVERIFY(bad.err.contains("--input-shape needs C,H,W"));
     }
 
     void searchWritesAThresholdsFile()
