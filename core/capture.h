@@ -54,6 +54,8 @@ struct CaptureResult {
     // Intersection over union per class, NaN for a class that is neither in any mask nor predicted anywhere.
     std::vector<double> classIoU() const;
     double meanIoU() const; // percent, over the classes that are not NaN
+    // The accuracy budgets and comparisons use: mean IoU for segmentation, top-1 otherwise (percent).
+    double score() const { return segmentation() ? meanIoU() : top1(); }
 
     double top1() const { return images ? 100.0 * double(top1Correct) / double(images) : 0.0; }
     double top5() const { return images ? 100.0 * double(top5Correct) / double(images) : 0.0; }

@@ -28,10 +28,10 @@ struct Evaluator {
         options.collectStats = withStats;
         const CaptureResult r = capture(model, batches, options, cancel);
         ++state.evaluation;
-        state.top1 = r.top1();
+        state.top1 = r.score();
         if (progress)
             progress(state);
-        return {r.top1(), withStats ? r.activationSparsity(searched) : 0.0};
+        return {r.score(), withStats ? r.activationSparsity(searched) : 0.0};
     }
     bool cancelled() const { return cancel && cancel->load(); }
 };
@@ -99,7 +99,7 @@ SearchResult searchThresholds(Model &model, const std::vector<Batch> &calibratio
         statsOptions.keepPredictions = false;
         const CaptureResult base = capture(model, calibration, statsOptions, cancel);
         ++eval.state.evaluation;
-        result.startTop1 = base.top1();
+        result.startTop1 = base.score();
         result.startSparsity = base.activationSparsity(eval.searched);
         for (int s : scope)
             upper[std::size_t(s)] = std::max(start[std::size_t(s)], base.sites[std::size_t(s)].max);

@@ -15,7 +15,7 @@ struct CaptureResult;
 // Per-site thresholds that remove as many activations as possible while the top-1 accuracy on a calibration
 // set stays within `budgetPp` of the starting accuracy. See docs/star.md for the algorithm.
 struct SearchOptions {
-    double budgetPp = 0.5;         // allowed top-1 loss, percentage points
+    double budgetPp = 0.5;         // allowed top-1 loss (mean IoU on segmentation data), percentage points
     std::vector<int> sites;        // sites to search; empty = every sparsifiable site that runs
     int stepsPerSite = 10;         // binary-search steps per site (range / 2^steps precision)
     bool refine = true;            // after the joint scaling, push each site further while the budget allows
