@@ -4,6 +4,7 @@
 // thresholded outputs, a method comparison fills its table and chart and one of its rows becomes the current state,
 // and the dataset browser model (wrapped in QAbstractItemModelTester) filters and selects.
 #include "capture.h"
+#include "dataset.h"
 #include "comparisondialog.h"
 #include "datasetbrowser.h"
 #include "document.h"
@@ -11,6 +12,8 @@
 #include "heatmapview.h"
 #include "mainwindow.h"
 #include "model.h"
+#include "plotutil.h"
+#include "processor.h"
 #include "project.h"
 #include "recipe.h"
 #include "trainingpanel.h"
@@ -20,7 +23,10 @@
 #include <QComboBox>
 #include <QDir>
 #include <QDoubleSpinBox>
+#include <QElapsedTimer>
 #include <QFile>
+#include <QFileInfo>
+#include <QImage>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QListView>
@@ -33,6 +39,8 @@
 #include <QUndoStack>
 
 #include <cmath>
+#include <cstring>
+#include <ctime>
 #include <memory>
 
 using namespace sparsity;
@@ -245,6 +253,73 @@ private Q_SLOTS:
         QCOMPARE(doc()->lastTraining()->result.epochsDone, 1);
         QVERIFY(doc()->lastTraining()->result.thresholds == run->result.thresholds);
         QCOMPARE(doc()->undoStack()->count(), undoBefore + 2);
+    }
+
+    void pauseHoldsTheStepsAndContinueFinishes()
+    {
+        // More steps than the short recipe, so the pause lands well inside the epoch.
+        Recipe longer = shortRecipe();
+        longer.trainImages = 1024;
+        panel()->setRecipe(longer);
+        QSignalSpy finished(doc(), &Document::trainingFinished);
+        QVERIFY(!panel()->pauseButton()->isEnabled());
+        auto pauseAtFirstStep = [this] {
+            auto once = std::make_shared<QMetaObject::Connection>();
+            *once = connect(doc(), &Document::trainingStep, this, [this, once] {
+                disconnect(*once);
+                QTest::mouseClick(panel()->pauseButton(), Qt::LeftButton);
+            });
+        };
+        // Holds still while paused (and costs no CPU), then stops when cancelled while paused.
+        auto holdsStill = [this] {
+            QTRY_VERIFY_WITH_TIMEOUT(doc()->isTrainingPaused(), 60000);
+            QCOMPARE(panel()->pauseButton()->text(), QStringLiteral("Continue"));
+            QVERIFY2(panel()->statusText().contains(QStringLiteral("paused")), qPrintable(panel()->statusText()));
+            QTest::qWait(200); // a step under way when the button was clicked still arrives
+            const int steps = panel()->stepsPlotted();
+            const std::clock_t cpuBefore = std::clock();
+            QElapsedTimer wall;
+            wall.start();
+            QTest::qWait(600);
+            const double cpu = double(std::clock() - cpuBefore) / CLOCKS_PER_SEC;
+            QCOMPARE(panel()->stepsPlotted(), steps);
+            QVERIFY(steps < 32);
+            QVERIFY(doc()->isTraining());
+            QVERIFY2(cpu < 0.5 * double(wall.elapsed()) / 1000.0, qPrintable(QString::number(cpu)));
+        };
+
+        pauseAtFirstStep();
+        QTest::mouseClick(panel()->startButton(), Qt::LeftButton);
+        QVERIFY(panel()->pauseButton()->isEnabled());
+        QCOMPARE(panel()->pauseButton()->text(), QStringLiteral("Pause"));
+        holdsStill();
+        if (QTest::currentTestFailed())
+            return;
+        QElapsedTimer stopping;
+        stopping.start();
+        QTest::mouseClick(panel()->cancelButton(), Qt::LeftButton);
+        QVERIFY(!waitForTraining(finished));
+        QVERIFY2(stopping.elapsed() < 5000, qPrintable(QString::number(stopping.elapsed())));
+        QVERIFY(!doc()->isTrainingPaused());
+        QCOMPARE(panel()->pauseButton()->text(), QStringLiteral("Pause"));
+        QVERIFY(!panel()->pauseButton()->isEnabled());
+
+        // Paused, continued: the run goes on from where it stopped and its result is applied.
+        finished.clear();
+        const int undoBefore = doc()->undoStack()->count();
+        pauseAtFirstStep();
+        QTest::mouseClick(panel()->startButton(), Qt::LeftButton);
+        holdsStill();
+        if (QTest::currentTestFailed())
+            return;
+        QTest::mouseClick(panel()->pauseButton(), Qt::LeftButton);
+        QVERIFY(!doc()->isTrainingPaused());
+        QCOMPARE(panel()->pauseButton()->text(), QStringLiteral("Pause"));
+        QVERIFY(waitForTraining(finished));
+        QCOMPARE(panel()->stepsPlotted(), 32); // 1024 images in batches of 32, none skipped or repeated
+        QCOMPARE(doc()->undoStack()->count(), undoBefore + 1);
+        QVERIFY(doc()->isTuned());
+        panel()->setRecipe(shortRecipe());
     }
 
     void exportWritesALoadableModel()

@@ -25,6 +25,7 @@ struct Document::Job {
     int id = 0;
     JobKind kind = JobKind::Current;
     std::atomic<bool> cancel{false};
+    std::atomic<bool> pause{false}; // training and comparison: the step loop waits while set
     std::vector<float> thresholds;
     std::shared_ptr<Snapshot> snapshot; // null when cancelled before it started or failed
     std::shared_ptr<SearchResult> search;
@@ -818,6 +819,7 @@ void Document::startTraining(const Recipe &recipe, const QString &checkpointDir,
                     Qt::QueuedConnection);
             };
             TrainingCallbacks callbacks;
+            callbacks.pause = &job->pause;
             callbacks.step = [this, post, started, epochsTotal](const TrainingStep &st) {
                 const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
                 post([this, st, elapsed, epochsTotal] {
@@ -848,6 +850,21 @@ void Document::cancelTraining()
 {
     if (auto &job = latest_[int(JobKind::Training)])
         job->cancel = true; // stops within one step; the result still arrives (cancelled)
+}
+
+void Document::setTrainingPaused(bool paused)
+{
+    const auto &job = latest_[int(JobKind::Training)];
+    if (!job || job->pause == paused)
+        return;
+    job->pause = paused;
+    Q_EMIT trainingPausedChanged(paused);
+}
+
+bool Document::isTrainingPaused() const
+{
+    const auto &job = latest_[int(JobKind::Training)];
+    return job && job->pause;
 }
 
 void Document::finishTraining(const std::shared_ptr<Job> &job)
@@ -912,8 +929,10 @@ void Document::startComparison(const Recipe &star, const std::vector<Recipe::Met
                     },
                     Qt::QueuedConnection);
             };
+            TrainingCallbacks callbacks;
+            callbacks.pause = &job->pause;
             out.comparison = compareMethods(fresh, star, methods, data, *dataset, indices, root.toStdString(), &job->cancel,
-                                            onMethod);
+                                            onMethod, callbacks);
             for (std::size_t i = 0; i < out.comparison.methods.size() && i + 1 < created.size(); ++i)
                 out.models.push_back(created[i + 1]);
         } catch (const std::exception &e) {

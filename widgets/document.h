@@ -149,6 +149,9 @@ public:
     void startTraining(const Recipe &recipe, const QString &checkpointDir, bool resume);
     void cancelTraining();
     bool isTraining() const { return bool(latest_[int(JobKind::Training)]); }
+    // Suspends the running training (or comparison) before its next optimizer step; cancel still works.
+    void setTrainingPaused(bool paused);
+    bool isTrainingPaused() const;
     // Where checkpoints go: next to the project file, or a temporary folder for an unsaved project.
     QString defaultCheckpointDir();
     // The recipe stored in the project (the default STAR recipe when the project has none or an unreadable one).
@@ -198,6 +201,7 @@ Q_SIGNALS:
     void trainingStep(const sparsity::TrainingStep &step);
     void trainingEpoch(const sparsity::EpochReport &epoch);
     void trainingMessage(const QString &message);
+    void trainingPausedChanged(bool paused);
     // applied: the tuned state became the current state (else cancelled or failed; finished epochs stay in the
     // checkpoint folder).
     void trainingFinished(bool applied, const QString &summary);

@@ -293,6 +293,10 @@ void MainWindow::createStatusBar()
         progress_->setValue(int(done));
         progress_->setFormat(QStringLiteral("%v / %m · ") + formatEta(eta));
     });
+    connect(doc_, &Document::trainingPausedChanged, this, [this](bool paused) {
+        if (paused) // no progress arrives meanwhile; the next step's progress replaces this
+            progress_->setFormat(QStringLiteral("%v / %m · ") + tr("paused"));
+    });
     connect(doc_, &Document::jobFinished, this, [this](bool cancelled) {
         if (doc_->isBusy())
             return;
