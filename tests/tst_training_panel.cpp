@@ -162,6 +162,76 @@ private Q_SLOTS:
         QCOMPARE(window_->heatmapView()->keptImage(), 2);
     }
 
+    void browserChoosesTheHeatmapImages()
+    {
+        DatasetBrowser *browser = window_->datasetBrowser();
+        DatasetListModel *model = browser->model();
+        HeatmapView *heatmap = window_->heatmapView();
+        QCOMPARE(model->rowCount(), 256);
+        for (int s = 0; s < doc()->siteCount(); ++s)
+            if (doc()->sites()[std::size_t(s)].shape.size() == 3 && doc()->siteExecuted(s)) {
+                doc()->setSelectedSite(s);
+                break;
+            }
+        QVERIFY(doc()->selectedSite() >= 0);
+        auto *selection = browser->view()->selectionModel();
+        selection->clearSelection();
+        QVERIFY(!browser->useForHeatmapsButton()->isEnabled());
+        QVERIFY(!browser->useForHeatmapsAction()->isEnabled());
+
+        // Two images far from the first six, selected out of order.
+        const std::size_t a = doc()->indices()[40], b = doc()->indices()[200];
+        selection->select(model->index(200), QItemSelectionModel::Select);
+        selection->select(model->index(40), QItemSelectionModel::Select);
+        QVERIFY(browser->useForHeatmapsButton()->isEnabled());
+        QTest::mouseClick(browser->useForHeatmapsButton(), Qt::LeftButton);
+        const std::vector<std::size_t> chosen{a, b};
+        QVERIFY(doc()->keptIndices() == chosen);
+        QVERIFY(doc()->projectToSave().heatmapImages == chosen); // saved with the project
+        QVERIFY(doc()->isModified());
+        doc()->waitForIdle();
+        QVERIFY2(errors_.isEmpty(), qPrintable(errors_.join(QLatin1Char('\n'))));
+        // Both captures ran again and kept exactly those images.
+        for (const auto &snap : {doc()->baseline(), doc()->current()}) {
+            QVERIFY(snap);
+            QCOMPARE(snap->result.kept.size(), std::size_t(2));
+            QCOMPARE(snap->result.kept[0].datasetIndex, a);
+            QCOMPARE(snap->result.kept[1].datasetIndex, b);
+        }
+        // The Feature Maps view offers them and draws the chosen image's own pixels and maps.
+        for (int k = 0; k < 2; ++k) {
+            heatmap->setKeptImage(k);
+            QCOMPARE(heatmap->keptImage(), k);
+            QCOMPARE(heatmap->shownDatasetIndex(), (long long)chosen[std::size_t(k)]);
+            const RawImage raw = doc()->dataset()->image(chosen[std::size_t(k)]);
+            const auto shown = heatmap->shownInput();
+            QCOMPARE(raw.channels, 1);
+            QCOMPARE(shown.size(), raw.pixels.size());
+            for (std::size_t p = 0; p < shown.size(); ++p)
+                QCOMPARE(shown[p], float(raw.pixels[p]));
+            QVERIFY(heatmap->shownZeroFraction() >= 0.0);
+        }
+        // Clicking one of them in the browser shows it there.
+        Q_EMIT browser->view()->clicked(model->index(200));
+        QCOMPARE(heatmap->shownDatasetIndex(), (long long)b);
+
+        // The context menu's action does the same with the selection it is given.
+        selection->clearSelection();
+        selection->select(model->index(7), QItemSelectionModel::Select);
+        QVERIFY(browser->useForHeatmapsAction()->isEnabled());
+        browser->useForHeatmapsAction()->trigger();
+        QVERIFY(doc()->keptIndices() == std::vector<std::size_t>{doc()->indices()[7]});
+        doc()->waitForIdle();
+        QCOMPARE(doc()->baseline()->result.kept.size(), std::size_t(1));
+
+        // An empty choice returns to the first images of the subset.
+        doc()->setKeptIndices({});
+        QCOMPARE(doc()->keptIndices().size(), Document::kMaxKeptImages);
+        QVERIFY(doc()->projectToSave().heatmapImages.empty());
+        doc()->waitForIdle();
+        QCOMPARE(doc()->baseline()->result.kept.size(), Document::kMaxKeptImages);
+    }
+
     void recipeEditorIsBoundToTheProject()
     {
         const Recipe r = shortRecipe();

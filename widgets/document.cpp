@@ -52,9 +52,17 @@ std::vector<std::size_t> chooseIndices(const Dataset &dataset, const SubsetSpec 
     return {};
 }
 
-// How many images keep their feature maps for the heatmap: a few, because a large network's maps cost tens of MB
-// per image and both the baseline and the current capture keep them.
-constexpr std::size_t kKeptImages = 6;
+// "NAME" of NAME.sparsity.json or NAME.json: the stem of the files that go next to a project.
+QString projectStem(const QFileInfo &info)
+{
+    QString base = info.fileName();
+    for (const QString &suffix : {QStringLiteral(".sparsity.json"), QStringLiteral(".json")})
+        if (base.endsWith(suffix)) {
+            base.chop(suffix.size());
+            break;
+        }
+    return base;
+}
 
 } // namespace
 
@@ -199,7 +207,8 @@ void Document::openDataset(const QString &path, Split split, const SubsetSpec &s
     project_.subset = subset;
     project_.hasPreprocessing = preprocessing != nullptr;
     project_.preprocessing = pre;
-    kept_.assign(indices_.begin(), indices_.begin() + std::ptrdiff_t(std::min(kKeptImages, indices_.size())));
+    project_.heatmapImages.clear(); // indices into the previous dataset
+    chooseKept();
     baseline_.reset();
     current_.reset();
     setStructuralChange();
@@ -240,7 +249,7 @@ void Document::resetState()
         executed_[i] = model_->siteExecuted(int(i)); // from the shape-inference pass; no job is running
     baseline_.reset();
     current_.reset();
-    kept_.assign(indices_.begin(), indices_.begin() + std::ptrdiff_t(std::min(kKeptImages, indices_.size())));
+    chooseKept();
     selectedSite_ = -1;
     const QString wanted = project_.processorPreset;
     presetIndex_ = presets_.empty() ? -1 : 0;
@@ -251,6 +260,37 @@ void Document::resetState()
             break;
         }
     }
+}
+
+void Document::chooseKept()
+{
+    kept_.clear();
+    if (!project_.heatmapImages.empty()) {
+        // In subset order, which is the order the capture meets (and keeps) them.
+        for (std::size_t i : indices_)
+            if (kept_.size() < kMaxKeptImages &&
+                std::find(project_.heatmapImages.begin(), project_.heatmapImages.end(), i) != project_.heatmapImages.end())
+                kept_.push_back(i);
+    }
+    if (kept_.empty())
+        kept_.assign(indices_.begin(), indices_.begin() + std::ptrdiff_t(std::min(kMaxKeptImages, indices_.size())));
+}
+
+std::vector<std::size_t> Document::setKeptIndices(const std::vector<std::size_t> &datasetIndices)
+{
+    const auto previous = kept_;
+    const auto previousChoice = project_.heatmapImages;
+    project_.heatmapImages = datasetIndices;
+    chooseKept();
+    // Stored as used: a choice that fell entirely outside the subset means "the first ones".
+    project_.heatmapImages = datasetIndices.empty() ? std::vector<std::size_t>() : kept_;
+    if (kept_ == previous && project_.heatmapImages == previousChoice)
+        return kept_;
+    setStructuralChange();
+    Q_EMIT keptIndicesChanged();
+    if (kept_ != previous)
+        startBaselineCapture(); // the current capture follows it (finishJob)
+    return kept_;
 }
 
 void Document::applyProjectEdits()
@@ -768,13 +808,7 @@ QString Document::defaultCheckpointDir()
 {
     if (!projectPath_.isEmpty()) {
         const QFileInfo info(projectPath_);
-        QString base = info.fileName();
-        for (const QString &suffix : {QStringLiteral(".sparsity.json"), QStringLiteral(".json")})
-            if (base.endsWith(suffix)) {
-                base.chop(suffix.size());
-                break;
-            }
-        return info.absolutePath() + QLatin1Char('/') + base + QStringLiteral("-checkpoints");
+        return info.absolutePath() + QLatin1Char('/') + projectStem(info) + QStringLiteral("-checkpoints");
     }
     if (!tempCheckpoints_)
         tempCheckpoints_ = std::make_unique<QTemporaryDir>(QDir::tempPath() + QStringLiteral("/sparsity-explorer-XXXXXX"));

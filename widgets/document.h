@@ -93,7 +93,14 @@ public:
     QString modelName() const;
     const Preprocessing &preprocessing() const { return preprocessing_; }
     const std::vector<std::size_t> &indices() const { return indices_; }
+    // Dataset indices whose feature maps the captures keep for the heatmap, in subset order.
     const std::vector<std::size_t> &keptIndices() const { return kept_; }
+    // Chooses those images (stored in the project): indices outside the subset are dropped, at most
+    // kMaxKeptImages are used, an empty list means the first ones of the subset. Recaptures so that the
+    // heatmap has their maps. Returns the indices kept.
+    std::vector<std::size_t> setKeptIndices(const std::vector<std::size_t> &datasetIndices);
+    // A few, because a large network's maps cost tens of MB per image and both captures keep them.
+    static constexpr std::size_t kMaxKeptImages = 6;
     QStringList classNames() const;
 
     // Edits. set*() apply directly (used by undo commands); push*() create the undoable command.
@@ -183,6 +190,7 @@ public:
 
 Q_SIGNALS:
     void modelChanged();   // model, dataset or subset replaced: everything resets
+    void keptIndicesChanged(); // other heatmap images chosen; their maps arrive with the next captures
     void thresholdsChanged(const QVector<int> &sites);
     void siteValueChanged(sparsity::ui::SiteField field, int site);
     void baselineChanged();
@@ -213,6 +221,7 @@ Q_SIGNALS:
 private:
     struct Job;
     void resetState();
+    void chooseKept(); // kept_ from the project's heatmap images, else the first of the subset
     void applyProjectEdits();
     void runJob(JobKind kind);
     std::shared_ptr<Job> newJob(JobKind kind);

@@ -132,10 +132,10 @@ void MainWindow::createDocks()
         if (keptIndex >= 0)
             heatmap_->setKeptImage(keptIndex);
         else
-            statusBar()->showMessage(tr("Image #%1 has no feature maps kept; the Feature Maps view shows the first %2 "
-                                        "images of the subset.")
+            statusBar()->showMessage(tr("Image #%1 has no feature maps kept; select it in the Dataset view and choose "
+                                        "Use for Heatmaps (up to %2 images).")
                                          .arg(datasetIndex)
-                                         .arg(doc_->keptIndices().size()),
+                                         .arg(Document::kMaxKeptImages),
                                      8000);
     });
     auto dock = [this](QWidget *w, const QString &title, const QString &name, Qt::DockWidgetArea area) {
