@@ -525,6 +525,69 @@ private Q_SLOTS:
         QVERIFY(panel()->startButton()->isEnabled());
     }
 
+    void savedProjectKeepsTheTunedWeights()
+    {
+        QVERIFY(doc()->isTuned());
+        errors_.clear(); // the broken checkpoint above was reported on purpose
+        doc()->waitForIdle();
+        doc()->setKeptIndices({doc()->indices()[9], doc()->indices()[3]});
+        doc()->waitForIdle();
+        const QString path = dir_.filePath(QStringLiteral("tuned.sparsity.json"));
+        QVERIFY(window_->saveProjectTo(path));
+        QVERIFY2(errors_.isEmpty(), qPrintable(errors_.join(QLatin1Char('\n'))));
+        QVERIFY(!doc()->isModified());
+        const QString weights = dir_.filePath(QStringLiteral("tuned.weights.pt"));
+        QVERIFY(QFileInfo(weights).size() > 0);
+        const Project saved = loadProject(path);
+        QCOMPARE(saved.weightsPath, weights);
+        QCOMPARE(saved.modelPath, doc()->project().modelPath); // the input model is referenced, never replaced
+
+        const auto batches = loadBatches(*doc()->dataset(), doc()->preprocessing(),
+                                         std::vector<std::size_t>(doc()->indices().begin(), doc()->indices().begin() + 16), 16);
+        doc()->currentModel()->setThresholds(doc()->thresholds());
+        const auto expected = forwardOutput(*doc()->currentModel(), batches[0], true);
+
+        // Reopened in a document of its own: the tuned state is current, the baseline is the model as loaded.
+        Document reopened;
+        reopened.openProject(saved, path);
+        reopened.waitForIdle();
+        QVERIFY(reopened.isTuned());
+        QVERIFY(reopened.thresholds() == doc()->thresholds());
+        QVERIFY(reopened.keptIndices() == (std::vector<std::size_t>{doc()->indices()[3], doc()->indices()[9]}));
+        reopened.currentModel()->setThresholds(reopened.thresholds());
+        const auto got = forwardOutput(*reopened.currentModel(), batches[0], true);
+        QCOMPARE(got.size(), expected.size());
+        QVERIFY(std::memcmp(got.data(), expected.data(), got.size() * sizeof(float)) == 0);
+        QVERIFY(reopened.current() && reopened.current() != reopened.baseline());
+        QCOMPARE(reopened.current()->result.top1(), doc()->current()->result.top1());
+        QCOMPARE(reopened.baseline()->result.top1(), doc()->baseline()->result.top1());
+
+        // Undoing the fine-tunings (several runs above) and saving again drops the reference: the project opens
+        // untuned.
+        QUndoStack *stack = doc()->undoStack();
+        const int index = stack->index();
+        while (doc()->isTuned() && stack->canUndo())
+            stack->undo();
+        QVERIFY(!doc()->isTuned());
+        QVERIFY(window_->saveProjectTo(path));
+        QVERIFY(loadProject(path).weightsPath.isEmpty());
+        stack->setIndex(index);
+        QVERIFY(doc()->isTuned());
+        doc()->waitForIdle();
+
+        // A weights file from another network is refused with its name, and the document stays as it was.
+        QFile::remove(weights);
+        QVERIFY(QFile::copy(QStringLiteral(SPARSITY_SAMPLEDATA_DIR "/models/sample-mobilenetv2.pt"), weights));
+        Project foreign = saved;
+        try {
+            reopened.openProject(foreign, path);
+            QFAIL("a foreign weights file was accepted");
+        } catch (const std::exception &e) {
+            QVERIFY2(QString::fromStdString(e.what()).contains(QStringLiteral("tuned.weights.pt")), e.what());
+        }
+        QVERIFY(reopened.isTuned());
+    }
+
     void cleanupTestCase()
     {
         tester_.reset();

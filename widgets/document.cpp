@@ -5,6 +5,7 @@
 #include "processorpreset.h"
 #include "report.h"
 #include "undocommands.h"
+#include "weights.h"
 
 #include <QCoreApplication>
 #include <QDir>
@@ -135,14 +136,23 @@ void Document::openProject(const Project &project, const QString &path)
     const std::vector<std::int64_t> chw{pre.channels, pre.height, pre.width};
     if (model->inputShape() != chw)
         model->setInputShape(chw);
+    // A saved fine-tuning: the current state runs a second copy with the tuned weights; the baseline stays the
+    // model as loaded.
+    std::shared_ptr<Model> tuned;
+    if (!project.weightsPath.isEmpty()) {
+        tuned = Model::load(project.modelPath.toStdString());
+        if (tuned->inputShape() != chw)
+            tuned->setInputShape(chw);
+        loadWeights(*tuned, project.weightsPath.toStdString());
+    }
     auto indices = chooseIndices(*dataset, project.subset);
 
     cancelJobs();
     pool_.waitForDone();
     project_ = project;
     projectPath_ = path;
-    model_ = std::move(model);
-    baseModel_ = model_;
+    baseModel_ = std::move(model);
+    model_ = tuned ? tuned : baseModel_;
     dataset_ = std::move(dataset);
     preprocessing_ = pre;
     indices_ = std::move(indices);
@@ -172,6 +182,7 @@ void Document::openModel(const QString &path)
     model_ = std::move(model);
     baseModel_ = model_;
     project_.modelPath = QFileInfo(path).absoluteFilePath();
+    project_.weightsPath.clear(); // tuned weights belong to the previous model
     project_.thresholds = edits.thresholds;
     project_.scope = edits.scope;
     project_.bands = edits.bands;
@@ -314,6 +325,8 @@ void Document::applyProjectEdits()
 Project Document::projectToSave() const
 {
     Project p = project_;
+    if (!isTuned())
+        p.weightsPath.clear(); // undone, or never tuned: the model file's own weights
     p.hasPreprocessing = bool(dataset_) || project_.hasPreprocessing;
     p.preprocessing = preprocessing_;
     p.thresholds.clear();
@@ -337,6 +350,30 @@ Project Document::projectToSave() const
         p.processorPreset = e.builtIn ? QFileInfo(e.path).completeBaseName() : e.path;
     }
     return p;
+}
+
+QString Document::weightsPathFor(const QString &projectPath)
+{
+    const QFileInfo info(projectPath);
+    return info.absolutePath() + QLatin1Char('/') + projectStem(info) + QStringLiteral(".weights.pt");
+}
+
+void Document::saveProjectTo(const QString &path)
+{
+    const QString absolute = QFileInfo(path).absoluteFilePath();
+    Project p = projectToSave();
+    p.weightsPath.clear();
+    if (isTuned()) {
+        // Weights first: a project never points at weights that were not written.
+        p.weightsPath = weightsPathFor(absolute);
+        if (p.weightsPath == QFileInfo(project_.modelPath).absoluteFilePath())
+            throw Error(p.weightsPath.toStdString() + ": refusing to overwrite the input model; save the project "
+                                                      "under another name");
+        saveWeights(*model_, p.weightsPath.toStdString());
+    }
+    saveProject(p, absolute);
+    project_.weightsPath = p.weightsPath;
+    markSaved(absolute);
 }
 
 void Document::markSaved(const QString &path)
@@ -700,7 +737,8 @@ void Document::finishJob(const std::shared_ptr<Job> &job)
     executed_ = job->snapshot->executed;
     if (job->kind == JobKind::Baseline) {
         baseline_ = job->snapshot;
-        if (job->snapshot->thresholds == thresholds_ && job->snapshot->channelThresholds == channelThresholds_)
+        // The baseline doubles as the current capture only when the current state runs the same model.
+        if (!isTuned() && job->snapshot->thresholds == thresholds_ && job->snapshot->channelThresholds == channelThresholds_)
             current_ = job->snapshot;
         else
             current_.reset();

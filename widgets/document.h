@@ -79,6 +79,12 @@ public:
     // The project as it would be saved now: thresholds, scope and bands from the current edits.
     Project projectToSave() const;
     QString projectPath() const { return projectPath_; }
+    // Writes the project to `path` and, when the current state is tuned, its weights beside it
+    // (NAME.weights.pt, core/weights.h) first, then marks the document saved. Throws sparsity::Error naming the
+    // file; a failed save leaves the previous files as they were.
+    void saveProjectTo(const QString &path);
+    // Where saveProjectTo puts the tuned weights of a project saved at `projectPath`.
+    static QString weightsPathFor(const QString &projectPath);
     void markSaved(const QString &path);
     bool isModified() const;
     QUndoStack *undoStack() const { return undoStack_; }

@@ -372,8 +372,7 @@ bool MainWindow::openModelFile(const QString &path)
 bool MainWindow::saveProjectTo(const QString &path)
 {
     try {
-        saveProject(doc_->projectToSave(), path);
-        doc_->markSaved(QFileInfo(path).absoluteFilePath());
+        doc_->saveProjectTo(path);
         addRecent(QFileInfo(path).absoluteFilePath());
         statusBar()->showMessage(tr("Saved %1").arg(QDir::toNativeSeparators(path)), 5000);
         return true;
