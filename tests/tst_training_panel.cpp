@@ -396,7 +396,8 @@ private Q_SLOTS:
     {
         QVERIFY(doc()->isTuned());
         doc()->waitForIdle();
-        ExportDialog dialog(doc(), window_.get());
+        ExportDialog dialog(doc(), window_.get(), [this] { return window_->exportablePlots(); });
+        QVERIFY(dialog.plotsBox()->isChecked()); // plots are written unless the user opts out
 
         // The input model is refused and left alone.
         const QString input = doc()->project().modelPath;
@@ -417,10 +418,37 @@ private Q_SLOTS:
         dialog.setPath(out);
         QVERIFY2(dialog.exportNow(&error), qPrintable(error));
         const QStringList written = dialog.writtenFiles();
-        QCOMPARE(written.size(), 3);
+        const auto plots = dialog.writtenPlots();
+        const auto shown = window_->exportablePlots();
+        QCOMPARE(plots.size(), shown.size());
+        QCOMPARE(shown.size(), std::size_t(5)); // the four views and the training curves of the runs above
+        QCOMPARE(written.size(), 3 + 2 * int(plots.size()));
         for (const QString &f : written) {
-            QVERIFY2(QFile::exists(f), qPrintable(f));
+            QVERIFY2(QFileInfo(f).size() > 0, qPrintable(f));
             QVERIFY(dialog.resultText().contains(QDir::toNativeSeparators(f).toHtmlEscaped()));
+        }
+        for (std::size_t i = 0; i < plots.size(); ++i) {
+            QCOMPARE(plots[i].png, dir_.filePath(QStringLiteral("tuned-%1.png").arg(shown[i].name)));
+            QCOMPARE(plots[i].pdf, dir_.filePath(QStringLiteral("tuned-%1.pdf").arg(shown[i].name)));
+            QVERIFY(written.contains(plots[i].png) && written.contains(plots[i].pdf));
+            const QImage image(plots[i].png);
+            QVERIFY2(!image.isNull(), qPrintable(plots[i].png));
+            QCOMPARE(image.size(), plots[i].size);
+            if (const QWidget *w = asWidget(shown[i].plot); w->isVisible()) // hidden tabs: drawn at a fixed size
+                QCOMPARE(plots[i].size, w->size());
+            QFile pdf(plots[i].pdf);
+            QVERIFY(pdf.open(QIODevice::ReadOnly));
+            QVERIFY(pdf.read(5) == "%PDF-");
+        }
+        QCOMPARE(QDir(dir_.path()).entryList({QStringLiteral("*.partial")}, QDir::Files), QStringList());
+        {
+            // Opting out writes the three files alone.
+            ExportDialog plain(doc(), window_.get(), [this] { return window_->exportablePlots(); });
+            plain.plotsBox()->setChecked(false);
+            plain.setPath(dir_.filePath(QStringLiteral("plain.pt")));
+            QVERIFY2(plain.exportNow(&error), qPrintable(error));
+            QCOMPARE(plain.writtenFiles().size(), 3);
+            QVERIFY(!QFile::exists(dir_.filePath(QStringLiteral("plain-histogram.png"))));
         }
         QCOMPARE(written[1], dir_.filePath(QStringLiteral("tuned.json")));
         QCOMPARE(written[2], dir_.filePath(QStringLiteral("tuned.csv")));

@@ -13,6 +13,7 @@
 #include "model.h"
 #include "opendatasetdialog.h"
 #include "overviewview.h"
+#include "plotutil.h"
 #include "project.h"
 #include "searchdialog.h"
 #include "site.h"
@@ -515,8 +516,21 @@ void MainWindow::exportTunedModel()
         showError(tr("Export tuned model"), tr("There is no model to export."), tr("Open a project or a model first."));
         return;
     }
-    ExportDialog dialog(doc_, this);
+    ExportDialog dialog(doc_, this, [this] { return exportablePlots(); });
     dialog.exec();
+}
+
+std::vector<NamedPlot> MainWindow::exportablePlots() const
+{
+    std::vector<NamedPlot> plots{{QStringLiteral("histogram"), histogram_->plot()},
+                                 {QStringLiteral("featuremaps"), heatmap_->plot()},
+                                 {QStringLiteral("overview"), overview_->plot()},
+                                 {QStringLiteral("hardware"), hardware_->plot()}};
+    if (training_->stepsPlotted() > 0)
+        plots.push_back({QStringLiteral("training"), training_->plot()});
+    if (comparison_ && comparison_->pointsPlotted() > 0)
+        plots.push_back({QStringLiteral("comparison"), comparison_->plot()});
+    return plots;
 }
 
 void MainWindow::addRecent(const QString &path)
