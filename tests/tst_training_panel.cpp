@@ -510,6 +510,33 @@ private Q_SLOTS:
         QVERIFY(starRow >= 0);
         QVERIFY(dialog->csv().split(QLatin1Char('\n'), Qt::SkipEmptyParts).size() == 5);
 
+        // The processor projection per method: table columns and the latency and energy charts.
+        QCOMPARE(dialog->table()->columnCount(), 8);
+        int reluRow = -1;
+        for (int r = 0; r < 4; ++r) {
+            QVERIFY(dialog->projectedLatency(r) > 0.0);
+            QVERIFY(dialog->projectedEnergy(r) > 0.0);
+            QCOMPARE(dialog->table()->item(r, 6)->text(), QString::number(dialog->projectedLatency(r) * 1e6, 'f', 2));
+            QCOMPARE(dialog->table()->item(r, 7)->text(), QString::number(dialog->projectedEnergy(r) * 1e6, 'f', 3));
+            if (rows[std::size_t(r)].method == Recipe::Method::Relu)
+                reluRow = r;
+        }
+        QVERIFY(reluRow >= 0);
+        for (int chart = 1; chart < ComparisonDialog::kCharts; ++chart)
+            QCOMPARE(dialog->pointsPlotted(chart), 4);
+        // Thresholded methods remove events, so the projection is faster and cheaper than plain ReLU fine-tuning.
+        for (int r = 0; r < 4; ++r) {
+            const auto method = rows[std::size_t(r)].method;
+            if (method != Recipe::Method::Star && method != Recipe::Method::ThresholdOnly)
+                continue;
+            QVERIFY2(dialog->projectedLatency(r) < dialog->projectedLatency(reluRow),
+                     qPrintable(QStringLiteral("%1: %2 vs ReLU %3")
+                                    .arg(QString::fromUtf8(methodName(method)))
+                                    .arg(dialog->projectedLatency(r))
+                                    .arg(dialog->projectedLatency(reluRow))));
+            QVERIFY(dialog->projectedEnergy(r) < dialog->projectedEnergy(reluRow));
+        }
+
         // Make the STAR row the current state: one undo step, the row's model and thresholds.
         const int undoBefore = doc()->undoStack()->count();
         const auto thresholdsBefore = doc()->thresholds();
@@ -524,6 +551,11 @@ private Q_SLOTS:
         QVERIFY(doc()->currentIsExact());
         // The current capture of that model on the project's images agrees with the comparison's evaluation.
         QCOMPARE(doc()->current()->result.top1(), rows[std::size_t(starRow)].top1);
+        // ... and the hardware view projects what the comparison projected for that row.
+        QVERIFY(doc()->hasProjection());
+        const double projected = dialog->projectedLatency(starRow);
+        QVERIFY2(std::abs(doc()->currentEvaluation().latencySeconds - projected) <= 1e-9 * projected,
+                 qPrintable(QStringLiteral("%1 vs %2").arg(doc()->currentEvaluation().latencySeconds).arg(projected)));
         doc()->undoStack()->undo();
         QVERIFY(doc()->thresholds() == thresholdsBefore);
         dialog->hide();
