@@ -13,6 +13,7 @@
 #include "thresholdsearch.h"
 #include "thresholdsfile.h"
 #include "training.h"
+#include "weights.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -384,6 +385,8 @@ Setup prepare(const QCommandLineParser &p, const Options &o, const Command &c, P
                   modes[int(s.project.subset.mode)], s.indices.size(), s.project.subset.seed};
     }
     s.model = Model::load(s.project.modelPath.toStdString());
+    if (!s.project.weightsPath.isEmpty()) // a project saved by the explorer after a fine-tuning
+        loadWeights(*s.model, s.project.weightsPath.toStdString());
     s.preprocessing = s.project.hasPreprocessing
                           ? s.project.preprocessing
                           : s.model->defaultPreprocessing(s.data ? impliedPreprocessing(*s.data) : Preprocessing{});

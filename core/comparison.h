@@ -2,6 +2,7 @@
 
 #include "recipe.h"
 #include "training.h"
+#include "workload.h"
 
 #include <atomic>
 #include <functional>
@@ -26,6 +27,9 @@ struct MethodOutcome {
     double removedVsRelu = 0.0;      // 1 - nonzeros / nonzeros of the ReLU baseline (NaN without it)
     std::vector<double> siteSparsity; // per site (all sites, parallel to siteNames)
     std::vector<float> thresholds;
+    // Event work per frame measured in this evaluation (workloadFromStats): what a processor projection
+    // (core/processor.h evaluate) of this method needs.
+    Workload workload;
 };
 
 struct MethodComparison {

@@ -207,7 +207,8 @@ bool Project::operator==(const Project &o) const
     return modelPath == o.modelPath && datasetPath == o.datasetPath && split == o.split && subset == o.subset &&
            hasPreprocessing == o.hasPreprocessing && (!hasPreprocessing || preprocessing == o.preprocessing) &&
            thresholds == o.thresholds && channelThresholds == o.channelThresholds && scope == o.scope &&
-           bands == o.bands && recipe == o.recipe && processorPreset == o.processorPreset;
+           bands == o.bands && recipe == o.recipe && processorPreset == o.processorPreset && weightsPath == o.weightsPath &&
+           heatmapImages == o.heatmapImages;
 }
 
 Project sampleProject()
@@ -313,6 +314,18 @@ Project parseProject(const QByteArray &json, const QString &path)
         p.recipe = r.object(QStringLiteral("recipe"));
     if (r.has(QStringLiteral("processor_preset")))
         p.processorPreset = r.string(QStringLiteral("processor_preset"));
+    if (r.has(QStringLiteral("weights"))) {
+        p.weightsPath = resolve(r.string(QStringLiteral("weights")), path);
+        if (p.weightsPath.isEmpty())
+            fail(path, QStringLiteral("the field \"weights\" is empty; remove it to use the model's own weights"));
+    }
+    if (r.has(QStringLiteral("heatmap_images")))
+        for (const QJsonValue &v : r.array(QStringLiteral("heatmap_images"))) {
+            const double d = v.toDouble(-1.0);
+            if (!v.isDouble() || d < 0.0 || d != std::floor(d) || d > 9.0e15)
+                r.wrongType(QStringLiteral("heatmap_images"), "an array of image indices (whole numbers >= 0)");
+            p.heatmapImages.push_back(std::size_t(d));
+        }
     return p;
 }
 
@@ -321,7 +334,13 @@ Project loadProject(const QString &path)
     QFile file(path);
     if (!file.open(QIODevice::ReadOnly))
         fail(path, QStringLiteral("cannot be read (%1)").arg(file.errorString()));
-    return parseProject(file.readAll(), QFileInfo(path).absoluteFilePath());
+    Project p = parseProject(file.readAll(), QFileInfo(path).absoluteFilePath());
+    // Checked here rather than when the model loads: without its weights the project would silently open untuned.
+    if (!p.weightsPath.isEmpty() && !QFileInfo(p.weightsPath).isFile())
+        fail(path, QStringLiteral("the tuned weights file %1 (field \"weights\") does not exist; copy it next to the "
+                                  "project, or remove the field to open the model untuned")
+                       .arg(QDir::toNativeSeparators(p.weightsPath)));
+    return p;
 }
 
 QByteArray projectToJson(const Project &p, const QString &path)
@@ -357,6 +376,14 @@ QByteArray projectToJson(const Project &p, const QString &path)
     };
     if (p.hasPreprocessing)
         root.insert(QStringLiteral("preprocessing"), preprocessingToJson(p.preprocessing));
+    if (!p.weightsPath.isEmpty())
+        root.insert(QStringLiteral("weights"), storedPath(p.weightsPath, path));
+    if (!p.heatmapImages.empty()) {
+        QJsonArray images;
+        for (std::size_t i : p.heatmapImages)
+            images.append(double(i));
+        root.insert(QStringLiteral("heatmap_images"), images);
+    }
     return QJsonDocument(root).toJson(QJsonDocument::Indented);
 }
 

@@ -9,6 +9,7 @@
 #include <QVector>
 
 #include <cstdint>
+#include <vector>
 
 namespace sparsity {
 
@@ -38,6 +39,11 @@ struct Project {
     QMap<QString, double> bands;
     QJsonObject recipe; // opaque until the training recipe format is defined
     QString processorPreset; // a built-in preset's file name without ".json", or a path
+    // Fine-tuned parameters and buffers of the model (core/weights.h), written beside the project when it is saved
+    // with a tuned current state; empty: the model file's own weights.
+    QString weightsPath;
+    // Dataset indices whose feature maps the explorer keeps for its heatmaps; empty: the first few of the subset.
+    std::vector<std::size_t> heatmapImages;
 
     bool operator==(const Project &o) const;
     bool operator!=(const Project &o) const { return !(*this == o); }
@@ -50,7 +56,7 @@ inline constexpr const char *kProjectSchema = "sparsity-explorer/project";
 Project sampleProject();
 
 // Throws sparsity::Error naming the file and the problem (unreadable, bad JSON, wrong schema or version,
-// missing or mistyped field, invalid preprocessing).
+// missing or mistyped field, invalid preprocessing, a tuned weights file that is not there).
 Project loadProject(const QString &path);
 // Parses project JSON as if read from `path` (relative paths resolve against its folder).
 Project parseProject(const QByteArray &json, const QString &path);

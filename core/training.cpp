@@ -15,6 +15,7 @@
 #include <sstream>
 #include <unordered_map>
 #include <random>
+#include <thread>
 
 namespace sparsity {
 
@@ -416,6 +417,8 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
             int step = 0;
             std::unique_lock<std::mutex> lock(d.runMutex);
             while (loader.next(batch)) {
+                while (callbacks.pause && callbacks.pause->load() && !(cancel && cancel->load()))
+                    std::this_thread::sleep_for(std::chrono::milliseconds(50));
                 if (cancel && cancel->load()) {
                     cancelled = true;
                     break;

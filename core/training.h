@@ -39,6 +39,9 @@ struct TrainingCallbacks {
     std::function<void(const EpochReport &)> epoch;
     std::function<void(const SearchProgress &)> search;
     std::function<void(const std::string &)> message; // phase changes, decisions (band values, thresholds)
+    // While it reads true the step loop waits before its next optimizer step (polling, so cancel still stops a
+    // paused run within ~50 ms and a paused run costs no CPU).
+    const std::atomic<bool> *pause = nullptr;
 };
 
 struct TrainingData {

@@ -94,6 +94,59 @@ private Q_SLOTS:
         QVERIFY(same == p);
     }
 
+    void tunedWeightsAndHeatmapImagesRoundTrip()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        Project p = richProject(dir.path());
+        const QString file = dir.filePath(QStringLiteral("a.sparsity.json"));
+        // Absent by default: a project without them does not mention them.
+        saveProject(p, file);
+        QFile plain(file);
+        QVERIFY(plain.open(QIODevice::ReadOnly));
+        const QJsonObject plainRoot = QJsonDocument::fromJson(plain.readAll()).object();
+        QVERIFY(!plainRoot.contains(QStringLiteral("weights")));
+        QVERIFY(!plainRoot.contains(QStringLiteral("heatmap_images")));
+        QVERIFY(loadProject(file).weightsPath.isEmpty());
+
+        p.weightsPath = dir.filePath(QStringLiteral("a.weights.pt"));
+        p.heatmapImages = {17, 5, 1234};
+        QFile weights(p.weightsPath);
+        QVERIFY(weights.open(QIODevice::WriteOnly));
+        weights.write("stand-in: the project only checks that the file is there");
+        weights.close();
+        saveProject(p, file);
+        QFile f(file);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QJsonObject root = QJsonDocument::fromJson(f.readAll()).object();
+        QCOMPARE(root.value(QStringLiteral("weights")).toString(), QStringLiteral("a.weights.pt")); // beside the project
+        QCOMPARE(root.value(QStringLiteral("heatmap_images")).toArray(), (QJsonArray{17, 5, 1234}));
+        QCOMPARE(root.value(QStringLiteral("version")).toInt(), 1);
+        Project back = loadProject(file);
+        QCOMPARE(back.weightsPath, p.weightsPath);
+        QVERIFY(back.heatmapImages == p.heatmapImages);
+        back.channelThresholds = p.channelThresholds; // through float, compared in roundTripKeepsEverything
+        QVERIFY(back == p);
+    }
+
+    void missingWeightsFileIsAClearError()
+    {
+        QTemporaryDir dir;
+        Project p = richProject(dir.path());
+        p.weightsPath = dir.filePath(QStringLiteral("gone.weights.pt"));
+        const QString file = dir.filePath(QStringLiteral("tuned.json"));
+        saveProject(p, file);
+        try {
+            loadProject(file);
+            QFAIL("loadProject accepted a project whose weights file is missing");
+        } catch (const Error &e) {
+            const QString message = QString::fromStdString(e.what());
+            QVERIFY2(message.contains(QStringLiteral("tuned.json")), qPrintable(message));
+            QVERIFY2(message.contains(QStringLiteral("gone.weights.pt")), qPrintable(message));
+            QVERIFY2(message.contains(QStringLiteral("does not exist")), qPrintable(message));
+        }
+    }
+
     void pathsAreStoredRelativeWhenClose()
     {
         QTemporaryDir dir;
@@ -179,6 +232,12 @@ private Q_SLOTS:
                                             << QStringLiteral("threshold of \"relu\" is negative");
         QTest::newRow("scope not names") << withField({QStringLiteral("scope")}, QJsonArray{1, 2})
                                          << QStringLiteral("\"scope\" must be an array of site names");
+        QTest::newRow("weights not text") << withField({QStringLiteral("weights")}, 3)
+                                          << QStringLiteral("\"weights\" must be a string");
+        QTest::newRow("weights empty") << withField({QStringLiteral("weights")}, QString())
+                                       << QStringLiteral("\"weights\" is empty");
+        QTest::newRow("heatmap image negative") << withField({QStringLiteral("heatmap_images")}, QJsonArray{3, -1})
+                                                << QStringLiteral("\"heatmap_images\" must be an array of image indices");
         QTest::newRow("recipe not object") << withField({QStringLiteral("recipe")}, 3)
                                            << QStringLiteral("\"recipe\" must be an object");
         QTest::newRow("channel thresholds not numbers")

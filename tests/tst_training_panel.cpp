@@ -4,6 +4,7 @@
 // thresholded outputs, a method comparison fills its table and chart and one of its rows becomes the current state,
 // and the dataset browser model (wrapped in QAbstractItemModelTester) filters and selects.
 #include "capture.h"
+#include "dataset.h"
 #include "comparisondialog.h"
 #include "datasetbrowser.h"
 #include "document.h"
@@ -11,6 +12,8 @@
 #include "heatmapview.h"
 #include "mainwindow.h"
 #include "model.h"
+#include "plotutil.h"
+#include "processor.h"
 #include "project.h"
 #include "recipe.h"
 #include "trainingpanel.h"
@@ -20,7 +23,10 @@
 #include <QComboBox>
 #include <QDir>
 #include <QDoubleSpinBox>
+#include <QElapsedTimer>
 #include <QFile>
+#include <QFileInfo>
+#include <QImage>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QListView>
@@ -33,6 +39,8 @@
 #include <QUndoStack>
 
 #include <cmath>
+#include <cstring>
+#include <ctime>
 #include <memory>
 
 using namespace sparsity;
@@ -154,6 +162,76 @@ private Q_SLOTS:
         QCOMPARE(window_->heatmapView()->keptImage(), 2);
     }
 
+    void browserChoosesTheHeatmapImages()
+    {
+        DatasetBrowser *browser = window_->datasetBrowser();
+        DatasetListModel *model = browser->model();
+        HeatmapView *heatmap = window_->heatmapView();
+        QCOMPARE(model->rowCount(), 256);
+        for (int s = 0; s < doc()->siteCount(); ++s)
+            if (doc()->sites()[std::size_t(s)].shape.size() == 3 && doc()->siteExecuted(s)) {
+                doc()->setSelectedSite(s);
+                break;
+            }
+        QVERIFY(doc()->selectedSite() >= 0);
+        auto *selection = browser->view()->selectionModel();
+        selection->clearSelection();
+        QVERIFY(!browser->useForHeatmapsButton()->isEnabled());
+        QVERIFY(!browser->useForHeatmapsAction()->isEnabled());
+
+        // Two images far from the first six, selected out of order.
+        const std::size_t a = doc()->indices()[40], b = doc()->indices()[200];
+        selection->select(model->index(200), QItemSelectionModel::Select);
+        selection->select(model->index(40), QItemSelectionModel::Select);
+        QVERIFY(browser->useForHeatmapsButton()->isEnabled());
+        QTest::mouseClick(browser->useForHeatmapsButton(), Qt::LeftButton);
+        const std::vector<std::size_t> chosen{a, b};
+        QVERIFY(doc()->keptIndices() == chosen);
+        QVERIFY(doc()->projectToSave().heatmapImages == chosen); // saved with the project
+        QVERIFY(doc()->isModified());
+        doc()->waitForIdle();
+        QVERIFY2(errors_.isEmpty(), qPrintable(errors_.join(QLatin1Char('\n'))));
+        // Both captures ran again and kept exactly those images.
+        for (const auto &snap : {doc()->baseline(), doc()->current()}) {
+            QVERIFY(snap);
+            QCOMPARE(snap->result.kept.size(), std::size_t(2));
+            QCOMPARE(snap->result.kept[0].datasetIndex, a);
+            QCOMPARE(snap->result.kept[1].datasetIndex, b);
+        }
+        // The Feature Maps view offers them and draws the chosen image's own pixels and maps.
+        for (int k = 0; k < 2; ++k) {
+            heatmap->setKeptImage(k);
+            QCOMPARE(heatmap->keptImage(), k);
+            QCOMPARE(heatmap->shownDatasetIndex(), (long long)chosen[std::size_t(k)]);
+            const RawImage raw = doc()->dataset()->image(chosen[std::size_t(k)]);
+            const auto shown = heatmap->shownInput();
+            QCOMPARE(raw.channels, 1);
+            QCOMPARE(shown.size(), raw.pixels.size());
+            for (std::size_t p = 0; p < shown.size(); ++p)
+                QCOMPARE(shown[p], float(raw.pixels[p]));
+            QVERIFY(heatmap->shownZeroFraction() >= 0.0);
+        }
+        // Clicking one of them in the browser shows it there.
+        Q_EMIT browser->view()->clicked(model->index(200));
+        QCOMPARE(heatmap->shownDatasetIndex(), (long long)b);
+
+        // The context menu's action does the same with the selection it is given.
+        selection->clearSelection();
+        selection->select(model->index(7), QItemSelectionModel::Select);
+        QVERIFY(browser->useForHeatmapsAction()->isEnabled());
+        browser->useForHeatmapsAction()->trigger();
+        QVERIFY(doc()->keptIndices() == std::vector<std::size_t>{doc()->indices()[7]});
+        doc()->waitForIdle();
+        QCOMPARE(doc()->baseline()->result.kept.size(), std::size_t(1));
+
+        // An empty choice returns to the first images of the subset.
+        doc()->setKeptIndices({});
+        QCOMPARE(doc()->keptIndices().size(), Document::kMaxKeptImages);
+        QVERIFY(doc()->projectToSave().heatmapImages.empty());
+        doc()->waitForIdle();
+        QCOMPARE(doc()->baseline()->result.kept.size(), Document::kMaxKeptImages);
+    }
+
     void recipeEditorIsBoundToTheProject()
     {
         const Recipe r = shortRecipe();
@@ -247,11 +325,79 @@ private Q_SLOTS:
         QCOMPARE(doc()->undoStack()->count(), undoBefore + 2);
     }
 
+    void pauseHoldsTheStepsAndContinueFinishes()
+    {
+        // More steps than the short recipe, so the pause lands well inside the epoch.
+        Recipe longer = shortRecipe();
+        longer.trainImages = 1024;
+        panel()->setRecipe(longer);
+        QSignalSpy finished(doc(), &Document::trainingFinished);
+        QVERIFY(!panel()->pauseButton()->isEnabled());
+        auto pauseAtFirstStep = [this] {
+            auto once = std::make_shared<QMetaObject::Connection>();
+            *once = connect(doc(), &Document::trainingStep, this, [this, once] {
+                disconnect(*once);
+                QTest::mouseClick(panel()->pauseButton(), Qt::LeftButton);
+            });
+        };
+        // Holds still while paused (and costs no CPU), then stops when cancelled while paused.
+        auto holdsStill = [this] {
+            QTRY_VERIFY_WITH_TIMEOUT(doc()->isTrainingPaused(), 60000);
+            QCOMPARE(panel()->pauseButton()->text(), QStringLiteral("Continue"));
+            QVERIFY2(panel()->statusText().contains(QStringLiteral("paused")), qPrintable(panel()->statusText()));
+            QTest::qWait(200); // a step under way when the button was clicked still arrives
+            const int steps = panel()->stepsPlotted();
+            const std::clock_t cpuBefore = std::clock();
+            QElapsedTimer wall;
+            wall.start();
+            QTest::qWait(600);
+            const double cpu = double(std::clock() - cpuBefore) / CLOCKS_PER_SEC;
+            QCOMPARE(panel()->stepsPlotted(), steps);
+            QVERIFY(steps < 32);
+            QVERIFY(doc()->isTraining());
+            QVERIFY2(cpu < 0.5 * double(wall.elapsed()) / 1000.0, qPrintable(QString::number(cpu)));
+        };
+
+        pauseAtFirstStep();
+        QTest::mouseClick(panel()->startButton(), Qt::LeftButton);
+        QVERIFY(panel()->pauseButton()->isEnabled());
+        QCOMPARE(panel()->pauseButton()->text(), QStringLiteral("Pause"));
+        holdsStill();
+        if (QTest::currentTestFailed())
+            return;
+        QElapsedTimer stopping;
+        stopping.start();
+        QTest::mouseClick(panel()->cancelButton(), Qt::LeftButton);
+        QVERIFY(!waitForTraining(finished));
+        QVERIFY2(stopping.elapsed() < 5000, qPrintable(QString::number(stopping.elapsed())));
+        QVERIFY(!doc()->isTrainingPaused());
+        QCOMPARE(panel()->pauseButton()->text(), QStringLiteral("Pause"));
+        QVERIFY(!panel()->pauseButton()->isEnabled());
+
+        // Paused, continued: the run goes on from where it stopped and its result is applied.
+        finished.clear();
+        const int undoBefore = doc()->undoStack()->count();
+        pauseAtFirstStep();
+        QTest::mouseClick(panel()->startButton(), Qt::LeftButton);
+        holdsStill();
+        if (QTest::currentTestFailed())
+            return;
+        QTest::mouseClick(panel()->pauseButton(), Qt::LeftButton);
+        QVERIFY(!doc()->isTrainingPaused());
+        QCOMPARE(panel()->pauseButton()->text(), QStringLiteral("Pause"));
+        QVERIFY(waitForTraining(finished));
+        QCOMPARE(panel()->stepsPlotted(), 32); // 1024 images in batches of 32, none skipped or repeated
+        QCOMPARE(doc()->undoStack()->count(), undoBefore + 1);
+        QVERIFY(doc()->isTuned());
+        panel()->setRecipe(shortRecipe());
+    }
+
     void exportWritesALoadableModel()
     {
         QVERIFY(doc()->isTuned());
         doc()->waitForIdle();
-        ExportDialog dialog(doc(), window_.get());
+        ExportDialog dialog(doc(), window_.get(), [this] { return window_->exportablePlots(); });
+        QVERIFY(dialog.plotsBox()->isChecked()); // plots are written unless the user opts out
 
         // The input model is refused and left alone.
         const QString input = doc()->project().modelPath;
@@ -272,10 +418,37 @@ private Q_SLOTS:
         dialog.setPath(out);
         QVERIFY2(dialog.exportNow(&error), qPrintable(error));
         const QStringList written = dialog.writtenFiles();
-        QCOMPARE(written.size(), 3);
+        const auto plots = dialog.writtenPlots();
+        const auto shown = window_->exportablePlots();
+        QCOMPARE(plots.size(), shown.size());
+        QCOMPARE(shown.size(), std::size_t(5)); // the four views and the training curves of the runs above
+        QCOMPARE(written.size(), 3 + 2 * int(plots.size()));
         for (const QString &f : written) {
-            QVERIFY2(QFile::exists(f), qPrintable(f));
+            QVERIFY2(QFileInfo(f).size() > 0, qPrintable(f));
             QVERIFY(dialog.resultText().contains(QDir::toNativeSeparators(f).toHtmlEscaped()));
+        }
+        for (std::size_t i = 0; i < plots.size(); ++i) {
+            QCOMPARE(plots[i].png, dir_.filePath(QStringLiteral("tuned-%1.png").arg(shown[i].name)));
+            QCOMPARE(plots[i].pdf, dir_.filePath(QStringLiteral("tuned-%1.pdf").arg(shown[i].name)));
+            QVERIFY(written.contains(plots[i].png) && written.contains(plots[i].pdf));
+            const QImage image(plots[i].png);
+            QVERIFY2(!image.isNull(), qPrintable(plots[i].png));
+            QCOMPARE(image.size(), plots[i].size);
+            if (const QWidget *w = asWidget(shown[i].plot); w->isVisible()) // hidden tabs: drawn at a fixed size
+                QCOMPARE(plots[i].size, w->size());
+            QFile pdf(plots[i].pdf);
+            QVERIFY(pdf.open(QIODevice::ReadOnly));
+            QVERIFY(pdf.read(5) == "%PDF-");
+        }
+        QCOMPARE(QDir(dir_.path()).entryList({QStringLiteral("*.partial")}, QDir::Files), QStringList());
+        {
+            // Opting out writes the three files alone.
+            ExportDialog plain(doc(), window_.get(), [this] { return window_->exportablePlots(); });
+            plain.plotsBox()->setChecked(false);
+            plain.setPath(dir_.filePath(QStringLiteral("plain.pt")));
+            QVERIFY2(plain.exportNow(&error), qPrintable(error));
+            QCOMPARE(plain.writtenFiles().size(), 3);
+            QVERIFY(!QFile::exists(dir_.filePath(QStringLiteral("plain-histogram.png"))));
         }
         QCOMPARE(written[1], dir_.filePath(QStringLiteral("tuned.json")));
         QCOMPARE(written[2], dir_.filePath(QStringLiteral("tuned.csv")));
@@ -337,6 +510,33 @@ private Q_SLOTS:
         QVERIFY(starRow >= 0);
         QVERIFY(dialog->csv().split(QLatin1Char('\n'), Qt::SkipEmptyParts).size() == 5);
 
+        // The processor projection per method: table columns and the latency and energy charts.
+        QCOMPARE(dialog->table()->columnCount(), 8);
+        int reluRow = -1;
+        for (int r = 0; r < 4; ++r) {
+            QVERIFY(dialog->projectedLatency(r) > 0.0);
+            QVERIFY(dialog->projectedEnergy(r) > 0.0);
+            QCOMPARE(dialog->table()->item(r, 6)->text(), QString::number(dialog->projectedLatency(r) * 1e6, 'f', 2));
+            QCOMPARE(dialog->table()->item(r, 7)->text(), QString::number(dialog->projectedEnergy(r) * 1e6, 'f', 3));
+            if (rows[std::size_t(r)].method == Recipe::Method::Relu)
+                reluRow = r;
+        }
+        QVERIFY(reluRow >= 0);
+        for (int chart = 1; chart < ComparisonDialog::kCharts; ++chart)
+            QCOMPARE(dialog->pointsPlotted(chart), 4);
+        // Thresholded methods remove events, so the projection is faster and cheaper than plain ReLU fine-tuning.
+        for (int r = 0; r < 4; ++r) {
+            const auto method = rows[std::size_t(r)].method;
+            if (method != Recipe::Method::Star && method != Recipe::Method::ThresholdOnly)
+                continue;
+            QVERIFY2(dialog->projectedLatency(r) < dialog->projectedLatency(reluRow),
+                     qPrintable(QStringLiteral("%1: %2 vs ReLU %3")
+                                    .arg(QString::fromUtf8(methodName(method)))
+                                    .arg(dialog->projectedLatency(r))
+                                    .arg(dialog->projectedLatency(reluRow))));
+            QVERIFY(dialog->projectedEnergy(r) < dialog->projectedEnergy(reluRow));
+        }
+
         // Make the STAR row the current state: one undo step, the row's model and thresholds.
         const int undoBefore = doc()->undoStack()->count();
         const auto thresholdsBefore = doc()->thresholds();
@@ -351,6 +551,11 @@ private Q_SLOTS:
         QVERIFY(doc()->currentIsExact());
         // The current capture of that model on the project's images agrees with the comparison's evaluation.
         QCOMPARE(doc()->current()->result.top1(), rows[std::size_t(starRow)].top1);
+        // ... and the hardware view projects what the comparison projected for that row.
+        QVERIFY(doc()->hasProjection());
+        const double projected = dialog->projectedLatency(starRow);
+        QVERIFY2(std::abs(doc()->currentEvaluation().latencySeconds - projected) <= 1e-9 * projected,
+                 qPrintable(QStringLiteral("%1 vs %2").arg(doc()->currentEvaluation().latencySeconds).arg(projected)));
         doc()->undoStack()->undo();
         QVERIFY(doc()->thresholds() == thresholdsBefore);
         dialog->hide();
@@ -378,6 +583,69 @@ private Q_SLOTS:
         QCOMPARE(doc()->undoStack()->count(), undoBefore);
         QVERIFY(doc()->thresholds() == thresholdsBefore);
         QVERIFY(panel()->startButton()->isEnabled());
+    }
+
+    void savedProjectKeepsTheTunedWeights()
+    {
+        QVERIFY(doc()->isTuned());
+        errors_.clear(); // the broken checkpoint above was reported on purpose
+        doc()->waitForIdle();
+        doc()->setKeptIndices({doc()->indices()[9], doc()->indices()[3]});
+        doc()->waitForIdle();
+        const QString path = dir_.filePath(QStringLiteral("tuned.sparsity.json"));
+        QVERIFY(window_->saveProjectTo(path));
+        QVERIFY2(errors_.isEmpty(), qPrintable(errors_.join(QLatin1Char('\n'))));
+        QVERIFY(!doc()->isModified());
+        const QString weights = dir_.filePath(QStringLiteral("tuned.weights.pt"));
+        QVERIFY(QFileInfo(weights).size() > 0);
+        const Project saved = loadProject(path);
+        QCOMPARE(saved.weightsPath, weights);
+        QCOMPARE(saved.modelPath, doc()->project().modelPath); // the input model is referenced, never replaced
+
+        const auto batches = loadBatches(*doc()->dataset(), doc()->preprocessing(),
+                                         std::vector<std::size_t>(doc()->indices().begin(), doc()->indices().begin() + 16), 16);
+        doc()->currentModel()->setThresholds(doc()->thresholds());
+        const auto expected = forwardOutput(*doc()->currentModel(), batches[0], true);
+
+        // Reopened in a document of its own: the tuned state is current, the baseline is the model as loaded.
+        Document reopened;
+        reopened.openProject(saved, path);
+        reopened.waitForIdle();
+        QVERIFY(reopened.isTuned());
+        QVERIFY(reopened.thresholds() == doc()->thresholds());
+        QVERIFY(reopened.keptIndices() == (std::vector<std::size_t>{doc()->indices()[3], doc()->indices()[9]}));
+        reopened.currentModel()->setThresholds(reopened.thresholds());
+        const auto got = forwardOutput(*reopened.currentModel(), batches[0], true);
+        QCOMPARE(got.size(), expected.size());
+        QVERIFY(std::memcmp(got.data(), expected.data(), got.size() * sizeof(float)) == 0);
+        QVERIFY(reopened.current() && reopened.current() != reopened.baseline());
+        QCOMPARE(reopened.current()->result.top1(), doc()->current()->result.top1());
+        QCOMPARE(reopened.baseline()->result.top1(), doc()->baseline()->result.top1());
+
+        // Undoing the fine-tunings (several runs above) and saving again drops the reference: the project opens
+        // untuned.
+        QUndoStack *stack = doc()->undoStack();
+        const int index = stack->index();
+        while (doc()->isTuned() && stack->canUndo())
+            stack->undo();
+        QVERIFY(!doc()->isTuned());
+        QVERIFY(window_->saveProjectTo(path));
+        QVERIFY(loadProject(path).weightsPath.isEmpty());
+        stack->setIndex(index);
+        QVERIFY(doc()->isTuned());
+        doc()->waitForIdle();
+
+        // A weights file from another network is refused with its name, and the document stays as it was.
+        QFile::remove(weights);
+        QVERIFY(QFile::copy(QStringLiteral(SPARSITY_SAMPLEDATA_DIR "/models/sample-mobilenetv2.pt"), weights));
+        Project foreign = saved;
+        try {
+            reopened.openProject(foreign, path);
+            QFAIL("a foreign weights file was accepted");
+        } catch (const std::exception &e) {
+            QVERIFY2(QString::fromStdString(e.what()).contains(QStringLiteral("tuned.weights.pt")), e.what());
+        }
+        QVERIFY(reopened.isTuned());
     }
 
     void cleanupTestCase()

@@ -3,6 +3,7 @@
 #include "comparison.h"
 #include "document.h"
 #include "plotutil.h"
+#include "processor.h"
 
 #include <qcustomplot.h>
 
@@ -17,6 +18,7 @@
 #include <QVBoxLayout>
 
 #include <cmath>
+#include <limits>
 
 namespace sparsity::ui {
 
@@ -31,7 +33,8 @@ QString number(double v, int decimals) { return std::isnan(v) ? QStringLiteral("
 
 ComparisonDialog::ComparisonDialog(Document *doc, QWidget *parent)
     : QDialog(parent), doc_(doc), run_(new QPushButton(tr("Run"), this)), cancel_(new QPushButton(tr("Cancel"), this)),
-      apply_(new QPushButton(tr("Make Current"), this)), status_(new QLabel(this)), table_(new QTableWidget(this)),
+      apply_(new QPushButton(tr("Make Current"), this)), status_(new QLabel(this)), projection_(new QLabel(this)),
+      table_(new QTableWidget(this)),
       plot_(new QCustomPlot(this))
 {
     setWindowTitle(tr("Compare Methods"));
@@ -52,8 +55,14 @@ ComparisonDialog::ComparisonDialog(Document *doc, QWidget *parent)
     note->setWordWrap(true);
     status_->setWordWrap(true);
 
-    const QStringList headers{tr("Method"), tr("Top-1 %"), tr("Δ vs ReLU (pp)"), tr("Activation sparsity %"),
-                              tr("Removed vs ReLU %"), tr("Nonzeros / image")};
+    const QStringList headers{tr("Method"),
+                              tr("Top-1 %"),
+                              tr("Δ vs ReLU (pp)"),
+                              tr("Activation sparsity %"),
+                              tr("Removed vs ReLU %"),
+                              tr("Nonzeros / image"),
+                              tr("Latency (µs)"),
+                              tr("Energy / frame (µJ)")};
     table_->setColumnCount(int(headers.size()));
     table_->setHorizontalHeaderLabels(headers);
     table_->setSelectionBehavior(QAbstractItemView::SelectRows);
@@ -62,10 +71,23 @@ ComparisonDialog::ComparisonDialog(Document *doc, QWidget *parent)
     table_->verticalHeader()->hide();
     table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
 
+    // Three charts side by side sharing the meaning of the vertical axis: top-1 against what each method saves.
+    plot_->plotLayout()->addElement(0, 1, new QCPAxisRect(plot_));
+    plot_->plotLayout()->addElement(0, 2, new QCPAxisRect(plot_));
+    auto *margins = new QCPMarginGroup(plot_);
+    const QString xLabels[] = {tr("Activations removed vs ReLU (%)"), tr("Projected latency (µs)"),
+                               tr("Projected energy / frame (µJ)")};
+    for (int r = 0; r < kCharts; ++r) {
+        QCPAxisRect *rect = plot_->axisRect(r);
+        rect->setMarginGroup(QCP::msTop | QCP::msBottom, margins);
+        rect->axis(QCPAxis::atBottom)->setLabel(xLabels[r]);
+        rect->axis(QCPAxis::atLeft)->setLabel(tr("Top-1 (%)"));
+        QCPGraph *graph = plot_->addGraph(rect->axis(QCPAxis::atBottom), rect->axis(QCPAxis::atLeft));
+        graph->setLineStyle(QCPGraph::lsNone);
+        graph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, plotcolors::current(), 9));
+    }
     stylePlot(plot_);
-    plot_->setMinimumHeight(220);
-    plot_->xAxis->setLabel(tr("Activations removed vs ReLU (%)"));
-    plot_->yAxis->setLabel(tr("Top-1 (%)"));
+    plot_->setMinimumHeight(240);
     installPlotActions(plot_, [this] { return csv(); }, [] { return QStringLiteral("method-comparison"); });
 
     auto *split = new QSplitter(Qt::Vertical, this);
@@ -78,8 +100,10 @@ ComparisonDialog::ComparisonDialog(Document *doc, QWidget *parent)
     layout->addLayout(methodsRow);
     layout->addWidget(status_);
     layout->addWidget(split, 1);
+    projection_->setWordWrap(true);
+    layout->addWidget(projection_);
     layout->addWidget(buttons);
-    resize(760, 620);
+    resize(980, 640);
 
     connect(run_, &QPushButton::clicked, this, &ComparisonDialog::run);
     connect(cancel_, &QPushButton::clicked, doc_, &Document::cancelTraining);
@@ -100,6 +124,12 @@ ComparisonDialog::ComparisonDialog(Document *doc, QWidget *parent)
         updateButtons();
     });
     connect(doc_, &Document::modelChanged, this, &ComparisonDialog::updateButtons);
+    // Another preset in the Hardware Projection view: the projection columns follow (edits of thresholds do not
+    // touch them, so the selection stays).
+    connect(doc_, &Document::projectionChanged, this, [this] {
+        if (doc_->presetIndex() != shownPreset_)
+            fill();
+    });
     fill();
     updateButtons();
 }
@@ -114,7 +144,20 @@ QCheckBox *ComparisonDialog::methodBox(int method) const
 
 QString ComparisonDialog::statusText() const { return status_->text(); }
 
-int ComparisonDialog::pointsPlotted() const { return plot_->graphCount() ? plot_->graph(0)->dataCount() : 0; }
+int ComparisonDialog::pointsPlotted(int chart) const
+{
+    return chart >= 0 && chart < plot_->graphCount() ? plot_->graph(chart)->dataCount() : 0;
+}
+
+double ComparisonDialog::projectedLatency(int row) const
+{
+    return row >= 0 && std::size_t(row) < latency_.size() ? latency_[std::size_t(row)] : std::nan("");
+}
+
+double ComparisonDialog::projectedEnergy(int row) const
+{
+    return row >= 0 && std::size_t(row) < energy_.size() ? energy_[std::size_t(row)] : std::nan("");
+}
 
 void ComparisonDialog::run()
 {
@@ -136,48 +179,91 @@ void ComparisonDialog::run()
 
 void ComparisonDialog::fill()
 {
+    const int selected = table_->currentRow();
     table_->setRowCount(0);
-    plot_->clearPlottables();
     plot_->clearItems();
+    for (int g = 0; g < plot_->graphCount(); ++g)
+        plot_->graph(g)->data()->clear();
+    latency_.clear();
+    energy_.clear();
+    shownPreset_ = doc_->presetIndex();
     const auto outcome = doc_->lastComparison();
     if (!outcome) {
         plot_->replot(QCustomPlot::rpQueuedReplot);
         return;
     }
+    const auto &presets = doc_->presets();
+    const PresetEntry *preset = shownPreset_ >= 0 && std::size_t(shownPreset_) < presets.size() &&
+                                        presets[std::size_t(shownPreset_)].valid
+                                    ? &presets[std::size_t(shownPreset_)]
+                                    : nullptr;
+    projection_->setText(preset ? tr("Latency and energy per frame: projected on %1, the preset of the Hardware "
+                                     "Projection view (model estimates, docs/processor-model.md).")
+                                      .arg(QString::fromStdString(preset->params.name))
+                                : tr("No valid processor preset: choose one in the Hardware Projection view to see "
+                                     "projected latency and energy."));
     const auto &rows = outcome->comparison.methods;
     table_->setRowCount(int(rows.size()));
-    QVector<double> xs, ys;
+    QVector<double> xs[kCharts], ys;
+    std::vector<std::pair<QCPItemText *, int>> labels; // with their chart
     for (std::size_t i = 0; i < rows.size(); ++i) {
         const MethodOutcome &o = rows[i];
+        // The hardware view's projection, on this method's measured workload.
+        const double nan = std::numeric_limits<double>::quiet_NaN();
+        double latency = nan, energy = nan;
+        if (preset && !o.workload.layers.empty()) {
+            const Evaluation e = evaluate(preset->params, o.workload);
+            latency = e.latencySeconds;
+            energy = e.energyPerFrameJ;
+        }
+        latency_.push_back(latency);
+        energy_.push_back(energy);
         const QString name = QString::fromUtf8(methodName(o.method));
         const QStringList cells{name,
                                 number(o.top1, 2),
                                 number(o.top1DeltaPp, 2),
                                 number(100.0 * o.activationSparsity, 1),
                                 number(100.0 * o.removedVsRelu, 1),
-                                number(o.nonzerosPerImage, 0)};
+                                number(o.nonzerosPerImage, 0),
+                                number(latency * 1e6, 2),
+                                number(energy * 1e6, 3)};
         for (int c = 0; c < cells.size(); ++c) {
             auto *item = new QTableWidgetItem(cells[c]);
             if (c > 0)
                 item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
             table_->setItem(int(i), c, item);
         }
-        const double x = std::isnan(o.removedVsRelu) ? 100.0 * o.activationSparsity : 100.0 * o.removedVsRelu;
-        xs << x;
+        const double x[kCharts] = {std::isnan(o.removedVsRelu) ? 100.0 * o.activationSparsity : 100.0 * o.removedVsRelu,
+                             latency * 1e6, energy * 1e6};
         ys << o.top1;
-        auto *label = new QCPItemText(plot_);
-        label->position->setCoords(x, o.top1);
-        label->setPositionAlignment(Qt::AlignBottom | Qt::AlignHCenter);
-        label->setText(name);
-        label->setColor(plot_->xAxis->labelColor());
+        for (int r = 0; r < kCharts; ++r) {
+            xs[r] << x[r];
+            if (std::isnan(x[r]))
+                continue;
+            auto *label = new QCPItemText(plot_);
+            label->setClipAxisRect(plot_->axisRect(r));
+            label->position->setAxes(plot_->axisRect(r)->axis(QCPAxis::atBottom), plot_->axisRect(r)->axis(QCPAxis::atLeft));
+            label->position->setCoords(x[r], o.top1);
+            label->setPadding(QMargins(6, 0, 6, 4));
+            label->setText(name);
+            label->setColor(plot_->xAxis->labelColor());
+            labels.emplace_back(label, r);
+        }
     }
-    QCPGraph *graph = plot_->addGraph();
-    graph->setLineStyle(QCPGraph::lsNone);
-    graph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, plotcolors::current(), 9));
-    graph->setData(xs, ys, false);
-    graph->rescaleAxes();
-    plot_->xAxis->scaleRange(1.3);
-    plot_->yAxis->scaleRange(1.3);
+    for (int r = 0; r < kCharts; ++r) {
+        QCPGraph *graph = plot_->graph(r);
+        graph->setData(xs[r], ys, false);
+        graph->rescaleAxes();
+        graph->keyAxis()->scaleRange(1.3);
+        graph->valueAxis()->scaleRange(1.3);
+    }
+    // Names grow towards the middle of their chart, so those of the outermost points stay inside it.
+    for (const auto &[label, r] : labels) {
+        const bool right = label->position->key() > plot_->graph(r)->keyAxis()->range().center();
+        label->setPositionAlignment(Qt::AlignBottom | (right ? Qt::AlignRight : Qt::AlignLeft));
+    }
+    if (selected >= 0 && selected < table_->rowCount())
+        table_->selectRow(selected);
     plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 

@@ -3,12 +3,15 @@
 #include "dataset.h"
 #include "document.h"
 
+#include <QAction>
 #include <QBrush>
 #include <QCheckBox>
 #include <QComboBox>
 #include <QHBoxLayout>
+#include <QItemSelectionModel>
 #include <QLabel>
 #include <QListView>
+#include <QPushButton>
 #include <QVBoxLayout>
 
 #include <algorithm>
@@ -184,7 +187,9 @@ QVariant DatasetListModel::data(const QModelIndex &index, int role) const
 
 DatasetBrowser::DatasetBrowser(Document *doc, QWidget *parent)
     : QWidget(parent), doc_(doc), model_(new DatasetListModel(doc, this)), class_(new QComboBox(this)),
-      misclassified_(new QCheckBox(tr("Misclassified only"), this)), count_(new QLabel(this)), view_(new QListView(this))
+      misclassified_(new QCheckBox(tr("Misclassified only"), this)), count_(new QLabel(this)), view_(new QListView(this)),
+      useForHeatmaps_(new QPushButton(tr("Use for Heatmaps"), this)), useAction_(new QAction(tr("Use for Heatmaps"), this)),
+      heatmapNote_(new QLabel(this))
 {
     view_->setModel(model_);
     view_->setViewMode(QListView::IconMode);
@@ -196,17 +201,41 @@ DatasetBrowser::DatasetBrowser(Document *doc, QWidget *parent)
     view_->setIconSize(QSize(DatasetListModel::kThumbnail, DatasetListModel::kThumbnail));
     view_->setGridSize(QSize(DatasetListModel::kThumbnail + 64, DatasetListModel::kThumbnail + 40));
     view_->setWordWrap(true);
-    view_->setSelectionMode(QAbstractItemView::SingleSelection);
+    view_->setSelectionMode(QAbstractItemView::ExtendedSelection);
+    const QString useTip = tr("Keep the feature maps of the selected images (up to %1) for the Feature Maps view; the "
+                              "captures run again to collect them.")
+                               .arg(Document::kMaxKeptImages);
+    useForHeatmaps_->setToolTip(useTip);
+    useAction_->setToolTip(useTip);
+    view_->setContextMenuPolicy(Qt::ActionsContextMenu);
+    view_->addAction(useAction_);
+    heatmapNote_->setWordWrap(true);
     misclassified_->setToolTip(tr("Images the current state (or the baseline before it exists) gets wrong."));
     auto *filters = new QHBoxLayout;
     filters->addWidget(new QLabel(tr("Class"), this));
     filters->addWidget(class_, 1);
     filters->addWidget(misclassified_);
     filters->addWidget(count_);
+    auto *heatmaps = new QHBoxLayout;
+    heatmaps->addWidget(heatmapNote_, 1);
+    heatmaps->addWidget(useForHeatmaps_);
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
     layout->addLayout(filters);
     layout->addWidget(view_, 1);
+    layout->addLayout(heatmaps);
+    auto enableUse = [this] {
+        const bool any = view_->selectionModel() && view_->selectionModel()->hasSelection();
+        useForHeatmaps_->setEnabled(any);
+        useAction_->setEnabled(any);
+    };
+    connect(view_->selectionModel(), &QItemSelectionModel::selectionChanged, this, enableUse);
+    connect(model_, &QAbstractItemModel::modelReset, this, enableUse);
+    connect(useForHeatmaps_, &QPushButton::clicked, this, &DatasetBrowser::useSelectionForHeatmaps);
+    connect(useAction_, &QAction::triggered, this, &DatasetBrowser::useSelectionForHeatmaps);
+    connect(doc_, &Document::keptIndicesChanged, this, &DatasetBrowser::updateHeatmapNote);
+    connect(doc_, &Document::modelChanged, this, &DatasetBrowser::updateHeatmapNote);
+    enableUse();
 
     connect(class_, &QComboBox::currentIndexChanged, this,
             [this] { model_->setClassFilter(class_->currentData().isValid() ? class_->currentData().toInt() : -1); });
@@ -220,6 +249,39 @@ DatasetBrowser::DatasetBrowser(Document *doc, QWidget *parent)
         Q_EMIT imageActivated(i, it == kept.end() ? -1 : int(it - kept.begin()));
     });
     fillClasses();
+    updateHeatmapNote();
+}
+
+std::vector<std::size_t> DatasetBrowser::selectedIndices() const
+{
+    std::vector<int> rows;
+    for (const QModelIndex &i : view_->selectionModel()->selectedIndexes())
+        rows.push_back(i.row());
+    std::sort(rows.begin(), rows.end()); // rows follow the subset's order
+    std::vector<std::size_t> out;
+    for (int r : rows)
+        out.push_back(model_->datasetIndex(r));
+    return out;
+}
+
+void DatasetBrowser::useSelectionForHeatmaps()
+{
+    const auto wanted = selectedIndices();
+    if (wanted.empty())
+        return;
+    const auto used = doc_->setKeptIndices(wanted);
+    if (used.size() < wanted.size())
+        heatmapNote_->setText(tr("Only the first %1 selected images are used: each kept image costs memory in both "
+                                 "captures.")
+                                  .arg(used.size()));
+}
+
+void DatasetBrowser::updateHeatmapNote()
+{
+    QStringList ids;
+    for (std::size_t i : doc_->keptIndices())
+        ids << QStringLiteral("#%1").arg(i);
+    heatmapNote_->setText(ids.isEmpty() ? QString() : tr("Feature maps kept for %1").arg(ids.join(QStringLiteral(", "))));
 }
 
 void DatasetBrowser::fillClasses()

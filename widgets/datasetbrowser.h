@@ -7,10 +7,12 @@
 
 #include <vector>
 
+class QAction;
 class QCheckBox;
 class QComboBox;
 class QLabel;
 class QListView;
+class QPushButton;
 
 namespace sparsity::ui {
 
@@ -54,7 +56,8 @@ private:
 };
 
 // The browser dock: class filter, "misclassified only", a virtualised icon grid. Activating an image that the
-// heatmap keeps feature maps for shows it there.
+// heatmap keeps feature maps for shows it there; "Use for Heatmaps" (button and context menu) makes the selected
+// images the ones the captures keep feature maps for.
 class DatasetBrowser : public QWidget {
     Q_OBJECT
 public:
@@ -63,6 +66,12 @@ public:
     QListView *view() const { return view_; }
     QComboBox *classFilter() const { return class_; }
     QCheckBox *misclassifiedFilter() const { return misclassified_; }
+    QPushButton *useForHeatmapsButton() const { return useForHeatmaps_; }
+    QAction *useForHeatmapsAction() const { return useAction_; }
+    // Dataset indices of the selected thumbnails, in subset order.
+    std::vector<std::size_t> selectedIndices() const;
+    // Hands the selection to Document::setKeptIndices; a message says what was used.
+    void useSelectionForHeatmaps();
 
 Q_SIGNALS:
     // keptIndex: position in Document::keptIndices() (-1 when the image has no kept feature maps).
@@ -71,6 +80,7 @@ Q_SIGNALS:
 private:
     void fillClasses();
     void updateCount();
+    void updateHeatmapNote();
 
     Document *doc_;
     DatasetListModel *model_;
@@ -78,6 +88,9 @@ private:
     QCheckBox *misclassified_;
     QLabel *count_;
     QListView *view_;
+    QPushButton *useForHeatmaps_;
+    QAction *useAction_;
+    QLabel *heatmapNote_;
 };
 
 } // namespace sparsity::ui

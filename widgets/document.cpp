@@ -5,6 +5,7 @@
 #include "processorpreset.h"
 #include "report.h"
 #include "undocommands.h"
+#include "weights.h"
 
 #include <QCoreApplication>
 #include <QDir>
@@ -25,6 +26,7 @@ struct Document::Job {
     int id = 0;
     JobKind kind = JobKind::Current;
     std::atomic<bool> cancel{false};
+    std::atomic<bool> pause{false}; // training and comparison: the step loop waits while set
     std::vector<float> thresholds;
     std::shared_ptr<Snapshot> snapshot; // null when cancelled before it started or failed
     std::shared_ptr<SearchResult> search;
@@ -51,9 +53,17 @@ std::vector<std::size_t> chooseIndices(const Dataset &dataset, const SubsetSpec 
     return {};
 }
 
-// How many images keep their feature maps for the heatmap: a few, because a large network's maps cost tens of MB
-// per image and both the baseline and the current capture keep them.
-constexpr std::size_t kKeptImages = 6;
+// "NAME" of NAME.sparsity.json or NAME.json: the stem of the files that go next to a project.
+QString projectStem(const QFileInfo &info)
+{
+    QString base = info.fileName();
+    for (const QString &suffix : {QStringLiteral(".sparsity.json"), QStringLiteral(".json")})
+        if (base.endsWith(suffix)) {
+            base.chop(suffix.size());
+            break;
+        }
+    return base;
+}
 
 } // namespace
 
@@ -126,14 +136,23 @@ void Document::openProject(const Project &project, const QString &path)
     const std::vector<std::int64_t> chw{pre.channels, pre.height, pre.width};
     if (model->inputShape() != chw)
         model->setInputShape(chw);
+    // A saved fine-tuning: the current state runs a second copy with the tuned weights; the baseline stays the
+    // model as loaded.
+    std::shared_ptr<Model> tuned;
+    if (!project.weightsPath.isEmpty()) {
+        tuned = Model::load(project.modelPath.toStdString());
+        if (tuned->inputShape() != chw)
+            tuned->setInputShape(chw);
+        loadWeights(*tuned, project.weightsPath.toStdString());
+    }
     auto indices = chooseIndices(*dataset, project.subset);
 
     cancelJobs();
     pool_.waitForDone();
     project_ = project;
     projectPath_ = path;
-    model_ = std::move(model);
-    baseModel_ = model_;
+    baseModel_ = std::move(model);
+    model_ = tuned ? tuned : baseModel_;
     dataset_ = std::move(dataset);
     preprocessing_ = pre;
     indices_ = std::move(indices);
@@ -163,6 +182,7 @@ void Document::openModel(const QString &path)
     model_ = std::move(model);
     baseModel_ = model_;
     project_.modelPath = QFileInfo(path).absoluteFilePath();
+    project_.weightsPath.clear(); // tuned weights belong to the previous model
     project_.thresholds = edits.thresholds;
     project_.scope = edits.scope;
     project_.bands = edits.bands;
@@ -198,7 +218,8 @@ void Document::openDataset(const QString &path, Split split, const SubsetSpec &s
     project_.subset = subset;
     project_.hasPreprocessing = preprocessing != nullptr;
     project_.preprocessing = pre;
-    kept_.assign(indices_.begin(), indices_.begin() + std::ptrdiff_t(std::min(kKeptImages, indices_.size())));
+    project_.heatmapImages.clear(); // indices into the previous dataset
+    chooseKept();
     baseline_.reset();
     current_.reset();
     setStructuralChange();
@@ -239,7 +260,7 @@ void Document::resetState()
         executed_[i] = model_->siteExecuted(int(i)); // from the shape-inference pass; no job is running
     baseline_.reset();
     current_.reset();
-    kept_.assign(indices_.begin(), indices_.begin() + std::ptrdiff_t(std::min(kKeptImages, indices_.size())));
+    chooseKept();
     selectedSite_ = -1;
     const QString wanted = project_.processorPreset;
     presetIndex_ = presets_.empty() ? -1 : 0;
@@ -250,6 +271,37 @@ void Document::resetState()
             break;
         }
     }
+}
+
+void Document::chooseKept()
+{
+    kept_.clear();
+    if (!project_.heatmapImages.empty()) {
+        // In subset order, which is the order the capture meets (and keeps) them.
+        for (std::size_t i : indices_)
+            if (kept_.size() < kMaxKeptImages &&
+                std::find(project_.heatmapImages.begin(), project_.heatmapImages.end(), i) != project_.heatmapImages.end())
+                kept_.push_back(i);
+    }
+    if (kept_.empty())
+        kept_.assign(indices_.begin(), indices_.begin() + std::ptrdiff_t(std::min(kMaxKeptImages, indices_.size())));
+}
+
+std::vector<std::size_t> Document::setKeptIndices(const std::vector<std::size_t> &datasetIndices)
+{
+    const auto previous = kept_;
+    const auto previousChoice = project_.heatmapImages;
+    project_.heatmapImages = datasetIndices;
+    chooseKept();
+    // Stored as used: a choice that fell entirely outside the subset means "the first ones".
+    project_.heatmapImages = datasetIndices.empty() ? std::vector<std::size_t>() : kept_;
+    if (kept_ == previous && project_.heatmapImages == previousChoice)
+        return kept_;
+    setStructuralChange();
+    Q_EMIT keptIndicesChanged();
+    if (kept_ != previous)
+        startBaselineCapture(); // the current capture follows it (finishJob)
+    return kept_;
 }
 
 void Document::applyProjectEdits()
@@ -273,6 +325,8 @@ void Document::applyProjectEdits()
 Project Document::projectToSave() const
 {
     Project p = project_;
+    if (!isTuned())
+        p.weightsPath.clear(); // undone, or never tuned: the model file's own weights
     p.hasPreprocessing = bool(dataset_) || project_.hasPreprocessing;
     p.preprocessing = preprocessing_;
     p.thresholds.clear();
@@ -296,6 +350,30 @@ Project Document::projectToSave() const
         p.processorPreset = e.builtIn ? QFileInfo(e.path).completeBaseName() : e.path;
     }
     return p;
+}
+
+QString Document::weightsPathFor(const QString &projectPath)
+{
+    const QFileInfo info(projectPath);
+    return info.absolutePath() + QLatin1Char('/') + projectStem(info) + QStringLiteral(".weights.pt");
+}
+
+void Document::saveProjectTo(const QString &path)
+{
+    const QString absolute = QFileInfo(path).absoluteFilePath();
+    Project p = projectToSave();
+    p.weightsPath.clear();
+    if (isTuned()) {
+        // Weights first: a project never points at weights that were not written.
+        p.weightsPath = weightsPathFor(absolute);
+        if (p.weightsPath == QFileInfo(project_.modelPath).absoluteFilePath())
+            throw Error(p.weightsPath.toStdString() + ": refusing to overwrite the input model; save the project "
+                                                      "under another name");
+        saveWeights(*model_, p.weightsPath.toStdString());
+    }
+    saveProject(p, absolute);
+    project_.weightsPath = p.weightsPath;
+    markSaved(absolute);
 }
 
 void Document::markSaved(const QString &path)
@@ -659,7 +737,8 @@ void Document::finishJob(const std::shared_ptr<Job> &job)
     executed_ = job->snapshot->executed;
     if (job->kind == JobKind::Baseline) {
         baseline_ = job->snapshot;
-        if (job->snapshot->thresholds == thresholds_ && job->snapshot->channelThresholds == channelThresholds_)
+        // The baseline doubles as the current capture only when the current state runs the same model.
+        if (!isTuned() && job->snapshot->thresholds == thresholds_ && job->snapshot->channelThresholds == channelThresholds_)
             current_ = job->snapshot;
         else
             current_.reset();
@@ -767,13 +846,7 @@ QString Document::defaultCheckpointDir()
 {
     if (!projectPath_.isEmpty()) {
         const QFileInfo info(projectPath_);
-        QString base = info.fileName();
-        for (const QString &suffix : {QStringLiteral(".sparsity.json"), QStringLiteral(".json")})
-            if (base.endsWith(suffix)) {
-                base.chop(suffix.size());
-                break;
-            }
-        return info.absolutePath() + QLatin1Char('/') + base + QStringLiteral("-checkpoints");
+        return info.absolutePath() + QLatin1Char('/') + projectStem(info) + QStringLiteral("-checkpoints");
     }
     if (!tempCheckpoints_)
         tempCheckpoints_ = std::make_unique<QTemporaryDir>(QDir::tempPath() + QStringLiteral("/sparsity-explorer-XXXXXX"));
@@ -818,6 +891,7 @@ void Document::startTraining(const Recipe &recipe, const QString &checkpointDir,
                     Qt::QueuedConnection);
             };
             TrainingCallbacks callbacks;
+            callbacks.pause = &job->pause;
             callbacks.step = [this, post, started, epochsTotal](const TrainingStep &st) {
                 const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
                 post([this, st, elapsed, epochsTotal] {
@@ -848,6 +922,21 @@ void Document::cancelTraining()
 {
     if (auto &job = latest_[int(JobKind::Training)])
         job->cancel = true; // stops within one step; the result still arrives (cancelled)
+}
+
+void Document::setTrainingPaused(bool paused)
+{
+    const auto &job = latest_[int(JobKind::Training)];
+    if (!job || job->pause == paused)
+        return;
+    job->pause = paused;
+    Q_EMIT trainingPausedChanged(paused);
+}
+
+bool Document::isTrainingPaused() const
+{
+    const auto &job = latest_[int(JobKind::Training)];
+    return job && job->pause;
 }
 
 void Document::finishTraining(const std::shared_ptr<Job> &job)
@@ -912,8 +1001,10 @@ void Document::startComparison(const Recipe &star, const std::vector<Recipe::Met
                     },
                     Qt::QueuedConnection);
             };
+            TrainingCallbacks callbacks;
+            callbacks.pause = &job->pause;
             out.comparison = compareMethods(fresh, star, methods, data, *dataset, indices, root.toStdString(), &job->cancel,
-                                            onMethod);
+                                            onMethod, callbacks);
             for (std::size_t i = 0; i < out.comparison.methods.size() && i + 1 < created.size(); ++i)
                 out.models.push_back(created[i + 1]);
         } catch (const std::exception &e) {

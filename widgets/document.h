@@ -79,6 +79,12 @@ public:
     // The project as it would be saved now: thresholds, scope and bands from the current edits.
     Project projectToSave() const;
     QString projectPath() const { return projectPath_; }
+    // Writes the project to `path` and, when the current state is tuned, its weights beside it
+    // (NAME.weights.pt, core/weights.h) first, then marks the document saved. Throws sparsity::Error naming the
+    // file; a failed save leaves the previous files as they were.
+    void saveProjectTo(const QString &path);
+    // Where saveProjectTo puts the tuned weights of a project saved at `projectPath`.
+    static QString weightsPathFor(const QString &projectPath);
     void markSaved(const QString &path);
     bool isModified() const;
     QUndoStack *undoStack() const { return undoStack_; }
@@ -93,7 +99,14 @@ public:
     QString modelName() const;
     const Preprocessing &preprocessing() const { return preprocessing_; }
     const std::vector<std::size_t> &indices() const { return indices_; }
+    // Dataset indices whose feature maps the captures keep for the heatmap, in subset order.
     const std::vector<std::size_t> &keptIndices() const { return kept_; }
+    // Chooses those images (stored in the project): indices outside the subset are dropped, at most
+    // kMaxKeptImages are used, an empty list means the first ones of the subset. Recaptures so that the
+    // heatmap has their maps. Returns the indices kept.
+    std::vector<std::size_t> setKeptIndices(const std::vector<std::size_t> &datasetIndices);
+    // A few, because a large network's maps cost tens of MB per image and both captures keep them.
+    static constexpr std::size_t kMaxKeptImages = 6;
     QStringList classNames() const;
 
     // Edits. set*() apply directly (used by undo commands); push*() create the undoable command.
@@ -149,6 +162,9 @@ public:
     void startTraining(const Recipe &recipe, const QString &checkpointDir, bool resume);
     void cancelTraining();
     bool isTraining() const { return bool(latest_[int(JobKind::Training)]); }
+    // Suspends the running training (or comparison) before its next optimizer step; cancel still works.
+    void setTrainingPaused(bool paused);
+    bool isTrainingPaused() const;
     // Where checkpoints go: next to the project file, or a temporary folder for an unsaved project.
     QString defaultCheckpointDir();
     // The recipe stored in the project (the default STAR recipe when the project has none or an unreadable one).
@@ -180,6 +196,7 @@ public:
 
 Q_SIGNALS:
     void modelChanged();   // model, dataset or subset replaced: everything resets
+    void keptIndicesChanged(); // other heatmap images chosen; their maps arrive with the next captures
     void thresholdsChanged(const QVector<int> &sites);
     void siteValueChanged(sparsity::ui::SiteField field, int site);
     void baselineChanged();
@@ -198,6 +215,7 @@ Q_SIGNALS:
     void trainingStep(const sparsity::TrainingStep &step);
     void trainingEpoch(const sparsity::EpochReport &epoch);
     void trainingMessage(const QString &message);
+    void trainingPausedChanged(bool paused);
     // applied: the tuned state became the current state (else cancelled or failed; finished epochs stay in the
     // checkpoint folder).
     void trainingFinished(bool applied, const QString &summary);
@@ -209,6 +227,7 @@ Q_SIGNALS:
 private:
     struct Job;
     void resetState();
+    void chooseKept(); // kept_ from the project's heatmap images, else the first of the subset
     void applyProjectEdits();
     void runJob(JobKind kind);
     std::shared_ptr<Job> newJob(JobKind kind);

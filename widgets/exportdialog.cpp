@@ -2,6 +2,7 @@
 
 #include "document.h"
 
+#include <QCheckBox>
 #include <QDialogButtonBox>
 #include <QDir>
 #include <QFileDialog>
@@ -15,8 +16,10 @@
 
 namespace sparsity::ui {
 
-ExportDialog::ExportDialog(Document *doc, QWidget *parent)
-    : QDialog(parent), doc_(doc), path_(new QLineEdit(this)), result_(new QLabel(this))
+ExportDialog::ExportDialog(Document *doc, QWidget *parent, std::function<std::vector<NamedPlot>()> plots)
+    : QDialog(parent), doc_(doc), path_(new QLineEdit(this)), result_(new QLabel(this)),
+      plotsBox_(new QCheckBox(tr("Also write every plot as PNG and PDF (OUT-histogram.png, …)"), this)),
+      plots_(std::move(plots))
 {
     setWindowTitle(tr("Export Tuned Model"));
     auto *intro = new QLabel(tr("Writes the current thresholds (and the fine-tuned weights after a training run) as a "
@@ -36,10 +39,15 @@ ExportDialog::ExportDialog(Document *doc, QWidget *parent)
     auto *layout = new QVBoxLayout(this);
     layout->addWidget(intro);
     layout->addLayout(row);
+    layout->addWidget(plotsBox_);
     layout->addWidget(result_);
     layout->addStretch(1);
     layout->addWidget(buttons);
     resize(640, 220);
+    plotsBox_->setChecked(bool(plots_));
+    plotsBox_->setVisible(bool(plots_));
+    plotsBox_->setToolTip(tr("The plots of the main window as they are shown now (histogram, feature maps, overview, "
+                             "hardware projection, and the training curves and method comparison when there are any)."));
 
     const QFileInfo input(doc_->project().modelPath);
     const QString dir = doc_->projectPath().isEmpty() ? QDir::homePath() : QFileInfo(doc_->projectPath()).absolutePath();
@@ -63,6 +71,7 @@ void ExportDialog::browse()
 bool ExportDialog::exportNow(QString *error)
 {
     written_.clear();
+    writtenPlots_.clear();
     const QString out = path();
     QString message;
     if (out.isEmpty())
@@ -72,8 +81,16 @@ bool ExportDialog::exportNow(QString *error)
     else {
         try {
             written_ = doc_->exportTunedModel(out);
+            if (plots_ && plotsBox_->isChecked()) {
+                const QFileInfo info(out);
+                writtenPlots_ = writePlots(plots_(), info.absolutePath() + QLatin1Char('/') + info.completeBaseName());
+                for (const WrittenPlot &p : writtenPlots_)
+                    written_ << p.png << p.pdf;
+            }
         } catch (const std::exception &e) {
             message = QString::fromStdString(e.what());
+            if (!written_.isEmpty()) // the model and report went out before a plot failed: say so
+                message += tr(" (already written: %1)").arg(written_.join(QStringLiteral(", ")));
         }
     }
     if (!message.isEmpty()) {

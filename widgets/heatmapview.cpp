@@ -186,6 +186,7 @@ HeatmapView::HeatmapView(Document *doc, QWidget *parent)
     connect(state_, &QComboBox::currentIndexChanged, this, &HeatmapView::rebuild);
     connect(doc_, &Document::modelChanged, this, &HeatmapView::fillImages);
     connect(doc_, &Document::baselineChanged, this, &HeatmapView::fillImages);
+    connect(doc_, &Document::keptIndicesChanged, this, &HeatmapView::fillImages);
     connect(doc_, &Document::currentChanged, this, &HeatmapView::rebuild);
     connect(doc_, &Document::selectedSiteChanged, this, &HeatmapView::rebuild);
     fillImages();
@@ -201,6 +202,14 @@ void HeatmapView::setKeptImage(int keptIndex)
 }
 
 int HeatmapView::keptImage() const { return image_->currentIndex(); }
+
+long long HeatmapView::shownDatasetIndex() const
+{
+    const int k = image_->currentIndex();
+    return k >= 0 && std::size_t(k) < doc_->keptIndices().size() ? (long long)doc_->keptIndices()[std::size_t(k)] : -1;
+}
+
+std::vector<float> HeatmapView::shownInput() const { return shownInput_; }
 
 void HeatmapView::fillImages()
 {
@@ -221,9 +230,15 @@ const std::vector<float> *HeatmapView::mapFor(int keptIndex, bool after, std::ve
 {
     const int s = doc_->selectedSite();
     const auto snap = after ? doc_->current() : doc_->baseline();
-    if (s < 0 || !snap || keptIndex < 0 || std::size_t(keptIndex) >= snap->result.kept.size())
+    if (s < 0 || !snap || keptIndex < 0 || std::size_t(keptIndex) >= doc_->keptIndices().size())
         return nullptr;
-    const auto &kept = snap->result.kept[std::size_t(keptIndex)];
+    // By dataset index: right after other images were chosen, the captures still hold the previous ones.
+    const std::size_t wanted = doc_->keptIndices()[std::size_t(keptIndex)];
+    const auto it = std::find_if(snap->result.kept.begin(), snap->result.kept.end(),
+                                 [wanted](const KeptImage &k) { return k.datasetIndex == wanted; });
+    if (it == snap->result.kept.end())
+        return nullptr;
+    const auto &kept = *it;
     if (std::size_t(s) >= kept.siteMaps.size() || kept.siteMaps[std::size_t(s)].empty())
         return nullptr;
     *shape = doc_->sites()[std::size_t(s)].shape;
@@ -243,6 +258,7 @@ void HeatmapView::rebuild()
     map_->setVisible(spatial);
     tileMarker_->setVisible(spatial);
     input_->setVisible(false);
+    shownInput_.clear();
     // The input image as the dataset stores it (before normalisation), as luma.
     if (k >= 0 && doc_->dataset() && std::size_t(k) < doc_->keptIndices().size()) {
         try {
@@ -259,6 +275,7 @@ void HeatmapView::rebuild()
                     input_->data()->setCell(x, y, luma[std::size_t(y * img.width + x)]);
             input_->setDataRange(QCPRange(0, 255));
             input_->setVisible(true);
+            shownInput_ = std::move(luma);
         } catch (const std::exception &e) {
             info_->setText(tr("<span style='color:#e05a2e'>Cannot show the input image: %1</span>")
                                .arg(QString::fromStdString(e.what()).toHtmlEscaped()));
@@ -309,8 +326,10 @@ void HeatmapView::rebuild()
     QString prediction;
     const auto snap = after ? doc_->current() : doc_->baseline();
     const QStringList classes = doc_->classNames();
-    if (snap && std::size_t(k) < snap->result.predictions.size()) {
-        const int p = snap->result.predictions[std::size_t(k)];
+    const auto &r = snap->result;
+    const auto at = std::find(r.indices.begin(), r.indices.end(), doc_->keptIndices()[std::size_t(k)]);
+    if (at != r.indices.end() && std::size_t(at - r.indices.begin()) < r.predictions.size()) {
+        const int p = r.predictions[std::size_t(at - r.indices.begin())];
         prediction = tr(" · predicted <b>%1</b>").arg(p >= 0 && p < classes.size() ? classes[p] : QString::number(p));
     }
     info_->setText(tr("%1×%2 · channel %3: <b>%4 %</b> zeros · all %5 channels: <b>%6 %</b> zeros%7%8")

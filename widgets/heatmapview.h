@@ -29,6 +29,10 @@ public:
     // Shows the kept image at this position of Document::keptIndices().
     void setKeptImage(int keptIndex);
     int keptImage() const;
+    // Dataset index of the image shown (the inputs the maps belong to), or -1.
+    long long shownDatasetIndex() const;
+    // The input image as drawn (luma, 0-255), row-major; empty when none is shown.
+    std::vector<float> shownInput() const;
     int channel() const;
     // Zero fraction of the map currently shown for the selected channel (for tests), -1 when nothing is shown.
     double shownZeroFraction() const { return shownZeroFraction_; }
@@ -38,6 +42,7 @@ private:
     void fillImages();
     void rebuild();
     const std::vector<float> *mapFor(int keptIndex, bool after, std::vector<std::int64_t> *shape) const;
+    std::vector<float> shownInput_;
 
     Document *doc_;
     QComboBox *image_;

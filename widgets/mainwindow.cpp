@@ -13,6 +13,7 @@
 #include "model.h"
 #include "opendatasetdialog.h"
 #include "overviewview.h"
+#include "plotutil.h"
 #include "project.h"
 #include "searchdialog.h"
 #include "site.h"
@@ -132,10 +133,10 @@ void MainWindow::createDocks()
         if (keptIndex >= 0)
             heatmap_->setKeptImage(keptIndex);
         else
-            statusBar()->showMessage(tr("Image #%1 has no feature maps kept; the Feature Maps view shows the first %2 "
-                                        "images of the subset.")
+            statusBar()->showMessage(tr("Image #%1 has no feature maps kept; select it in the Dataset view and choose "
+                                        "Use for Heatmaps (up to %2 images).")
                                          .arg(datasetIndex)
-                                         .arg(doc_->keptIndices().size()),
+                                         .arg(Document::kMaxKeptImages),
                                      8000);
     });
     auto dock = [this](QWidget *w, const QString &title, const QString &name, Qt::DockWidgetArea area) {
@@ -293,6 +294,10 @@ void MainWindow::createStatusBar()
         progress_->setValue(int(done));
         progress_->setFormat(QStringLiteral("%v / %m · ") + formatEta(eta));
     });
+    connect(doc_, &Document::trainingPausedChanged, this, [this](bool paused) {
+        if (paused) // no progress arrives meanwhile; the next step's progress replaces this
+            progress_->setFormat(QStringLiteral("%v / %m · ") + tr("paused"));
+    });
     connect(doc_, &Document::jobFinished, this, [this](bool cancelled) {
         if (doc_->isBusy())
             return;
@@ -368,8 +373,7 @@ bool MainWindow::openModelFile(const QString &path)
 bool MainWindow::saveProjectTo(const QString &path)
 {
     try {
-        saveProject(doc_->projectToSave(), path);
-        doc_->markSaved(QFileInfo(path).absoluteFilePath());
+        doc_->saveProjectTo(path);
         addRecent(QFileInfo(path).absoluteFilePath());
         statusBar()->showMessage(tr("Saved %1").arg(QDir::toNativeSeparators(path)), 5000);
         return true;
@@ -512,8 +516,21 @@ void MainWindow::exportTunedModel()
         showError(tr("Export tuned model"), tr("There is no model to export."), tr("Open a project or a model first."));
         return;
     }
-    ExportDialog dialog(doc_, this);
+    ExportDialog dialog(doc_, this, [this] { return exportablePlots(); });
     dialog.exec();
+}
+
+std::vector<NamedPlot> MainWindow::exportablePlots() const
+{
+    std::vector<NamedPlot> plots{{QStringLiteral("histogram"), histogram_->plot()},
+                                 {QStringLiteral("featuremaps"), heatmap_->plot()},
+                                 {QStringLiteral("overview"), overview_->plot()},
+                                 {QStringLiteral("hardware"), hardware_->plot()}};
+    if (training_->stepsPlotted() > 0)
+        plots.push_back({QStringLiteral("training"), training_->plot()});
+    if (comparison_ && comparison_->pointsPlotted() > 0)
+        plots.push_back({QStringLiteral("comparison"), comparison_->plot()});
+    return plots;
 }
 
 void MainWindow::addRecent(const QString &path)

@@ -3,6 +3,7 @@
 #include <QMainWindow>
 
 #include <functional>
+#include <vector>
 
 class QDockWidget;
 class QLabel;
@@ -16,6 +17,7 @@ struct Project;
 
 namespace sparsity::ui {
 
+struct NamedPlot;
 class ComparisonDialog;
 class DatasetBrowser;
 class Document;
@@ -43,6 +45,9 @@ public:
     DatasetBrowser *datasetBrowser() const { return browser_; }
     // Analysis > Compare Methods… (created on first use, then kept).
     ComparisonDialog *comparisonDialog();
+    // The plots File > Export writes: every view's, the training curves once a run drew some, and the method
+    // comparison's once one ran.
+    std::vector<NamedPlot> exportablePlots() const;
 
     // Each shows an error dialog that says what to do and returns false when it fails.
     bool openProject(const Project &project, const QString &path);

@@ -1,5 +1,7 @@
 #include "plotutil.h"
 
+#include "error.h"
+
 #include <qcustomplot.h>
 
 #include <QApplication>
@@ -8,6 +10,8 @@
 #include <QMenu>
 #include <QMessageBox>
 #include <QStandardPaths>
+
+#include <cstdio>
 
 namespace sparsity::ui {
 
@@ -64,6 +68,35 @@ bool savePlot(QCustomPlot *plot, const QString &path, QString *error)
                                                         "writable, then save again.")
                      .arg(QDir::toNativeSeparators(path));
     return ok;
+}
+
+QWidget *asWidget(QCustomPlot *plot) { return plot; }
+
+std::vector<WrittenPlot> writePlots(const std::vector<NamedPlot> &plots, const QString &stem, QSize hiddenSize)
+{
+    std::vector<WrittenPlot> written;
+    for (const NamedPlot &p : plots) {
+        WrittenPlot w;
+        w.name = p.name;
+        w.png = stem + QLatin1Char('-') + p.name + QStringLiteral(".png");
+        w.pdf = stem + QLatin1Char('-') + p.name + QStringLiteral(".pdf");
+        w.size = p.plot->isVisible() && p.plot->width() > 1 && p.plot->height() > 1 ? p.plot->size() : hiddenSize;
+        for (const QString &target : {w.png, w.pdf}) {
+            const bool pdf = target == w.pdf;
+            // QCustomPlot writes by file name only; the format is explicit, so the temporary name may be anything.
+            const QString temp = target + QStringLiteral(".partial");
+            const bool ok = pdf ? p.plot->savePdf(temp, w.size.width(), w.size.height())
+                                : p.plot->savePng(temp, w.size.width(), w.size.height(), 1.0);
+            // rename(2) replaces an existing file in one step, which QFile::rename does not.
+            if (!ok || std::rename(QFile::encodeName(temp).constData(), QFile::encodeName(target).constData()) != 0) {
+                QFile::remove(temp);
+                throw Error(QDir::toNativeSeparators(target).toStdString() +
+                            ": cannot write the plot; check that the folder exists and is writable");
+            }
+        }
+        written.push_back(w);
+    }
+    return written;
 }
 
 void installPlotActions(QCustomPlot *plot, std::function<QString()> csv, std::function<QString()> baseName)

@@ -1,13 +1,16 @@
 #pragma once
 
 #include <QColor>
+#include <QSize>
 #include <QString>
 
 #include <functional>
+#include <vector>
 
 class QCustomPlot;
 class QCPAxis;
 class QCPAxisRect;
+class QWidget;
 
 namespace sparsity::ui {
 
@@ -30,5 +33,24 @@ void installPlotActions(QCustomPlot *plot, std::function<QString()> csv, std::fu
 
 // Writes the plot as PNG or PDF (by the file's extension); returns false with the reason in *error.
 bool savePlot(QCustomPlot *plot, const QString &path, QString *error);
+
+// The plot as a QWidget, for code that must not include qcustomplot.h (tests are built with QT_NO_KEYWORDS).
+QWidget *asWidget(QCustomPlot *plot);
+
+// A plot of the main window as the export writes it: `name` becomes part of the file names.
+struct NamedPlot {
+    QString name;
+    QCustomPlot *plot = nullptr;
+};
+struct WrittenPlot {
+    QString name, png, pdf;
+    QSize size; // of the PNG in pixels, and of the PDF page in points
+};
+// Writes every plot as STEM-NAME.png and STEM-NAME.pdf, each to a temporary file renamed into place, so a failure
+// never leaves half a file under the final name. A plot is drawn at its size in the window, or at `hiddenSize`
+// when it is not visible (a dock never shown has no meaningful size). Throws sparsity::Error naming the file that
+// could not be written.
+std::vector<WrittenPlot> writePlots(const std::vector<NamedPlot> &plots, const QString &stem,
+                                    QSize hiddenSize = QSize(1000, 650));
 
 } // namespace sparsity::ui

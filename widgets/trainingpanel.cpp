@@ -118,6 +118,8 @@ TrainingPanel::TrainingPanel(Document *doc, QWidget *parent) : QWidget(parent), 
 
     start_ = new QPushButton(tr("Start"), this);
     start_->setToolTip(tr("Fine-tune a fresh copy of the model file with this recipe, starting from the current thresholds."));
+    pause_ = new QPushButton(tr("Pause"), this);
+    pause_->setToolTip(tr("Suspend the run before its next step (no CPU used meanwhile); Continue picks it up there."));
     cancel_ = new QPushButton(tr("Cancel"), this);
     cancel_->setToolTip(tr("Stop within one step; finished epochs stay in the checkpoint folder."));
     resume_ = new QPushButton(tr("Resume"), this);
@@ -153,6 +155,7 @@ TrainingPanel::TrainingPanel(Document *doc, QWidget *parent) : QWidget(parent), 
 
     auto *buttons = new QHBoxLayout;
     buttons->addWidget(start_);
+    buttons->addWidget(pause_);
     buttons->addWidget(cancel_);
     buttons->addWidget(resume_);
     buttons->addStretch(1);
@@ -181,16 +184,21 @@ TrainingPanel::TrainingPanel(Document *doc, QWidget *parent) : QWidget(parent), 
     connect(start_, &QPushButton::clicked, this, [this] { start(false); });
     connect(resume_, &QPushButton::clicked, this, [this] { start(true); });
     connect(cancel_, &QPushButton::clicked, doc_, &Document::cancelTraining);
+    connect(pause_, &QPushButton::clicked, this, [this] { doc_->setTrainingPaused(!doc_->isTrainingPaused()); });
+    connect(doc_, &Document::trainingPausedChanged, this, [this] {
+        showProgress(progress_);
+        updateButtons();
+    });
 
     connect(doc_, &Document::modelChanged, this, &TrainingPanel::loadFromDocument);
     connect(doc_, &Document::projectPathChanged, this, &TrainingPanel::updateButtons);
     connect(doc_, &Document::trainingStarted, this, [this](bool resume) {
-        status_->setText(resume ? tr("Resuming…") : tr("Starting…"));
+        showProgress(resume ? tr("Resuming…") : tr("Starting…"));
         updateButtons();
     });
     connect(doc_, &Document::trainingStep, this, &TrainingPanel::addStep);
     connect(doc_, &Document::trainingEpoch, this, &TrainingPanel::addEpoch);
-    connect(doc_, &Document::trainingMessage, status_, &QLabel::setText);
+    connect(doc_, &Document::trainingMessage, this, &TrainingPanel::showProgress);
     connect(doc_, &Document::trainingFinished, this, [this](bool, const QString &summary) {
         status_->setText(summary);
         updateButtons();
@@ -307,6 +315,8 @@ void TrainingPanel::updateButtons()
     start_->setEnabled(ready && !training);
     resume_->setEnabled(ready && !training && hasCheckpoint);
     cancel_->setEnabled(training);
+    pause_->setEnabled(training);
+    pause_->setText(doc_->isTrainingPaused() ? tr("Continue") : tr("Pause"));
     for (QWidget *w : std::initializer_list<QWidget *>{method_, scope_, bandMode_, penalty_, thresholdMode_, band_, lambda_,
                                                         regEpochs_, regRate_, budget_, target_, ftEpochs_, ftRate_,
                                                         trainImages_, calibrationImages_, validationImages_, batch_, seed_})
@@ -352,7 +362,7 @@ void TrainingPanel::addStep(const TrainingStep &step)
     plot_->graph(Penalty)->rescaleValueAxis(true);
     plot_->yAxis->setRangeLower(0.0);
     plot_->yAxis2->setRange(0.0, 1.0);
-    status_->setText(tr("%1 · epoch %2 · step %3 / %4 · loss %5")
+    showProgress(tr("%1 · epoch %2 · step %3 / %4 · loss %5")
                          .arg(QString::fromStdString(step.phase))
                          .arg(step.epoch + 1)
                          .arg(step.step + 1)
@@ -364,7 +374,7 @@ void TrainingPanel::addStep(const TrainingStep &step)
 void TrainingPanel::addEpoch(const EpochReport &epoch)
 {
     plot_->graph(Validation)->addData(stepX_, epoch.validationTop1 / 100.0);
-    status_->setText(tr("Epoch %1 / %2 (%3): validation top-1 %4 %, sparsity %5 %")
+    showProgress(tr("Epoch %1 / %2 (%3): validation top-1 %4 %, sparsity %5 %")
                          .arg(epoch.epoch + 1)
                          .arg(epoch.epochsTotal)
                          .arg(QString::fromStdString(epoch.phase))
@@ -372,6 +382,14 @@ void TrainingPanel::addEpoch(const EpochReport &epoch)
                          .arg(100.0 * epoch.validationSparsity, 0, 'f', 1));
     updateButtons();
     plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void TrainingPanel::showProgress(const QString &text)
+{
+    progress_ = text;
+    status_->setText(doc_->isTrainingPaused() ? tr("%1 · <b>paused</b> (Continue picks up at the next step; Cancel stops)")
+                                                    .arg(text.toHtmlEscaped())
+                                              : text);
 }
 
 int TrainingPanel::stepsPlotted() const { return plot_->graph(TaskLoss)->dataCount(); }

@@ -21,7 +21,7 @@ namespace sparsity::ui {
 class Document;
 
 // Fine-tuning (core/training.h) as a dock: a recipe editor bound to the project's recipe (the JSON the CLI reads),
-// Start / Cancel / Resume, the checkpoint folder, and live curves of task loss, penalty and sparsity per step and
+// Start / Pause-Continue / Cancel / Resume, the checkpoint folder, and live curves of task loss, penalty and sparsity per step and
 // validation accuracy per epoch.
 class TrainingPanel : public QWidget {
     Q_OBJECT
@@ -34,6 +34,7 @@ public:
 
     QPushButton *startButton() const { return start_; }
     QPushButton *cancelButton() const { return cancel_; }
+    QPushButton *pauseButton() const { return pause_; } // "Pause" while running, "Continue" while paused
     QPushButton *resumeButton() const { return resume_; }
     QCustomPlot *plot() const { return plot_; }
     int stepsPlotted() const;
@@ -54,6 +55,7 @@ private:
     void addEpoch(const EpochReport &epoch);
     void updateButtons();
     void updateEnabledFields();
+    void showProgress(const QString &text); // with "paused" appended while the run is paused
 
     Document *doc_;
     bool loading_ = false;
@@ -63,11 +65,12 @@ private:
     QSpinBox *regEpochs_, *ftEpochs_;
     QDoubleSpinBox *regRate_, *ftRate_;
     QSpinBox *trainImages_, *calibrationImages_, *validationImages_, *batch_, *seed_;
-    QPushButton *start_, *cancel_, *resume_;
+    QPushButton *start_, *pause_, *cancel_, *resume_;
     QLabel *checkpoints_, *status_;
     QCustomPlot *plot_;
     QSplitter *split_;
     double stepX_ = 0.0;
+    QString progress_; // the last step or epoch line
 };
 
 } // namespace sparsity::ui
