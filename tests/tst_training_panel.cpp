@@ -345,8 +345,15 @@ private Q_SLOTS:
             QTRY_VERIFY_WITH_TIMEOUT(doc()->isTrainingPaused(), 60000);
             QCOMPARE(panel()->pauseButton()->text(), QStringLiteral("Continue"));
             QVERIFY2(panel()->statusText().contains(QStringLiteral("paused")), qPrintable(panel()->statusText()));
-            QTest::qWait(200); // a step under way when the button was clicked still arrives
-            const int steps = panel()->stepsPlotted();
+            // A step under way when the button was clicked still arrives: wait until the count settles (on a busy
+            // machine one step can take a while). A run that did not pause would finish meanwhile and fail below.
+            int steps = panel()->stepsPlotted();
+            for (int settle = 0; settle < 5; ++settle) {
+                QTest::qWait(250);
+                if (panel()->stepsPlotted() == steps)
+                    break;
+                steps = panel()->stepsPlotted();
+            }
             const std::clock_t cpuBefore = std::clock();
             QElapsedTimer wall;
             wall.start();
