@@ -3,6 +3,7 @@
 #include "capture.h"
 #include "error.h"
 #include "model_p.h"
+#include "weights_p.h"
 
 #include <torch/torch.h>
 
@@ -145,28 +146,6 @@ void loadOptimizerState(const std::string &path, torch::optim::Optimizer &optimi
     optimizer.load(optimizerArchive);
 }
 
-void writeWeights(const torch::jit::Module &module, const std::string &path)
-{
-    torch::serialize::OutputArchive archive;
-    writeTensors(archive, module);
-    const std::string temp = path + ".partial";
-    archive.save_to(temp);
-    if (std::rename(temp.c_str(), path.c_str()) != 0)
-        throw Error(path + ": cannot move the file into place");
-}
-
-void readWeights(torch::jit::Module &module, const std::string &path)
-{
-    try {
-        torch::serialize::InputArchive archive;
-        archive.load_from(path);
-        readTensors(archive, module);
-    } catch (const c10::Error &e) {
-        throw Error(path + ": cannot read these weights (" + std::string(e.what_without_backtrace()).substr(0, 200) +
-                    "); they may belong to another model");
-    }
-}
-
 // The distillation teacher: an uninstrumented copy of the model as it was when the run started. A resumed run
 // reads it back from the checkpoint folder, so it distils from the same teacher as the uninterrupted run.
 std::unique_ptr<torch::jit::Module> makeTeacher(Model::Impl &d, const std::string &path, bool resuming)
@@ -174,7 +153,7 @@ std::unique_ptr<torch::jit::Module> makeTeacher(Model::Impl &d, const std::strin
     std::istringstream bytes(d.bytes);
     auto teacher = std::make_unique<torch::jit::Module>(torch::jit::load(bytes, c10::kCPU));
     if (resuming && QFile::exists(QString::fromStdString(path))) {
-        readWeights(*teacher, path);
+        loadModuleWeights(*teacher, path);
     } else {
         torch::NoGradGuard noGrad;
         std::unordered_map<std::string, at::Tensor> current;
@@ -186,7 +165,7 @@ std::unique_ptr<torch::jit::Module> makeTeacher(Model::Impl &d, const std::strin
             p.value.copy_(current.at(p.name));
         for (auto b : teacher->named_buffers(true))
             b.value.copy_(current.at(b.name));
-        writeWeights(*teacher, path);
+        saveModuleWeights(*teacher, "the starting model (distillation teacher)", path);
     }
     teacher->eval();
     for (auto p : teacher->parameters(true))

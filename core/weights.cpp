@@ -2,6 +2,7 @@
 
 #include "error.h"
 #include "model_p.h"
+#include "weights_p.h"
 
 #include <torch/serialize.h>
 
@@ -32,12 +33,12 @@ std::string firstLine(const std::string &message)
 }
 
 // Parameters and buffers by archive key, in the module's order.
-std::vector<std::pair<std::string, at::Tensor>> namedTensors(Model::Impl &d)
+std::vector<std::pair<std::string, at::Tensor>> namedTensors(const torch::jit::Module &module)
 {
     std::vector<std::pair<std::string, at::Tensor>> out;
-    for (const auto &p : d.module.named_parameters(true))
+    for (const auto &p : module.named_parameters(true))
         out.emplace_back("param/" + p.name, p.value);
-    for (const auto &b : d.module.named_buffers(true))
+    for (const auto &b : module.named_buffers(true))
         out.emplace_back("buffer/" + b.name, b.value);
     return out;
 }
@@ -49,10 +50,22 @@ void saveWeights(const Model &model, const std::string &path)
     // No run lock: only training writes parameters, and it works on a copy of its own; a capture running on this
     // model meanwhile only reads them.
     auto &d = model.impl();
+    saveModuleWeights(d.module, QFileInfo(QString::fromStdString(d.path)).fileName().toStdString(), path);
+}
+
+void loadWeights(Model &model, const std::string &path)
+{
+    auto &d = model.impl();
+    std::lock_guard<std::mutex> lock(d.runMutex);
+    loadModuleWeights(d.module, path);
+}
+
+void saveModuleWeights(const torch::jit::Module &module, const std::string &modelName, const std::string &path)
+{
     torch::serialize::OutputArchive archive;
     archive.write("format", c10::IValue(std::string(kFormat)));
-    archive.write("model", c10::IValue(QFileInfo(QString::fromStdString(d.path)).fileName().toStdString()));
-    for (const auto &[key, tensor] : namedTensors(d))
+    archive.write("model", c10::IValue(modelName));
+    for (const auto &[key, tensor] : namedTensors(module))
         archive.write(key, tensor.detach());
     std::ostringstream bytes;
     try {
@@ -68,7 +81,7 @@ void saveWeights(const Model &model, const std::string &path)
         throw Error(path + ": could not be saved (" + file.errorString().toStdString() + "); the previous file is unchanged");
 }
 
-void loadWeights(Model &model, const std::string &path)
+void loadModuleWeights(torch::jit::Module &module, const std::string &path)
 {
     if (!QFileInfo(QString::fromStdString(path)).isFile())
         throw Error(path + ": the tuned weights file does not exist");
@@ -83,8 +96,7 @@ void loadWeights(Model &model, const std::string &path)
         throw Error(path + ": not a Sparsity Explorer weights file (no \"" + kFormat + "\" marker)");
     const std::string origin = archive.try_read("model", from) && from.isString() ? from.toStringRef() : "another model";
 
-    auto &d = model.impl();
-    const auto targets = namedTensors(d);
+    const auto targets = namedTensors(module);
     std::vector<at::Tensor> sources;
     sources.reserve(targets.size());
     // Everything is read and checked before anything is copied: a mismatch leaves the model as it was.
@@ -107,7 +119,6 @@ void loadWeights(Model &model, const std::string &path)
             throw Error(path + ": holds \"" + key + "\", which this model does not have; these weights were saved from " +
                         origin);
 
-    std::lock_guard<std::mutex> lock(d.runMutex);
     torch::NoGradGuard noGrad;
     for (std::size_t i = 0; i < targets.size(); ++i)
         targets[i].second.copy_(sources[i]);
