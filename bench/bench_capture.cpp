@@ -37,13 +37,14 @@ int main(int argc, char **argv)
     const std::string modelPath = argc > 1 ? argv[1] : SPARSITY_SAMPLEDATA_DIR "/models/sample-resnet.pt";
     const std::string dataPath = argc > 2 ? argv[2] : SPARSITY_SAMPLEDATA_DIR "/fashion-mnist";
     const int repeats = argc > 3 ? std::atoi(argv[3]) : 5;
+    const std::size_t batchSize = argc > 4 ? std::size_t(std::max(1, std::atoi(argv[4]))) : 64;
     try {
         auto model = Model::load(modelPath);
         auto test = openDataset(dataPath, Split::Test);
         const auto pre = model->defaultPreprocessing();
-        const auto batches = loadBatches(*test, pre, firstN(*test, 2000), 64);
-        std::printf("model %s, %zu sites, %zu test images in %zu batches of 64\n", modelPath.c_str(), model->sites().size(),
-                    test->size(), batches.size());
+        const auto batches = loadBatches(*test, pre, firstN(*test, 2000), batchSize);
+        std::printf("model %s, %zu sites, %zu test images in %zu batches of %zu\n", modelPath.c_str(), model->sites().size(),
+                    test->size(), batches.size(), batchSize);
 
         // Warm up both paths: the profiling executor specialises during the first calls.
         for (int i = 0; i < 3; ++i) {

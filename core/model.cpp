@@ -21,6 +21,8 @@
 #include <sstream>
 #include <thread>
 
+#include <malloc.h>
+
 namespace sparsity {
 
 using torch::jit::Node;
@@ -137,6 +139,12 @@ void initTorchThreads()
         if (const char *env = std::getenv("SPARSITY_THREADS"); env && std::atoi(env) > 0)
             threads = std::atoi(env);
         at::set_num_threads(threads);
+        // Every forward pass allocates and frees activation tensors of a few MiB. Above glibc's mmap threshold
+        // each one is a fresh mmap whose pages fault in and are zeroed again, which cost the sample ResNet more
+        // than its convolutions (bench_capture: a plain forward 0.44 s -> 0.21 s for 2,000 images). Keep such
+        // blocks in the heap instead; peak memory stays flat (the same blocks are reused batch after batch).
+        mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+        mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
     });
 }
 
