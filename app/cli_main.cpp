@@ -166,7 +166,7 @@ struct Options {
     QCommandLineOption preset{QStringLiteral("preset"), QStringLiteral("Processor preset: a built-in name (neuronflow-28nm, dense-mac-array-28nm) or a JSON file."), QStringLiteral("NAME|FILE")};
     QCommandLineOption listPresets{QStringLiteral("list-presets"), QStringLiteral("List the processor presets and exit.")};
     QCommandLineOption histograms{QStringLiteral("no-histograms"), QStringLiteral("Leave the per-site histograms out of the JSON report.")};
-    QCommandLineOption inputShape{QStringLiteral("input-shape"), QStringLiteral("Model input C,H,W (images are resized to it); for a model without metadata."), QStringLiteral("C,H,W")};
+    QCommandLineOption inputShape{QStringLiteral("input-shape"), QStringLiteral("Model input C,H,W: images are resized exactly to it (overrides the metadata and the project)."), QStringLiteral("C,H,W")};
     QCommandLineOption budget{QStringLiteral("budget"), QStringLiteral("Allowed top-1 loss on the calibration set, percentage points (default 0.5)."), QStringLiteral("PP")};
     QCommandLineOption calibration{QStringLiteral("calibration"), QStringLiteral("Calibration images, taken from the end of the training split (default 1000)."), QStringLiteral("N")};
     QCommandLineOption steps{QStringLiteral("steps"), QStringLiteral("Binary-search steps per site (default 10)."), QStringLiteral("N")};

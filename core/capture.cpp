@@ -155,9 +155,13 @@ private:
                          .to(at::kLong);
         auto scored = masks.ne(std::int64_t(kIgnoreClass));
         const auto tooLarge = masks.ge(classes).logical_and(scored);
-        if (tooLarge.any().item<bool>())
-            throw Error("a mask holds class " + std::to_string(masks.masked_select(tooLarge).max().item<std::int64_t>()) +
-                        " but " + d_.path + " has " + std::to_string(classes) + " output classes");
+        if (tooLarge.any().item<bool>()) {
+            const auto pixel = tooLarge.nonzero()[0][0].item<std::int64_t>();
+            const auto item = batch.indices[std::size_t(pixel / (std::int64_t(batch.h) * batch.w))];
+            throw Error("the mask of dataset item " + std::to_string(item) + " holds class " +
+                        std::to_string(masks[pixel].item<std::int64_t>()) + " but " + d_.path + " has " +
+                        std::to_string(classes) + " output classes; the dataset and the model disagree on the classes");
+        }
         auto pairs = (masks.masked_select(scored) * classes + predicted.masked_select(scored)).bincount({}, classes * classes);
         if (result_.segmentationClasses == 0) {
             result_.segmentationClasses = int(classes);

@@ -44,7 +44,8 @@ bool jpegHasEndMarker(const std::vector<std::uint8_t> &b)
     return false;
 }
 
-cv::Mat decodeMat(const std::string &path)
+// Masks hold class indices: a 16-bit mask is read unscaled (and must stay within 8 bits), an image is scaled.
+cv::Mat decodeMat(const std::string &path, bool classIndices = false)
 {
     const std::vector<std::uint8_t> bytes = readBytes(path);
     if (bytes.empty())
@@ -62,7 +63,16 @@ cv::Mat decodeMat(const std::string &path)
                     " bytes that OpenCV cannot decode)");
     if (m.depth() == CV_16U) {
         cv::Mat m8;
-        m.convertTo(m8, CV_8U, 1.0 / 257.0);
+        if (classIndices) {
+            double largest = 0.0;
+            cv::minMaxLoc(m.reshape(1), nullptr, &largest);
+            if (largest > 255.0)
+                throw Error(path + ": a 16-bit mask with class index " + std::to_string(int(largest)) +
+                            "; class indices must be 0-254 (255 = not scored)");
+            m.convertTo(m8, CV_8U);
+        } else {
+            m.convertTo(m8, CV_8U, 1.0 / 257.0);
+        }
         m = m8;
     } else if (m.depth() != CV_8U) {
         throw Error(path + ": unsupported pixel type (only 8- and 16-bit images are read)");
@@ -114,7 +124,7 @@ namespace {
 
 RawImage decodeMask(const std::string &path)
 {
-    cv::Mat m = decodeMat(path);
+    cv::Mat m = decodeMat(path, true);
     if (m.channels() == 1)
         return fromMat(m);
     // A colour file is accepted only when it is grey (all channels equal): the values are class indices.

@@ -354,10 +354,18 @@ Preprocessing Model::defaultPreprocessing(const Preprocessing &fallback) const
     Preprocessing p = fallback;
     const auto &m = d->metadata;
     if (m.inputShape.size() == 3) {
+        // The model states its input: resize exactly to it. The fallback's crop (ImageNet's 256 -> 224) belongs to
+        // another input size, and its statistics to another channel count.
+        if (p.channels != int(m.inputShape[0]) && p.mean.size() > 1) {
+            p.mean = {0.0f};
+            p.std = {1.0f};
+        }
         p.channels = int(m.inputShape[0]);
         p.height = int(m.inputShape[1]);
         p.width = int(m.inputShape[2]);
         p.resize = Preprocessing::Resize::Exact;
+        p.centerCrop = false;
+        p.resizeTo = 0;
     }
     if (!m.mean.empty())
         p.mean = m.mean;

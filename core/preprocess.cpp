@@ -126,8 +126,8 @@ cv::Mat resized(const cv::Mat &m, int width, int height, bool nearest)
         return m;
     cv::Mat out;
     // Area averaging when shrinking approximates torchvision's antialiased bilinear; bilinear when enlarging.
-    // Class-index masks must never blend two classes: nearest neighbour.
-    const int interpolation = nearest ? cv::INTER_NEAREST : (width < m.cols && height < m.rows) ? cv::INTER_AREA : cv::INTER_LINEAR;
+    // Class-index masks must never blend two classes: nearest neighbour, sampled at pixel centres like PIL's.
+    const int interpolation = nearest ? cv::INTER_NEAREST_EXACT : (width < m.cols && height < m.rows) ? cv::INTER_AREA : cv::INTER_LINEAR;
     cv::resize(m, out, cv::Size(width, height), 0, 0, interpolation);
     return out;
 }

@@ -65,7 +65,9 @@ inline int binIndexOfBits(std::uint32_t bits)
 {
     const int key = int(bits >> 20) - LogHistogram::firstKey() + 1;
     const int clamped = key < 0 ? 0 : (key > LogHistogram::kBinCount - 1 ? LogHistogram::kBinCount - 1 : key);
-    return int(bits) > 0 ? clamped : ((bits << 1) == 0 ? kZeroBin : kNegativeBin);
+    // +NaN has positive-looking bits: it is counted with the negatives ("not a positive value"), as before.
+    const bool positive = int(bits) > 0 && bits <= 0x7f800000u;
+    return positive ? clamped : ((bits << 1) == 0 ? kZeroBin : kNegativeBin);
 }
 
 // One pass over the planes [begin, end) of an N x C x P tensor: zeros, histogram, per-channel and per-position

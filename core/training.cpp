@@ -16,6 +16,7 @@
 #include <sstream>
 #include <unordered_map>
 #include <random>
+#include <set>
 #include <thread>
 
 namespace sparsity {
@@ -152,7 +153,10 @@ std::unique_ptr<torch::jit::Module> makeTeacher(Model::Impl &d, const std::strin
 {
     std::istringstream bytes(d.bytes);
     auto teacher = std::make_unique<torch::jit::Module>(torch::jit::load(bytes, c10::kCPU));
-    if (resuming && QFile::exists(QString::fromStdString(path))) {
+    if (resuming) {
+        if (!QFile::exists(QString::fromStdString(path)))
+            throw Error(path + ": missing; this run distils from the model it started with, and without that file a "
+                               "resume would distil from half-trained weights. Start the run again instead of resuming");
         loadModuleWeights(*teacher, path);
     } else {
         torch::NoGradGuard noGrad;
@@ -173,11 +177,15 @@ std::unique_ptr<torch::jit::Module> makeTeacher(Model::Impl &d, const std::strin
     return teacher;
 }
 
-// BatchNorm layers back in eval mode: normalise with running statistics and leave them untouched.
+// BatchNorm layers back in eval mode: normalise with running statistics and leave them untouched. By exact class
+// name, so a user's block that merely contains "BatchNorm" in its name keeps its dropout and other layers training.
+// A traced model has batch_norm's `training` argument baked in as a constant: there this changes nothing
+// (docs/star.md).
 void freezeBatchNorm(torch::jit::Module &module)
 {
+    static const std::set<std::string> kinds{"BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm"};
     for (auto m : module.modules())
-        if (m.type()->name() && m.type()->name()->name().find("BatchNorm") != std::string::npos)
+        if (m.type()->name() && kinds.count(m.type()->name()->name()))
             m.train(false);
 }
 
@@ -303,8 +311,11 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
     }
     result.bands = progress.bands;
     std::unique_ptr<torch::jit::Module> teacher;
+    const std::string teacherPath = checkpointDir + "/" + kTeacherName;
     if (recipe.distillationWeight > 0.0)
-        teacher = makeTeacher(d, checkpointDir + "/" + kTeacherName, resume && progress.epochsDone > 0);
+        teacher = makeTeacher(d, teacherPath, resume && progress.epochsDone > 0);
+    else if (!(resume && progress.epochsDone > 0))
+        QFile::remove(QString::fromStdString(teacherPath)); // an earlier run's teacher must not outlive it
     const double temperature = recipe.distillationTemperature;
 
     const int regEpochs = recipe.regularizeEpochs;

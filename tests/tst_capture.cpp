@@ -299,7 +299,7 @@ private Q_SLOTS:
         forwardOutput(*lowRes, loadBatches(*data, pre, {0}, 1).front(), false, &lowShape);
         QCOMPARE(lowShape, (std::vector<std::int64_t>{1, 3, 8, 8}));
         const QString tooFew = errorOf([&] { capture(*lowRes, *data, pre, firstN(*data, 5)); });
-        QVERIFY2(tooFew.contains(QStringLiteral("a mask holds class 4")) && tooFew.contains(QStringLiteral("3 output classes")),
+        QVERIFY2(tooFew.contains(QStringLiteral("the mask of dataset item 0 holds class 3")) && tooFew.contains(QStringLiteral("3 output classes")),
                  qPrintable(tooFew));
 
         // A classifier cannot be scored against masks: the message says what the output is.

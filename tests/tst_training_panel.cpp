@@ -603,10 +603,12 @@ private Q_SLOTS:
         QVERIFY(window_->saveProjectTo(path));
         QVERIFY2(errors_.isEmpty(), qPrintable(errors_.join(QLatin1Char('\n'))));
         QVERIFY(!doc()->isModified());
-        const QString weights = dir_.filePath(QStringLiteral("tuned.weights.pt"));
-        QVERIFY(QFileInfo(weights).size() > 0);
         const Project saved = loadProject(path);
-        QCOMPARE(saved.weightsPath, weights);
+        const QString weights = saved.weightsPath;
+        QVERIFY2(QFileInfo(weights).fileName().startsWith(QStringLiteral("tuned.weights-")), qPrintable(weights));
+        QCOMPARE(QFileInfo(weights).absolutePath(), QFileInfo(path).absolutePath());
+        QVERIFY(QFileInfo(weights).size() > 0);
+
         QCOMPARE(saved.modelPath, doc()->project().modelPath); // the input model is referenced, never replaced
 
         const auto batches = loadBatches(*doc()->dataset(), doc()->preprocessing(),
@@ -629,8 +631,15 @@ private Q_SLOTS:
         QCOMPARE(reopened.current()->result.top1(), doc()->current()->result.top1());
         QCOMPARE(reopened.baseline()->result.top1(), doc()->baseline()->result.top1());
 
-        // Undoing the fine-tunings (several runs above) and saving again drops the reference: the project opens
-        // untuned.
+        // Saving again writes the weights under a new name before replacing the project, then removes the old file:
+        // an interrupted save leaves the previous project and its weights as they were.
+        QVERIFY(window_->saveProjectTo(path));
+        const QString second = loadProject(path).weightsPath;
+        QVERIFY(second != weights && QFileInfo(second).size() > 0);
+        QVERIFY(!QFileInfo::exists(weights));
+
+        // Undoing the fine-tunings (several runs above) and saving again drops the reference (and the file): the
+        // project opens untuned.
         QUndoStack *stack = doc()->undoStack();
         const int index = stack->index();
         while (doc()->isTuned() && stack->canUndo())
@@ -638,11 +647,13 @@ private Q_SLOTS:
         QVERIFY(!doc()->isTuned());
         QVERIFY(window_->saveProjectTo(path));
         QVERIFY(loadProject(path).weightsPath.isEmpty());
+        QVERIFY(!QFileInfo::exists(second));
         stack->setIndex(index);
         QVERIFY(doc()->isTuned());
         doc()->waitForIdle();
 
-        // A weights file from another network is refused with its name, and the document stays as it was.
+        // A file that is not a weights file (a TorchScript model) is refused with its name, and the document stays as
+        // it was.
         QFile::remove(weights);
         QVERIFY(QFile::copy(QStringLiteral(SPARSITY_SAMPLEDATA_DIR "/models/sample-mobilenetv2.pt"), weights));
         Project foreign = saved;
@@ -650,7 +661,7 @@ private Q_SLOTS:
             reopened.openProject(foreign, path);
             QFAIL("a foreign weights file was accepted");
         } catch (const std::exception &e) {
-            QVERIFY2(QString::fromStdString(e.what()).contains(QStringLiteral("tuned.weights.pt")), e.what());
+            QVERIFY2(QString::fromStdString(e.what()).contains(QFileInfo(weights).fileName()), e.what());
         }
         QVERIFY(reopened.isTuned());
     }

@@ -204,7 +204,7 @@ void ComparisonDialog::fill()
                                      "projected latency and energy."));
     const auto &rows = outcome->comparison.methods;
     table_->setRowCount(int(rows.size()));
-    QVector<double> xs[kCharts], ys;
+    QVector<double> xs[kCharts], ys[kCharts]; // points without a projection (no valid preset) are left out
     std::vector<std::pair<QCPItemText *, int>> labels; // with their chart
     for (std::size_t i = 0; i < rows.size(); ++i) {
         const MethodOutcome &o = rows[i];
@@ -235,11 +235,11 @@ void ComparisonDialog::fill()
         }
         const double x[kCharts] = {std::isnan(o.removedVsRelu) ? 100.0 * o.activationSparsity : 100.0 * o.removedVsRelu,
                              latency * 1e6, energy * 1e6};
-        ys << o.top1;
         for (int r = 0; r < kCharts; ++r) {
-            xs[r] << x[r];
             if (std::isnan(x[r]))
                 continue;
+            xs[r] << x[r];
+            ys[r] << o.top1;
             auto *label = new QCPItemText(plot_);
             label->setClipAxisRect(plot_->axisRect(r));
             label->position->setAxes(plot_->axisRect(r)->axis(QCPAxis::atBottom), plot_->axisRect(r)->axis(QCPAxis::atLeft));
@@ -252,7 +252,7 @@ void ComparisonDialog::fill()
     }
     for (int r = 0; r < kCharts; ++r) {
         QCPGraph *graph = plot_->graph(r);
-        graph->setData(xs[r], ys, false);
+        graph->setData(xs[r], ys[r], false);
         graph->rescaleAxes();
         graph->keyAxis()->scaleRange(1.3);
         graph->valueAxis()->scaleRange(1.3);

@@ -8,6 +8,7 @@
 #include "weights.h"
 
 #include <QCoreApplication>
+#include <QDateTime>
 #include <QDir>
 #include <QFileInfo>
 #include <QJsonArray>
@@ -354,8 +355,15 @@ Project Document::projectToSave() const
 
 QString Document::weightsPathFor(const QString &projectPath)
 {
+    // A new name on every save: the project file is replaced only after its weights are complete, and until then
+    // the previous project keeps pointing at the previous, untouched weights file.
     const QFileInfo info(projectPath);
-    return info.absolutePath() + QLatin1Char('/') + projectStem(info) + QStringLiteral(".weights.pt");
+    const QString base = info.absolutePath() + QLatin1Char('/') + projectStem(info) + QStringLiteral(".weights-") +
+                         QDateTime::currentDateTimeUtc().toString(QStringLiteral("yyyyMMdd-HHmmsszzz"));
+    QString name = base + QStringLiteral(".pt");
+    for (int n = 2; QFileInfo::exists(name); ++n)
+        name = base + QStringLiteral("-%1.pt").arg(n);
+    return name;
 }
 
 void Document::saveProjectTo(const QString &path)
@@ -363,6 +371,7 @@ void Document::saveProjectTo(const QString &path)
     const QString absolute = QFileInfo(path).absoluteFilePath();
     Project p = projectToSave();
     p.weightsPath.clear();
+    const QString previousWeights = projectPath_ == absolute ? project_.weightsPath : QString();
     if (isTuned()) {
         // Weights first: a project never points at weights that were not written.
         p.weightsPath = weightsPathFor(absolute);
@@ -372,6 +381,12 @@ void Document::saveProjectTo(const QString &path)
         saveWeights(*model_, p.weightsPath.toStdString());
     }
     saveProject(p, absolute);
+    // The saved project no longer refers to the weights it had: remove that file when it is one of ours.
+    const QFileInfo previous(previousWeights);
+    if (!previousWeights.isEmpty() && previous.absoluteFilePath() != p.weightsPath &&
+        previous.absolutePath() == QFileInfo(absolute).absolutePath() &&
+        previous.fileName().startsWith(projectStem(QFileInfo(absolute)) + QStringLiteral(".weights")))
+        QFile::remove(previousWeights);
     project_.weightsPath = p.weightsPath;
     markSaved(absolute);
 }

@@ -83,7 +83,7 @@ public:
     // (NAME.weights.pt, core/weights.h) first, then marks the document saved. Throws sparsity::Error naming the
     // file; a failed save leaves the previous files as they were.
     void saveProjectTo(const QString &path);
-    // Where saveProjectTo puts the tuned weights of a project saved at `projectPath`.
+    // A new file name for the tuned weights of a project saved at `projectPath` (unique per save).
     static QString weightsPathFor(const QString &projectPath);
     void markSaved(const QString &path);
     bool isModified() const;
