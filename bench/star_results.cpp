@@ -43,7 +43,7 @@ int main(int argc, char **argv)
         const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
         std::printf("# STAR on the sample ResNet: results\n\n");
-        std::printf("Written by `build/dev/bench/star_results > docs/results.md` (recipe: "
+        std::printf("The tables down to the acceptance line are printed by `build/dev/bench/star_results` (recipe: "
                     "`resources/recipes/star-sample-resnet.json`). Model `sampledata/models/sample-resnet.pt`; training "
                     "on the shipped 10,000 Fashion-MNIST training images (the last %zu held out for calibration); every "
                     "figure below on the %zu shipped test images. Every method gets the same %d epochs on the same "
