@@ -38,7 +38,13 @@ struct LocalStats {
     std::vector<int> compressed; // the bin indices of its nonzero elements
 };
 
-std::atomic<bool> compressedScan{__builtin_cpu_supports("avx512f") != 0};
+bool cpuHasAvx512()
+{
+    __builtin_cpu_init(); // this runs during static initialisation, possibly before libgcc's own constructor
+    return __builtin_cpu_supports("avx512f") != 0;
+}
+
+std::atomic<bool> compressedScan{cpuHasAvx512()};
 
 // The bin indices of the nonzero elements of p, packed to the front of `out` (which has room for n + 16).
 __attribute__((target("avx512f"))) int keepNonzero(const float *p, const int *index, int n, int *out)
@@ -294,7 +300,7 @@ namespace sparsity {
 
 bool compressedStatisticsAvailable()
 {
-    return __builtin_cpu_supports("avx512f") != 0;
+    return detail::cpuHasAvx512();
 }
 
 void setCompressedStatistics(bool enabled)

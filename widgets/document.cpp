@@ -132,7 +132,9 @@ void Document::openProject(const Project &project, const QString &path)
     // Load everything into locals first: a failure leaves the document as it was.
     std::shared_ptr<Model> model = Model::load(project.modelPath.toStdString());
     std::shared_ptr<Dataset> dataset = sparsity::openDataset(project.datasetPath.toStdString(), project.split);
-    const Preprocessing pre = project.hasPreprocessing ? project.preprocessing : model->defaultPreprocessing();
+    // As the command line: the model's metadata, else what the dataset implies.
+    const Preprocessing pre =
+        project.hasPreprocessing ? project.preprocessing : model->defaultPreprocessing(impliedPreprocessing(*dataset));
     pre.validate();
     const std::vector<std::int64_t> chw{pre.channels, pre.height, pre.width};
     if (model->inputShape() != chw)
@@ -188,7 +190,7 @@ void Document::openModel(const QString &path)
     project_.scope = edits.scope;
     project_.bands = edits.bands;
     if (!project_.hasPreprocessing)
-        preprocessing_ = model_->defaultPreprocessing();
+        preprocessing_ = model_->defaultPreprocessing(dataset_ ? impliedPreprocessing(*dataset_) : Preprocessing{});
     resetState();
     applyProjectEdits();
     undoStack_->clear();
@@ -201,7 +203,8 @@ void Document::openModel(const QString &path)
 void Document::openDataset(const QString &path, Split split, const SubsetSpec &subset, const Preprocessing *preprocessing)
 {
     std::shared_ptr<Dataset> dataset = sparsity::openDataset(path.toStdString(), split);
-    Preprocessing pre = preprocessing ? *preprocessing : (model_ ? model_->defaultPreprocessing() : preprocessing_);
+    Preprocessing pre = preprocessing ? *preprocessing
+                                      : (model_ ? model_->defaultPreprocessing(impliedPreprocessing(*dataset)) : preprocessing_);
     pre.validate();
     auto indices = chooseIndices(*dataset, subset);
     cancelJobs();
