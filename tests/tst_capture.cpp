@@ -5,6 +5,7 @@
 #include "error.h"
 #include "model.h"
 #include "datasetfixtures.h"
+#include "loghistogram.h"
 #include "report.h"
 #include "testmodels.h"
 #include "threads.h"
@@ -17,6 +18,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <cmath>
 #include <cstring>
 
 using namespace sparsity;
@@ -147,6 +149,52 @@ private Q_SLOTS:
         }
         // ReLU outputs are sparse; the image tap is not.
         QVERIFY(r.sites[1].sparsity() > 0.2);
+    }
+
+    // Values real feature maps rarely hold, through the model's input tap (a dense site that sees the batch as it
+    // is): +0 and -0, NaN, both infinities, denormals, the histogram's underflow and overflow ends.
+    void statisticsOfSpecialValues_data() { statisticsMatchBruteForce_data(); }
+    void statisticsOfSpecialValues()
+    {
+        QFETCH(bool, compressed);
+        setCompressedStatistics(compressed);
+        const auto restore = qScopeGuard([] { setCompressedStatistics(true); });
+        const float specials[] = {0.0f, -0.0f, std::nanf(""), -std::nanf(""), INFINITY, -INFINITY, 1e-40f, -1e-40f,
+                                  1e-30f, 3e-8f, 0.5f, 1.0f, 7e4f, 3e38f, -2.0f, 1e-6f};
+        Batch b = syntheticBatch(3, 1, 28, 28, 7);
+        for (std::size_t i = 0; i < b.data.size(); ++i)
+            if (i % 3 != 0) // keep some ordinary values between the special ones
+                b.data[i] = specials[(i * 7) % 16];
+        std::size_t tap = resnet_->sites().size();
+        for (const auto &site : resnet_->sites())
+            if (site.name == "input")
+                tap = std::size_t(site.index);
+        QVERIFY(tap < resnet_->sites().size());
+        const auto r = capture(*resnet_, {b});
+        const SiteStats &stats = r.sites[tap];
+        std::int64_t zeros = 0, negatives = 0;
+        LogHistogram hist;
+        float lo = INFINITY, hi = -INFINITY;
+        for (float v : b.data) {
+            if (v == 0.0f)
+                ++zeros;
+            else if (v > 0.0f)
+                hist.add(v);
+            else
+                ++negatives; // NaN too: it is not a positive value
+            if (!std::isnan(v)) {
+                lo = std::min(lo, v);
+                hi = std::max(hi, v);
+            }
+        }
+        QCOMPARE(stats.elements, std::int64_t(b.data.size()));
+        QCOMPARE(stats.zeros, zeros);
+        QCOMPARE(stats.negatives, negatives);
+        QCOMPARE(stats.positive.counts(), hist.counts());
+        QVERIFY(hist.count(0) > 0 && hist.count(LogHistogram::kBinCount - 1) > 0); // both ends were exercised
+        QCOMPARE(stats.channelNonzero, (std::vector<std::int64_t>{std::int64_t(b.data.size()) - zeros}));
+        QCOMPARE(stats.max, hi); // +inf
+        QCOMPARE(stats.min, lo); // -inf
     }
 
     void thresholdZeroIsBitExact()
