@@ -69,30 +69,6 @@ void setRate(torch::optim::Optimizer &optimizer, double rate)
     }
 }
 
-// Parameters and buffers by name: checkpoints and the distillation teacher.
-void writeTensors(torch::serialize::OutputArchive &archive, const torch::jit::Module &module)
-{
-    for (const auto &p : module.named_parameters(true))
-        archive.write("param/" + p.name, p.value.detach());
-    for (const auto &b : module.named_buffers(true))
-        archive.write("buffer/" + b.name, b.value);
-}
-
-void readTensors(torch::serialize::InputArchive &archive, torch::jit::Module &module)
-{
-    torch::NoGradGuard noGrad;
-    for (auto p : module.named_parameters(true)) {
-        at::Tensor t;
-        archive.read("param/" + p.name, t);
-        p.value.copy_(t);
-    }
-    for (auto b : module.named_buffers(true)) {
-        at::Tensor t;
-        archive.read("buffer/" + b.name, t);
-        b.value.copy_(t);
-    }
-}
-
 // Everything a resumed run needs to continue exactly where the checkpoint was written.
 struct Checkpoint {
     int epochsDone = 0;
@@ -102,7 +78,7 @@ struct Checkpoint {
 void saveCheckpoint(const std::string &path, Model::Impl &d, torch::optim::Optimizer &optimizer, const Checkpoint &c)
 {
     torch::serialize::OutputArchive archive;
-    writeTensors(archive, d.module);
+    writeModuleTensors(archive, d.module);
     archive.write("epochs_done", torch::tensor(std::int64_t(c.epochsDone)));
     archive.write("thresholds", torch::tensor(c.thresholds));
     archive.write("bands", torch::tensor(c.bands));
@@ -121,7 +97,6 @@ Checkpoint loadCheckpoint(const std::string &path, Model::Impl &d, std::size_t s
     try {
         torch::serialize::InputArchive archive;
         archive.load_from(path);
-        readTensors(archive, d.module);
         at::Tensor epochs, thresholds, bands;
         archive.read("epochs_done", epochs);
         archive.read("thresholds", thresholds);
@@ -129,6 +104,8 @@ Checkpoint loadCheckpoint(const std::string &path, Model::Impl &d, std::size_t s
         c.epochsDone = int(epochs.item<std::int64_t>());
         c.thresholds.assign(thresholds.data_ptr<float>(), thresholds.data_ptr<float>() + thresholds.numel());
         c.bands.assign(bands.data_ptr<float>(), bands.data_ptr<float>() + bands.numel());
+        // Last: a checkpoint of another model is refused before any weight is replaced.
+        readModuleTensors(archive, d.module, path, "a training run of another model");
     } catch (const c10::Error &e) {
         throw Error(path + ": cannot resume from this checkpoint (" + std::string(e.what_without_backtrace()).substr(0, 200) +
                     "); it may belong to another model");

@@ -65,8 +65,7 @@ void saveModuleWeights(const torch::jit::Module &module, const std::string &mode
     torch::serialize::OutputArchive archive;
     archive.write("format", c10::IValue(std::string(kFormat)));
     archive.write("model", c10::IValue(modelName));
-    for (const auto &[key, tensor] : namedTensors(module))
-        archive.write(key, tensor.detach());
+    writeModuleTensors(archive, module);
     std::ostringstream bytes;
     try {
         archive.save_to(bytes);
@@ -95,7 +94,18 @@ void loadModuleWeights(torch::jit::Module &module, const std::string &path)
     if (!archive.try_read("format", format) || !format.isString() || format.toStringRef() != kFormat)
         throw Error(path + ": not a Sparsity Explorer weights file (no \"" + kFormat + "\" marker)");
     const std::string origin = archive.try_read("model", from) && from.isString() ? from.toStringRef() : "another model";
+    readModuleTensors(archive, module, path, origin);
+}
 
+void writeModuleTensors(torch::serialize::OutputArchive &archive, const torch::jit::Module &module)
+{
+    for (const auto &[key, tensor] : namedTensors(module))
+        archive.write(key, tensor.detach());
+}
+
+void readModuleTensors(torch::serialize::InputArchive &archive, torch::jit::Module &module, const std::string &path,
+                       const std::string &origin)
+{
     const auto targets = namedTensors(module);
     std::vector<at::Tensor> sources;
     sources.reserve(targets.size());
