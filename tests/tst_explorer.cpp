@@ -223,8 +223,10 @@ private Q_SLOTS:
     {
         const int s = tunableSite(2);
         QSignalSpy current(doc(), &Document::currentChanged);
+        QSignalSpy started(doc(), &Document::jobStarted);
         doc()->pushSiteValue(SiteField::Threshold, s, 0.05);
-        QTest::qWait(200); // the first re-evaluation is running now
+        // The first re-evaluation is running now (waiting a fixed time raced with it: it can finish in ~0.1 s).
+        QVERIFY(started.wait(5000));
         QVERIFY(doc()->isBusy());
         doc()->pushSiteValue(SiteField::Threshold, s, 0.4);
         doc()->waitForIdle();
@@ -237,9 +239,12 @@ private Q_SLOTS:
     void cancelStopsWithinASecond()
     {
         QSignalSpy finished(doc(), &Document::jobFinished);
+        QSignalSpy started(doc(), &Document::jobStarted);
         const auto baselineBefore = doc()->baseline();
         doc()->startBaselineCapture();
-        QTest::qWait(50);
+        // Cancel while it runs: a fixed wait raced with a capture that can now finish in ~0.1 s.
+        QVERIFY(started.count() >= 1 || started.wait(5000));
+        QVERIFY(doc()->isBusy());
         QElapsedTimer timer;
         timer.start();
         doc()->cancelJobs();
