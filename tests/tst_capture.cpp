@@ -123,11 +123,19 @@ private Q_SLOTS:
             std::vector<std::int64_t> channels(std::size_t(resnet_->sites()[s].shape[0]), 0);
             const std::int64_t plane = resnet_->sites()[s].elementsPerImage / std::int64_t(channels.size());
             LogHistogram hist;
+            std::vector<std::int64_t> positions(std::size_t(plane), 0);
+            double sum = 0.0;
+            float lo = INFINITY, hi = -INFINITY;
             for (const auto &img : r.kept) {
                 const auto &map = img.siteMaps[s];
                 QCOMPARE(std::int64_t(map.size()), resnet_->sites()[s].elementsPerImage);
                 for (std::size_t i = 0; i < map.size(); ++i) {
                     ++elements;
+                    sum += double(map[i]);
+                    lo = std::min(lo, map[i]);
+                    hi = std::max(hi, map[i]);
+                    if (map[i] != 0.0f)
+                        ++positions[i % std::size_t(plane)];
                     if (map[i] == 0.0f)
                         ++zeros;
                     else if (map[i] < 0.0f)
@@ -138,6 +146,11 @@ private Q_SLOTS:
                     }
                 }
             }
+            if (resnet_->sites()[s].shape.size() == 3)
+                QCOMPARE(stats.spatialNonzero, positions);
+            QCOMPARE(stats.min, lo);
+            QCOMPARE(stats.max, hi);
+            QVERIFY2(std::abs(stats.sum - sum) <= 1e-5 * (std::abs(sum) + 1.0), qPrintable(QString::number(stats.sum - sum)));
             QCOMPARE(stats.elements, elements);
             QCOMPARE(stats.zeros, zeros);
             QCOMPARE(stats.negatives, negatives);

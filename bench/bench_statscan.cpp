@@ -1,0 +1,45 @@
+// Cost of the statistics pass alone, per activation element, for each kernel (AVX-512 and portable), on ReLU
+// outputs of the sample ResNet's three shapes (batch 64). Single-threaded, best of N, so it can be compared
+// with the per-element cost of a plain forward pass (bench_capture) and stays meaningful on a busy machine.
+#include "probes_p.h"
+#include "threads.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+using namespace sparsity;
+
+int main(int argc, char **argv)
+{
+    const int repeats = argc > 1 ? std::max(1, std::atoi(argv[1])) : 50;
+    at::set_num_threads(1);
+    torch::manual_seed(1);
+    const std::vector<std::vector<std::int64_t>> shapes = {{64, 16, 28, 28}, {16, 16, 28, 28}, {16, 32, 14, 14}, {16, 64, 7, 7}, {64, 512}};
+    std::printf("statistics pass, 1 thread, best of %d, ns per element (ReLU of N(0,1): about half zeros)\n", repeats);
+    for (bool avx512 : {true, false}) {
+        if (avx512 && !compressedStatisticsAvailable())
+            continue;
+        setCompressedStatistics(avx512);
+        std::printf("%-9s", avx512 ? "AVX-512" : "portable");
+        for (const auto &shape : shapes) {
+            const auto x = torch::relu(torch::randn(shape));
+            double best = 1e9;
+            for (int r = 0; r < repeats; ++r) {
+                SiteStats stats;
+                const auto t0 = std::chrono::steady_clock::now();
+                sparsity::detail::accumulateStats(x, stats);
+                best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+            }
+            std::string name;
+            for (auto d : shape)
+                name += (name.empty() ? "" : "x") + std::to_string(d);
+            std::printf("  %s: %.3f", name.c_str(), best * 1e9 / double(x.numel()));
+        }
+        std::printf("\n");
+    }
+    setCompressedStatistics(true);
+    return 0;
+}

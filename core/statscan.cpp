@@ -1,0 +1,254 @@
+// The statistics a probe accumulates over every activation element it sees: this pass must stay a small
+// fraction of the forward pass it rides on (bench/bench_capture), so it has a hand-vectorised AVX-512 kernel
+// and a portable one that the compiler vectorises. Both give identical statistics (tst_capture checks both
+// against a brute-force count).
+#include "probes_p.h"
+
+#include "threads.h"
+
+#include <ATen/Parallel.h>
+#include <torch/torch.h>
+
+// GCC 12 warns inside its own AVX-512 headers (_mm512_undefined_* as the pass-through of maskz intrinsics).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+
+namespace sparsity::detail {
+
+namespace {
+
+// Histogram counters are kept in kLanes interleaved copies: incrementing one counter for many elements in a
+// row would serialise the loop on a single memory location.
+constexpr int kLanes = 16;
+constexpr int kZeroBin = LogHistogram::kBinCount;
+constexpr int kNegativeBin = LogHistogram::kBinCount + 1;
+constexpr int kLaneStride = LogHistogram::kBinCount + 2;
+
+struct LocalStats {
+    double sum = 0.0;
+    float min = INFINITY, max = -INFINITY;
+    std::vector<std::int64_t> bins;    // kLanes x kLaneStride
+    std::vector<std::int64_t> channel; // nonzero count per channel
+    std::vector<std::int64_t> spatial; // nonzero count per position in a plane
+    std::vector<int> scratch;          // one plane's bin indices
+};
+
+bool cpuHasAvx512()
+{
+    __builtin_cpu_init(); // this runs during static initialisation, possibly before libgcc's own constructor
+    return __builtin_cpu_supports("avx512f") != 0;
+}
+
+std::atomic<bool> avx512Scan{cpuHasAvx512()};
+
+// From the float's bits, in integer selects only, so the loop over a plane vectorises: positive values get
+// their LogHistogram bin, zeros (+0 and -0) and negatives one extra bin each.
+inline int binIndexOfBits(std::uint32_t bits)
+{
+    const int key = int(bits >> 20) - LogHistogram::firstKey() + 1;
+    const int clamped = key < 0 ? 0 : (key > LogHistogram::kBinCount - 1 ? LogHistogram::kBinCount - 1 : key);
+    // +NaN has positive-looking bits: it is counted with the negatives ("not a positive value").
+    const bool positive = int(bits) > 0 && bits <= 0x7f800000u;
+    return positive ? clamped : ((bits << 1) == 0 ? kZeroBin : kNegativeBin);
+}
+
+// Portable pass over the planes [begin, end) of an N x C x P tensor: one vectorised loop with no data-dependent
+// branches computes every statistic and stores each element's bin index, a second loop counts them.
+__attribute__((target_clones("avx2", "default"))) void scanPlanesPortable(const float *data, std::int64_t channels,
+                                                                         std::int64_t planeSize, std::int64_t begin,
+                                                                         std::int64_t end, LocalStats &s)
+{
+    std::int64_t *__restrict bins = s.bins.data();
+    std::int64_t *__restrict spatial = s.spatial.data();
+    s.scratch.resize(std::size_t(planeSize));
+    int *__restrict index = s.scratch.data();
+    const int n = int(planeSize);
+    for (std::int64_t plane = begin; plane < end; ++plane) {
+        const float *__restrict p = data + plane * planeSize;
+        int nonzero = 0;
+        float sum = 0.0f, lo = INFINITY, hi = -INFINITY;
+#pragma omp simd reduction(+ : nonzero, sum) reduction(min : lo) reduction(max : hi)
+        for (int k = 0; k < n; ++k) {
+            const float v = p[k];
+            const int isNonzero = v != 0.0f;
+            spatial[k] += isNonzero;
+            nonzero += isNonzero;
+            sum += v;
+            lo = std::min(lo, v);
+            hi = std::max(hi, v);
+            std::uint32_t bits;
+            std::memcpy(&bits, p + k, sizeof bits);
+            index[k] = (k & (kLanes - 1)) * kLaneStride + binIndexOfBits(bits);
+        }
+        for (int k = 0; k < n; ++k)
+            ++bins[index[k]];
+        s.channel[std::size_t(plane % channels)] += nonzero;
+        s.sum += double(sum);
+        s.min = std::min(s.min, lo);
+        s.max = std::max(s.max, hi);
+    }
+}
+
+// AVX-512 pass: one loop reads each element once. Only the positive elements reach the scalar counter
+// increments (compressed in a register); zeros and negatives are counted with mask popcounts. Sum, min and max
+// stay in vector registers across planes, so a small plane (7x7) pays no horizontal reduction.
+__attribute__((target("avx512f,popcnt"))) void scanPlanesAvx512(const float *data, std::int64_t channels,
+                                                                 std::int64_t planeSize, std::int64_t begin,
+                                                                 std::int64_t end, LocalStats &s)
+{
+    const int n = int(planeSize);
+    const int full = n & ~15;
+    const __mmask16 tailMask = __mmask16((1u << (n - full)) - 1u);
+    std::vector<std::uint32_t> spatialCounts(std::size_t(full + 16), 0u); // padded: the tail loads a whole vector
+    s.scratch.resize(std::size_t(n) + 16);
+    std::uint32_t *__restrict spatial = spatialCounts.data();
+    int *__restrict kept = s.scratch.data();
+    std::int64_t *__restrict bins = s.bins.data();
+
+    const __m512 zero = _mm512_setzero_ps();
+    const __m512i keyBias = _mm512_set1_epi32(LogHistogram::firstKey() - 1);
+    const __m512i lastBin = _mm512_set1_epi32(LogHistogram::kBinCount - 1);
+    const __m512i minusOne = _mm512_set1_epi32(-1);
+    const __m512i laneBase = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                                _mm512_set1_epi32(kLaneStride));
+    __m512 lo = _mm512_set1_ps(INFINITY), hi = _mm512_set1_ps(-INFINITY);
+    __m512d sum = _mm512_setzero_pd();
+    std::int64_t nonzeroTotal = 0, positiveTotal = 0;
+    std::int64_t channel = begin % channels;
+
+    for (std::int64_t plane = begin; plane < end; ++plane) {
+        const float *p = data + plane * planeSize;
+        __m512 planeSum = _mm512_setzero_ps();
+        int nonzero = 0, positive = 0;
+        for (int k = 0; k < n; k += 16) {
+            const __mmask16 valid = k < full ? __mmask16(0xffff) : tailMask;
+            const __m512 v = _mm512_maskz_loadu_ps(valid, p + k); // invalid lanes read as 0
+            // NaN counts as nonzero (unordered compare) but not as positive (ordered), as in the portable pass.
+            const __mmask16 isNonzero = _mm512_mask_cmp_ps_mask(valid, v, zero, _CMP_NEQ_UQ);
+            const __mmask16 isPositive = _mm512_mask_cmp_ps_mask(valid, v, zero, _CMP_GT_OQ);
+            planeSum = _mm512_add_ps(planeSum, v);
+            lo = _mm512_mask_min_ps(lo, valid, v, lo); // a NaN element keeps the old value, as std::min does
+            hi = _mm512_mask_max_ps(hi, valid, v, hi);
+            const __m512i counts = _mm512_loadu_si512(spatial + k);
+            _mm512_storeu_si512(spatial + k, _mm512_mask_sub_epi32(counts, isNonzero, counts, minusOne));
+            __m512i key = _mm512_sub_epi32(_mm512_srli_epi32(_mm512_castps_si512(v), 20), keyBias);
+            key = _mm512_min_epi32(_mm512_max_epi32(key, _mm512_setzero_si512()), lastBin);
+            // Compress in a register and store all 16 lanes: much faster than a masked compress-store.
+            _mm512_storeu_si512(kept + positive, _mm512_maskz_compress_epi32(isPositive, _mm512_add_epi32(key, laneBase)));
+            nonzero += __builtin_popcount(isNonzero);
+            positive += __builtin_popcount(isPositive);
+        }
+        for (int k = 0; k < positive; ++k)
+            ++bins[kept[k]];
+        s.channel[std::size_t(channel)] += nonzero;
+        if (++channel == channels)
+            channel = 0;
+        nonzeroTotal += nonzero;
+        positiveTotal += positive;
+        // Per plane into double: a float sum over a whole chunk would lose precision.
+        sum = _mm512_add_pd(sum, _mm512_cvtps_pd(_mm512_castps512_ps256(planeSum)));
+        sum = _mm512_add_pd(sum, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(planeSum), 1))));
+    }
+    const std::int64_t elements = (end - begin) * planeSize;
+    bins[kZeroBin] += elements - nonzeroTotal;
+    bins[kNegativeBin] += nonzeroTotal - positiveTotal;
+    for (int k = 0; k < n; ++k)
+        s.spatial[std::size_t(k)] += spatial[k];
+    s.sum += _mm512_reduce_add_pd(sum);
+    s.min = std::min(s.min, _mm512_reduce_min_ps(lo));
+    s.max = std::max(s.max, _mm512_reduce_max_ps(hi));
+}
+
+} // namespace
+
+void accumulateStats(const at::Tensor &output, SiteStats &stats)
+{
+    auto t = output.detach();
+    if (t.scalar_type() != at::kFloat)
+        t = t.to(at::kFloat);
+    t = t.contiguous();
+    if (t.dim() == 0)
+        t = t.reshape({1, 1});
+    const std::int64_t n = t.size(0);
+    const std::int64_t channels = t.dim() >= 2 ? t.size(1) : 1;
+    const std::int64_t planeSize = t.dim() >= 2 ? t.numel() / std::max<std::int64_t>(1, n * channels) : 1;
+    // A classifier's N x C features (planes of one element) are scanned as one row per image, so every vector
+    // lane has work: the per-position counts of a row are then the per-channel counts.
+    const bool rows = planeSize == 1 && channels > 1;
+    const std::int64_t scanPlaneSize = rows ? channels : planeSize;
+    const std::int64_t scanChannels = rows ? 1 : channels;
+    const std::int64_t planes = t.numel() / std::max<std::int64_t>(1, scanPlaneSize);
+    const float *data = t.data_ptr<float>();
+    // Planes smaller than one vector would leave most lanes idle.
+    const bool vectorKernel = avx512Scan.load(std::memory_order_relaxed) && scanPlaneSize >= 16;
+
+    std::mutex mergeMutex;
+    LocalStats total;
+    total.bins.assign(kLaneStride, 0);
+    total.channel.assign(std::size_t(scanChannels), 0);
+    total.spatial.assign(std::size_t(scanPlaneSize), 0);
+    const std::int64_t grain = std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(1, scanPlaneSize));
+    at::parallel_for(0, planes, grain, [&](std::int64_t begin, std::int64_t end) {
+        LocalStats local;
+        local.bins.assign(std::size_t(kLanes * kLaneStride), 0);
+        local.channel.assign(std::size_t(scanChannels), 0);
+        local.spatial.assign(std::size_t(scanPlaneSize), 0);
+        if (vectorKernel)
+            scanPlanesAvx512(data, scanChannels, scanPlaneSize, begin, end, local);
+        else
+            scanPlanesPortable(data, scanChannels, scanPlaneSize, begin, end, local);
+        std::lock_guard<std::mutex> lock(mergeMutex);
+        total.sum += local.sum;
+        total.min = std::min(total.min, local.min);
+        total.max = std::max(total.max, local.max);
+        for (std::size_t i = 0; i < local.bins.size(); ++i)
+            total.bins[i % std::size_t(kLaneStride)] += local.bins[i];
+        for (std::size_t i = 0; i < total.channel.size(); ++i)
+            total.channel[i] += local.channel[i];
+        for (std::size_t i = 0; i < total.spatial.size(); ++i)
+            total.spatial[i] += local.spatial[i];
+    });
+    if (rows)
+        total.channel = total.spatial;
+
+    stats.elements += t.numel();
+    stats.zeros += total.bins[kZeroBin];
+    stats.negatives += total.bins[kNegativeBin];
+    stats.images += n;
+    stats.sum += total.sum;
+    stats.min = std::min(stats.min, total.min);
+    stats.max = std::max(stats.max, total.max);
+    for (int b = 0; b < LogHistogram::kBinCount; ++b)
+        stats.positive.addToBin(b, total.bins[std::size_t(b)]);
+    if (stats.channelNonzero.size() < total.channel.size())
+        stats.channelNonzero.resize(total.channel.size(), 0);
+    for (std::size_t c = 0; c < total.channel.size(); ++c)
+        stats.channelNonzero[c] += total.channel[c];
+    if (t.dim() == 4) {
+        if (stats.spatialNonzero.size() < total.spatial.size())
+            stats.spatialNonzero.resize(total.spatial.size(), 0);
+        for (std::size_t i = 0; i < total.spatial.size(); ++i)
+            stats.spatialNonzero[i] += total.spatial[i];
+    }
+}
+
+} // namespace sparsity::detail
+
+namespace sparsity {
+
+bool compressedStatisticsAvailable()
+{
+    return detail::cpuHasAvx512();
+}
+
+void setCompressedStatistics(bool enabled)
+{
+    detail::avx512Scan = enabled && compressedStatisticsAvailable();
+}
+
+} // namespace sparsity
