@@ -128,6 +128,32 @@ Node *insertProbe(torch::jit::Graph &g, Value *value, int modelId, int site, boo
     return p;
 }
 
+// A functional aten::relu becomes sparsity::probe_relu(x): the probe computes the ReLU itself, so capture can
+// apply it, the threshold and the statistics in one pass (bench/bench_capture).
+Node *replaceReluByProbe(torch::jit::Graph &g, Node *relu, int modelId, int site)
+{
+    static const auto probeRelu = c10::Symbol::fromQualString("sparsity::probe_relu");
+    torch::jit::WithInsertPoint guard(relu);
+    Value *model = g.insertConstant(int64_t(modelId));
+    Value *index = g.insertConstant(int64_t(site));
+    Node *p = g.create(probeRelu, {relu->input(0), model, index}, 1);
+    p->output()->setType(relu->output()->type());
+    g.insertNode(p);
+    p->copyMetadata(relu);
+    relu->output()->replaceAllUsesWith(p->output());
+    relu->destroy();
+    return p;
+}
+
+bool isProbe(const Node *node)
+{
+    static const auto probe = c10::Symbol::fromQualString("sparsity::probe");
+    static const auto probeInPlace = c10::Symbol::fromQualString("sparsity::probe_");
+    static const auto probeRelu = c10::Symbol::fromQualString("sparsity::probe_relu");
+    const auto kind = node->kind();
+    return kind == probe || kind == probeInPlace || kind == probeRelu;
+}
+
 } // namespace
 
 void initTorchThreads()
@@ -217,7 +243,9 @@ std::shared_ptr<Model> Model::load(const std::string &path)
         s.inControlFlow = f.inControlFlow;
         names.push_back(s.name);
         s.bakedThreshold = f.bakedThreshold;
-        Node *p = insertProbe(g, f.outputNode->output(), d.probeId, s.index, f.inPlace);
+        const bool plainRelu = f.node->kind() == c10::aten::relu && f.outputNode == f.node;
+        Node *p = plainRelu ? replaceReluByProbe(g, f.node, d.probeId, s.index)
+                            : insertProbe(g, f.outputNode->output(), d.probeId, s.index, f.inPlace);
         d.siteOutputs.push_back(p->output());
         d.sites.push_back(s);
     }
@@ -233,16 +261,13 @@ std::shared_ptr<Model> Model::load(const std::string &path)
         }
     };
     walk(g.block());
-    static const auto probeSymbol = c10::Symbol::fromQualString("sparsity::probe");
-    static const auto probeInPlaceSymbol = c10::Symbol::fromQualString("sparsity::probe_");
     for (Node *n : computeNodes) {
         ComputeLayer layer;
         layer.geometry = graph::describeLayer(n, d.module);
         if (d.metadata.layerNames.size() == computeNodes.size())
             layer.geometry.name = d.metadata.layerNames[d.layers.size()];
         Value *in = n->input(0);
-        const auto producer = in->node()->kind();
-        if (producer == probeSymbol || producer == probeInPlaceSymbol) {
+        if (isProbe(in->node())) {
             layer.inputSite = int(torch::jit::toIValue(in->node()->input(2))->toInt());
         } else {
             Site s;

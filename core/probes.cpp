@@ -73,17 +73,30 @@ void recordPenalty(const at::Tensor &y, ProbeState &state, int site)
     state.penaltyTerms.push_back(term);
 }
 
+void recordFirstExecution(ProbeState &state, std::size_t site, const at::Tensor &x)
+{
+    if (state.shapes[site].empty() && x.dim() >= 1) {
+        std::lock_guard<std::mutex> lock(state.mutex);
+        state.shapes[site] = std::vector<std::int64_t>(x.sizes().begin() + 1, x.sizes().end());
+        state.executionOrder[site] = state.executedCount++;
+    }
+}
+
+void keepFeatureMaps(ProbeState &state, std::size_t site, const at::Tensor &y)
+{
+    if (state.keepBatchPositions.empty())
+        return;
+    auto positions = torch::tensor(std::vector<int64_t>(state.keepBatchPositions.begin(), state.keepBatchPositions.end()));
+    state.keptMaps[site].push_back(y.index_select(0, positions).clone());
+}
+
 at::Tensor runProbe(const at::Tensor &x, int64_t model, int64_t site, bool inPlace)
 {
     auto state = probeState(int(model));
     if (!state)
         return x; // a probe of a model that was closed: behave as the identity
     const auto s = std::size_t(site);
-    if (state->shapes[s].empty() && x.dim() >= 1) {
-        std::lock_guard<std::mutex> lock(state->mutex);
-        state->shapes[s] = std::vector<std::int64_t>(x.sizes().begin() + 1, x.sizes().end());
-        state->executionOrder[s] = state->executedCount++;
-    }
+    recordFirstExecution(*state, s, x);
     at::Tensor y = applyThreshold(x, *state, int(site), inPlace);
     if (y.requires_grad()) {
         if (state->retainOutputs) {
@@ -100,11 +113,26 @@ at::Tensor runProbe(const at::Tensor &x, int64_t model, int64_t site, bool inPla
         state->trainElements[s] += y.numel();
     } else if (state->collectStats) {
         accumulateStats(y, state->stats[s]);
-        if (!state->keepBatchPositions.empty()) {
-            auto positions = torch::tensor(std::vector<int64_t>(state->keepBatchPositions.begin(), state->keepBatchPositions.end()));
-            state->keptMaps[s].push_back(y.index_select(0, positions).clone());
-        }
+        keepFeatureMaps(*state, s, y);
     }
+    return y;
+}
+
+// A ReLU site whose activation the probe itself computes. While statistics are collected (no autograd, a
+// scalar threshold) the ReLU, the threshold and the statistics are one pass over the activation instead of
+// three; otherwise it is aten::relu followed by the ordinary probe.
+at::Tensor probeRelu(const at::Tensor &x, int64_t model, int64_t site)
+{
+    auto state = probeState(int(model));
+    const auto s = std::size_t(site);
+    const bool fused = state && state->collectStats && !x.requires_grad() && x.scalar_type() == at::kFloat &&
+                       state->channelThresholds[s].empty();
+    if (!fused)
+        return runProbe(at::relu(x), model, site, false);
+    recordFirstExecution(*state, s, x);
+    const float t = state->thresholdable[s] ? std::max(0.0f, state->thresholds[s]) : 0.0f;
+    at::Tensor y = thresholdWithStats(x, t, state->stats[s]);
+    keepFeatureMaps(*state, s, y);
     return y;
 }
 
@@ -127,10 +155,12 @@ TORCH_LIBRARY(sparsity, m)
 {
     m.def("probe(Tensor x, int model, int site) -> Tensor");
     m.def("probe_(Tensor(a!) x, int model, int site) -> Tensor(a!)");
+    m.def("probe_relu(Tensor x, int model, int site) -> Tensor");
 }
 
 TORCH_LIBRARY_IMPL(sparsity, CompositeImplicitAutograd, m)
 {
     m.impl("probe", &sparsity::detail::probe);
     m.impl("probe_", &sparsity::detail::probeInPlace);
+    m.impl("probe_relu", &sparsity::detail::probeRelu);
 }

@@ -49,5 +49,8 @@ std::shared_ptr<ProbeState> probeState(int id);
 
 // Accumulates statistics of one (already thresholded) output into `stats`.
 void accumulateStats(const at::Tensor &output, SiteStats &stats);
+// y = x <= t ? 0 : x (aten::threshold(x, t, 0); with t >= 0 this includes the ReLU) as a new tensor, and its
+// statistics into `stats`, in one pass over a float x.
+at::Tensor thresholdWithStats(const at::Tensor &x, float threshold, SiteStats &stats);
 
 } // namespace sparsity::detail

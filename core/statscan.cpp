@@ -59,9 +59,11 @@ inline int binIndexOfBits(std::uint32_t bits)
 
 // Portable pass over the planes [begin, end) of an N x C x P tensor: one vectorised loop with no data-dependent
 // branches computes every statistic and stores each element's bin index, a second loop counts them.
-__attribute__((target_clones("avx2", "default"))) void scanPlanesPortable(const float *data, std::int64_t channels,
-                                                                         std::int64_t planeSize, std::int64_t begin,
-                                                                         std::int64_t end, LocalStats &s)
+// With `out`, the pass first thresholds (y = x <= t ? 0 : x, as aten::threshold; NaN stays) into out and
+// takes the statistics of y.
+__attribute__((target_clones("avx2", "default"))) void scanPlanesPortable(const float *data, float *out, float threshold,
+                                                                         std::int64_t channels, std::int64_t planeSize,
+                                                                         std::int64_t begin, std::int64_t end, LocalStats &s)
 {
     std::int64_t *__restrict bins = s.bins.data();
     std::int64_t *__restrict spatial = s.spatial.data();
@@ -70,6 +72,13 @@ __attribute__((target_clones("avx2", "default"))) void scanPlanesPortable(const 
     const int n = int(planeSize);
     for (std::int64_t plane = begin; plane < end; ++plane) {
         const float *__restrict p = data + plane * planeSize;
+        if (out) {
+            float *__restrict y = out + plane * planeSize;
+#pragma omp simd
+            for (int k = 0; k < n; ++k)
+                y[k] = p[k] <= threshold ? 0.0f : p[k];
+            p = y;
+        }
         int nonzero = 0;
         float sum = 0.0f, lo = INFINITY, hi = -INFINITY;
 #pragma omp simd reduction(+ : nonzero, sum) reduction(min : lo) reduction(max : hi)
@@ -97,9 +106,10 @@ __attribute__((target_clones("avx2", "default"))) void scanPlanesPortable(const 
 // AVX-512 pass: one loop reads each element once. Only the positive elements reach the scalar counter
 // increments (compressed in a register); zeros and negatives are counted with mask popcounts. Sum, min and max
 // stay in vector registers across planes, so a small plane (7x7) pays no horizontal reduction.
-__attribute__((target("avx512f,popcnt"))) void scanPlanesAvx512(const float *data, std::int64_t channels,
-                                                                 std::int64_t planeSize, std::int64_t begin,
-                                                                 std::int64_t end, LocalStats &s)
+template <bool Threshold>
+__attribute__((target("avx512f,popcnt"))) void scanPlanesAvx512(const float *data, float *out, float threshold,
+                                                                 std::int64_t channels, std::int64_t planeSize,
+                                                                 std::int64_t begin, std::int64_t end, LocalStats &s)
 {
     const int n = int(planeSize);
     const int full = n & ~15;
@@ -111,6 +121,7 @@ __attribute__((target("avx512f,popcnt"))) void scanPlanesAvx512(const float *dat
     std::int64_t *__restrict bins = s.bins.data();
 
     const __m512 zero = _mm512_setzero_ps();
+    const __m512 limit = _mm512_set1_ps(threshold);
     const __m512i keyBias = _mm512_set1_epi32(LogHistogram::firstKey() - 1);
     const __m512i lastBin = _mm512_set1_epi32(LogHistogram::kBinCount - 1);
     const __m512i minusOne = _mm512_set1_epi32(-1);
@@ -127,7 +138,12 @@ __attribute__((target("avx512f,popcnt"))) void scanPlanesAvx512(const float *dat
         int nonzero = 0, positive = 0;
         for (int k = 0; k < n; k += 16) {
             const __mmask16 valid = k < full ? __mmask16(0xffff) : tailMask;
-            const __m512 v = _mm512_maskz_loadu_ps(valid, p + k); // invalid lanes read as 0
+            __m512 v = _mm512_maskz_loadu_ps(valid, p + k); // invalid lanes read as 0
+            if constexpr (Threshold) {
+                // Not (x <= t), unordered: x > t or NaN is kept, as aten::threshold does.
+                v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, limit, _CMP_NLE_UQ), v);
+                _mm512_mask_storeu_ps(out + plane * planeSize + k, valid, v);
+            }
             // NaN counts as nonzero (unordered compare) but not as positive (ordered), as in the portable pass.
             const __mmask16 isNonzero = _mm512_mask_cmp_ps_mask(valid, v, zero, _CMP_NEQ_UQ);
             const __mmask16 isPositive = _mm512_mask_cmp_ps_mask(valid, v, zero, _CMP_GT_OQ);
@@ -166,14 +182,11 @@ __attribute__((target("avx512f,popcnt"))) void scanPlanesAvx512(const float *dat
 
 } // namespace
 
-void accumulateStats(const at::Tensor &output, SiteStats &stats)
+namespace {
+
+// The statistics of a float, contiguous t (or, with `out`, of threshold(t) written to out) merged into stats.
+void scanTensor(const at::Tensor &t, float *out, float threshold, SiteStats &stats)
 {
-    auto t = output.detach();
-    if (t.scalar_type() != at::kFloat)
-        t = t.to(at::kFloat);
-    t = t.contiguous();
-    if (t.dim() == 0)
-        t = t.reshape({1, 1});
     const std::int64_t n = t.size(0);
     const std::int64_t channels = t.dim() >= 2 ? t.size(1) : 1;
     const std::int64_t planeSize = t.dim() >= 2 ? t.numel() / std::max<std::int64_t>(1, n * channels) : 1;
@@ -198,16 +211,22 @@ void accumulateStats(const at::Tensor &output, SiteStats &stats)
         local.bins.assign(std::size_t(kLanes * kLaneStride), 0);
         local.channel.assign(std::size_t(scanChannels), 0);
         local.spatial.assign(std::size_t(scanPlaneSize), 0);
-        if (vectorKernel)
-            scanPlanesAvx512(data, scanChannels, scanPlaneSize, begin, end, local);
+        if (vectorKernel && out)
+            scanPlanesAvx512<true>(data, out, threshold, scanChannels, scanPlaneSize, begin, end, local);
+        else if (vectorKernel)
+            scanPlanesAvx512<false>(data, nullptr, threshold, scanChannels, scanPlaneSize, begin, end, local);
         else
-            scanPlanesPortable(data, scanChannels, scanPlaneSize, begin, end, local);
+            scanPlanesPortable(data, out, threshold, scanChannels, scanPlaneSize, begin, end, local);
+        // Fold the lanes before taking the lock: the other thread waits while this one merges.
+        for (int lane = 1; lane < kLanes; ++lane)
+            for (int b = 0; b < kLaneStride; ++b)
+                local.bins[std::size_t(b)] += local.bins[std::size_t(lane * kLaneStride + b)];
         std::lock_guard<std::mutex> lock(mergeMutex);
         total.sum += local.sum;
         total.min = std::min(total.min, local.min);
         total.max = std::max(total.max, local.max);
-        for (std::size_t i = 0; i < local.bins.size(); ++i)
-            total.bins[i % std::size_t(kLaneStride)] += local.bins[i];
+        for (int b = 0; b < kLaneStride; ++b)
+            total.bins[std::size_t(b)] += local.bins[std::size_t(b)];
         for (std::size_t i = 0; i < total.channel.size(); ++i)
             total.channel[i] += local.channel[i];
         for (std::size_t i = 0; i < total.spatial.size(); ++i)
@@ -235,6 +254,27 @@ void accumulateStats(const at::Tensor &output, SiteStats &stats)
         for (std::size_t i = 0; i < total.spatial.size(); ++i)
             stats.spatialNonzero[i] += total.spatial[i];
     }
+}
+
+} // namespace
+
+void accumulateStats(const at::Tensor &output, SiteStats &stats)
+{
+    auto t = output.detach();
+    if (t.scalar_type() != at::kFloat)
+        t = t.to(at::kFloat);
+    t = t.contiguous();
+    if (t.dim() == 0)
+        t = t.reshape({1, 1});
+    scanTensor(t, nullptr, 0.0f, stats);
+}
+
+at::Tensor thresholdWithStats(const at::Tensor &x, float threshold, SiteStats &stats)
+{
+    const auto in = x.contiguous();
+    auto y = at::empty_like(in, at::MemoryFormat::Contiguous);
+    scanTensor(in.dim() == 0 ? in.reshape({1, 1}) : in, y.data_ptr<float>(), threshold, stats);
+    return y;
 }
 
 } // namespace sparsity::detail

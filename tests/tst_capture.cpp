@@ -220,6 +220,56 @@ private Q_SLOTS:
         QVERIFY(std::memcmp(plain.data(), probed.data(), plain.size() * sizeof(float)) == 0);
     }
 
+    // Capture computes a ReLU site's activation, threshold and statistics in one pass; with per-channel thresholds
+    // the probe takes the unfused path (aten::relu, then the threshold, then the scan). Equal thresholds in every
+    // channel must give the same statistics and predictions on both paths.
+    void fusedReluPassMatchesUnfused_data() { statisticsMatchBruteForce_data(); }
+    void fusedReluPassMatchesUnfused()
+    {
+        QFETCH(bool, compressed);
+        setCompressedStatistics(compressed);
+        const auto restoreScan = qScopeGuard([] { setCompressedStatistics(true); });
+        const auto indices = firstN(*test_, 96);
+        const auto pre = resnet_->defaultPreprocessing();
+        const auto before = capture(*resnet_, *test_, pre, indices);
+        const auto restore = qScopeGuard([this] {
+            for (const auto &site : resnet_->sites()) {
+                resnet_->setChannelThresholds(site.index, {});
+                resnet_->setThreshold(site.index, 0.0f);
+            }
+        });
+        int relus = 0;
+        for (const auto &site : resnet_->sites())
+            if (site.sparsifiable) {
+                ++relus;
+                const auto &stats = before.sites[std::size_t(site.index)];
+                resnet_->setThreshold(site.index, float(stats.thresholdForSparsity(stats.sparsity() + 0.15)));
+            }
+        QCOMPARE(relus, 7);
+        const auto fused = capture(*resnet_, *test_, pre, indices);
+        for (const auto &site : resnet_->sites())
+            if (site.sparsifiable)
+                resnet_->setChannelThresholds(site.index, std::vector<float>(std::size_t(site.shape[0]),
+                                                                             resnet_->thresholds()[std::size_t(site.index)]));
+        const auto unfused = capture(*resnet_, *test_, pre, indices);
+        QCOMPARE(fused.predictions, unfused.predictions);
+        QCOMPARE(fused.top1Correct, unfused.top1Correct);
+        QVERIFY(fused.top1Correct != before.top1Correct || fused.sites[0].zeros > before.sites[0].zeros);
+        for (std::size_t s = 0; s < fused.sites.size(); ++s) {
+            const auto &a = fused.sites[s];
+            const auto &b = unfused.sites[s];
+            QCOMPARE(a.elements, b.elements);
+            QCOMPARE(a.zeros, b.zeros);
+            QCOMPARE(a.negatives, b.negatives);
+            QCOMPARE(a.positive.counts(), b.positive.counts());
+            QCOMPARE(a.channelNonzero, b.channelNonzero);
+            QCOMPARE(a.spatialNonzero, b.spatialNonzero);
+            QCOMPARE(a.min, b.min);
+            QCOMPARE(a.max, b.max);
+            QVERIFY(std::abs(a.sum - b.sum) <= 1e-9 * std::abs(b.sum) + 1e-9);
+        }
+    }
+
     void thresholdSemantics()
     {
         const auto indices = firstN(*test_, 32);
