@@ -114,7 +114,9 @@ __attribute__((target("avx512f,popcnt"))) void scanPlanesAvx512(const float *dat
     const int n = int(planeSize);
     const int full = n & ~15;
     const __mmask16 tailMask = __mmask16((1u << (n - full)) - 1u);
-    std::vector<std::uint32_t> spatialCounts(std::size_t(full + 16), 0u); // padded: the tail loads a whole vector
+    // Per-position counts of this chunk (at most one per plane: uint32 is plenty), padded because the tail loads a
+    // whole vector.
+    std::vector<std::uint32_t> spatialCounts(std::size_t(full + 16), 0u);
     s.scratch.resize(std::size_t(n) + 16);
     std::uint32_t *__restrict spatial = spatialCounts.data();
     int *__restrict kept = s.scratch.data();

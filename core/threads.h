@@ -7,9 +7,9 @@ namespace sparsity {
 void setComputeThreads(int n);
 int computeThreads();
 
-// The statistics scan bins only nonzero activations with AVX-512 compress instructions when the CPU has them
-// (about half of a ReLU output is zero). Off: the portable path that bins every element. Both give identical
-// statistics; tests run both.
+// The statistics pass has a hand-vectorised AVX-512 kernel (each element read once; only positive values reach
+// the histogram counters) used when the CPU has AVX-512. Off: the portable, compiler-vectorised pass. Both give
+// identical statistics; tests run both.
 bool compressedStatisticsAvailable();
 void setCompressedStatistics(bool enabled);
 
