@@ -1,5 +1,7 @@
 #pragma once
 
+#include "thresholdsearch.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -45,6 +47,9 @@ struct Recipe {
     double budgetPp = 0.5;       // Search: allowed top-1 loss on the calibration set
     double targetSparsity = 0.9; // Quantile
     double globalThreshold = 0.0; // Global
+    // Search: per-channel thresholds t_c = s * r_c, one searched s per site (SearchOptions::perChannel).
+    bool perChannelThresholds = false;
+    ChannelReference channelReference = ChannelReference::MeanPositive;
 
     int finetuneEpochs = 1;
     OptimizerSettings finetuneOptimizer;
