@@ -158,6 +158,13 @@ Recipe Recipe::forMethod(Method method)
 
 std::string Recipe::toJson() const
 {
+    auto finetuneJson = [&] {
+        QJsonObject o{{q("epochs"), finetuneEpochs}, {q("optimizer"), optimizerJson(finetuneOptimizer)},
+                      {q("rounds"), rounds}, {q("penalize"), penalizeWhileFinetuning}};
+        if (finetuneLambda >= 0.0) // absent: the penalty's lambda
+            o.insert(q("lambda"), finetuneLambda);
+        return o;
+    };
     QJsonArray sites;
     for (const auto &s : scopeSites)
         sites.append(QString::fromStdString(s));
@@ -174,8 +181,7 @@ std::string Recipe::toJson() const
                                       {q("target_sparsity"), targetSparsity}, {q("global_value"), globalThreshold},
                                       {q("per_channel"), perChannelThresholds},
                                       {q("channel_reference"), q(kChannelReferences.name(channelReference))}}},
-        {q("finetune"), QJsonObject{{q("epochs"), finetuneEpochs}, {q("optimizer"), optimizerJson(finetuneOptimizer)},
-                                    {q("rounds"), rounds}, {q("penalize"), penalizeWhileFinetuning}}},
+        {q("finetune"), finetuneJson()},
         {q("data"), QJsonObject{{q("batch_size"), double(batchSize)}, {q("train_images"), double(trainImages)},
                                 {q("calibration_images"), double(calibrationImages)},
                                 {q("validation_images"), double(validationImages)}, {q("seed"), double(seed)},
@@ -242,6 +248,7 @@ Recipe Recipe::fromJson(const std::string &json, const std::string &origin)
     const QJsonObject ft = top.object("finetune");
     r.finetuneEpochs = int(Reader{ft, origin, "finetune."}.number("epochs", r.finetuneEpochs, 0, 10000));
     r.rounds = int(Reader{ft, origin, "finetune."}.number("rounds", r.rounds, 1, 100));
+    r.finetuneLambda = Reader{ft, origin, "finetune."}.number("lambda", r.finetuneLambda, 0.0, 1e9);
     if (ft.contains(q("penalize")))
         r.penalizeWhileFinetuning = ft.value(q("penalize")).toBool(r.penalizeWhileFinetuning);
     r.finetuneOptimizer = readOptimizer(ft.value(q("optimizer")).toObject(), r.finetuneOptimizer, origin, "finetune.optimizer.");

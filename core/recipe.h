@@ -55,6 +55,8 @@ struct Recipe {
     OptimizerSettings finetuneOptimizer;
     int rounds = 1;                      // thresholds + fine-tune, repeated; each round starts from the last
     bool penalizeWhileFinetuning = false; // keep the partial penalty on during the fine-tune rounds
+    double finetuneLambda = -1.0;         // its weight there; < 0: the regularize phase's `lambda`
+    double finetuneLambdaOrDefault() const { return finetuneLambda >= 0.0 ? finetuneLambda : lambda; }
 
     std::size_t batchSize = 64;
     std::size_t trainImages = 0;       // 0 = the whole training split

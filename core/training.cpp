@@ -33,6 +33,7 @@ struct Phase {
     OptimizerSettings optimizer;
     bool regularize = false;
     bool thresholdsFirst = false; // set thresholds before the first epoch of this phase
+    double lambda = 0.0;          // penalty weight while `regularize` is on
 };
 
 std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const OptimizerSettings &s, const std::vector<at::Tensor> &params)
@@ -347,10 +348,11 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
     const int regEpochs = recipe.regularizeEpochs;
     // Regularize, then `rounds` times: thresholds, fine-tune. A round's thresholds start from the previous
     // round's, so sparsity grows while the fine-tuning recovers the accuracy in between.
-    std::vector<Phase> phases{{"regularize", 0, regEpochs, recipe.regularizeOptimizer, recipe.lambda > 0.0, false}};
+    std::vector<Phase> phases{{"regularize", 0, regEpochs, recipe.regularizeOptimizer, recipe.lambda > 0.0, false, recipe.lambda}};
+    const double finetuneLambda = recipe.finetuneLambdaOrDefault();
     for (int round = 0; round < std::max(1, recipe.rounds); ++round)
         phases.push_back({"finetune", regEpochs + round * recipe.finetuneEpochs, recipe.finetuneEpochs, recipe.finetuneOptimizer,
-                          recipe.lambda > 0.0 && recipe.penalizeWhileFinetuning, true});
+                          finetuneLambda > 0.0 && recipe.penalizeWhileFinetuning, true, finetuneLambda});
     const int totalEpochs = phases.back().firstEpoch + phases.back().epochs;
 
     std::vector<at::Tensor> params;
@@ -465,7 +467,7 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
                 }
                 double penaltyValue = 0.0;
                 if (!state.penaltyTerms.empty()) {
-                    auto penalty = torch::stack(state.penaltyTerms).sum() * recipe.lambda;
+                    auto penalty = torch::stack(state.penaltyTerms).sum() * phase.lambda;
                     penaltyValue = penalty.item<double>();
                     loss = loss + penalty;
                 }

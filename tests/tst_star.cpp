@@ -290,6 +290,8 @@ private Q_SLOTS:
         r.freezeBatchNorm = true;
         r.perChannelThresholds = true;
         r.channelReference = ChannelReference::MedianPositive;
+        r.penalizeWhileFinetuning = true;
+        r.finetuneLambda = 0.5;
         const QString file = dir_.filePath(QStringLiteral("recipe.json"));
         r.save(file.toStdString());
         const Recipe back = Recipe::load(file.toStdString());
@@ -301,7 +303,14 @@ private Q_SLOTS:
         QVERIFY(back.freezeBatchNorm);
         QVERIFY(back.perChannelThresholds);
         QCOMPARE(back.channelReference, ChannelReference::MedianPositive);
-        QVERIFY(!Recipe::fromJson(R"({"schema": "sparsity-explorer/recipe", "version": 1})", "x").perChannelThresholds);
+        QCOMPARE(back.finetuneLambda, 0.5);
+        QCOMPARE(back.finetuneLambdaOrDefault(), 0.5);
+        {
+            const Recipe defaults = Recipe::fromJson(R"({"schema": "sparsity-explorer/recipe", "version": 1, "penalty": {"lambda": 3}})", "x");
+            QVERIFY(!defaults.perChannelThresholds);
+            QCOMPARE(defaults.finetuneLambdaOrDefault(), 3.0); // absent: the penalty's lambda
+            QVERIFY(!QString::fromStdString(defaults.toJson()).contains(QStringLiteral("\"lambda\": -1")));
+        }
 
         const std::vector<std::pair<std::string, std::string>> bad{
             {"{", "not a JSON object"},
@@ -316,6 +325,7 @@ private Q_SLOTS:
              "'thresholds.per_channel'"},
             {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"thresholds\": {\"channel_reference\": \"max\"}}",
              "'thresholds.channel_reference'"},
+            {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"finetune\": {\"lambda\": -2}}", "'finetune.lambda'"},
         };
         for (const auto &[json, expected] : bad) {
             try {
