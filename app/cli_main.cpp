@@ -170,6 +170,8 @@ struct Options {
     QCommandLineOption budget{QStringLiteral("budget"), QStringLiteral("Allowed top-1 loss on the calibration set, percentage points (default 0.5)."), QStringLiteral("PP")};
     QCommandLineOption calibration{QStringLiteral("calibration"), QStringLiteral("Calibration images, taken from the end of the training split (default 1000)."), QStringLiteral("N")};
     QCommandLineOption steps{QStringLiteral("steps"), QStringLiteral("Binary-search steps per site (default 10)."), QStringLiteral("N")};
+    QCommandLineOption perChannel{QStringLiteral("per-channel"), QStringLiteral("Per-channel thresholds t_c = s x r_c (r_c: the channel's mean positive activation on the calibration set), one searched s per site.")};
+    QCommandLineOption channelReference{QStringLiteral("channel-reference"), QStringLiteral("With --per-channel: r_c is the channel's mean (default) or median positive activation."), QStringLiteral("mean|median")};
     QCommandLineOption noRefine{QStringLiteral("no-refine"), QStringLiteral("Skip the per-site refinement after the joint scaling.")};
     QCommandLineOption output{{QStringLiteral("o"), QStringLiteral("output")}, QStringLiteral("Output file."), QStringLiteral("FILE")};
     QCommandLineOption recipe{QStringLiteral("recipe"), QStringLiteral("Recipe file (schema sparsity-explorer/recipe); default: STAR defaults."), QStringLiteral("FILE")};
@@ -215,7 +217,7 @@ void addOptions(QCommandLineParser &p, const Options &o, const QString &command)
         for (const auto *opt : {&o.thresholds, &o.preset, &o.histograms})
             addOption(p, *opt);
     } else if (command == QLatin1String("search")) {
-        for (const auto *opt : {&o.budget, &o.calibration, &o.steps, &o.noRefine, &o.output, &o.thresholds})
+        for (const auto *opt : {&o.budget, &o.calibration, &o.steps, &o.noRefine, &o.perChannel, &o.channelReference, &o.output, &o.thresholds})
             addOption(p, *opt);
     } else if (command == QLatin1String("train") || command == QLatin1String("compare")) {
         for (const auto *opt : {&o.recipe, &o.checkpoints, &o.regularizeEpochs, &o.finetuneEpochs, &o.trainImages,
@@ -542,6 +544,13 @@ int cmdSearch(const QCommandLineParser &p, const Options &o, const Command &c, P
     options.budgetPp = numberOption(p, o.budget, 0.0, 100.0, 0.5);
     options.stepsPerSite = int(integerOption(p, o.steps, 1, 10));
     options.refine = !has(p, o.noRefine);
+    options.perChannel = has(p, o.perChannel);
+    if (has(p, o.channelReference)) {
+        const QString ref = p.value(o.channelReference);
+        if (ref != QLatin1String("mean") && ref != QLatin1String("median"))
+            throw UsageError{QStringLiteral("--channel-reference must be mean or median, not \"%1\"").arg(ref)};
+        options.channelReference = ref == QLatin1String("median") ? ChannelReference::MedianPositive : ChannelReference::MeanPositive;
+    }
     const std::size_t calibrationCount = std::size_t(integerOption(p, o.calibration, 1, 1000));
     const QString output = has(p, o.output) ? p.value(o.output)
                                              : QFileInfo(s.project.modelPath).completeBaseName() + QStringLiteral(".thresholds.json");
@@ -575,6 +584,7 @@ int cmdSearch(const QCommandLineParser &p, const Options &o, const Command &c, P
     ThresholdsFile file = thresholdsFromModel(*s.model);
     const QJsonObject provenance{{QStringLiteral("command"), QStringLiteral("search")},
                                  {QStringLiteral("budget_pp"), options.budgetPp},
+                                 {QStringLiteral("per_channel"), options.perChannel},
                                  {QStringLiteral("calibration_images"), double(n)},
                                  {QStringLiteral("calibration_top1"), result.finalTop1},
                                  {QStringLiteral("dataset"), QString::fromStdString(s.info.path)},
@@ -587,6 +597,7 @@ int cmdSearch(const QCommandLineParser &p, const Options &o, const Command &c, P
         r.insert(QStringLiteral("search"), report::searchJson(result, options.budgetPp, n));
         r.insert(QStringLiteral("start_thresholds_source"), before.isEmpty() ? QJsonValue() : QJsonValue(before));
         r.insert(QStringLiteral("thresholds"), report::thresholdsJson(*s.model, result.thresholds));
+        r.insert(QStringLiteral("channel_thresholds"), report::channelThresholdsJson(*s.model, s.model->channelThresholds()));
         r.insert(QStringLiteral("evaluation_before"), report::evaluationJson(*s.model, startEval));
         r.insert(QStringLiteral("evaluation_after"), report::evaluationJson(*s.model, finalEval));
         r.insert(QStringLiteral("output"), QFileInfo(output).absoluteFilePath());
@@ -733,7 +744,8 @@ int cmdTrain(const QCommandLineParser &p, const Options &o, const Command &c, Pr
     r.insert(QStringLiteral("sites"), report::siteStatsJson(*s.model, evaluation, false));
     QStringList written;
     if (has(p, o.output))
-        written = writeExport(p.value(o.output), s, &evaluation, recipeJson, QJsonObject(), r);
+        written = writeExport(p.value(o.output), s, &evaluation, recipeJson,
+                              report::channelThresholdsJson(*s.model, s.model->channelThresholds()), r);
     r.insert(QStringLiteral("export"), written.isEmpty() ? QJsonValue()
                                                           : QJsonValue(QJsonObject{{QStringLiteral("model"), written[0]},
                                                                                    {QStringLiteral("report"), written[1]},

@@ -56,6 +56,7 @@ MethodOutcome evaluate(Model &model, const Dataset &evaluation, const Preprocess
     for (const auto &s : r.sites)
         o.siteSparsity.push_back(s.sparsity());
     o.thresholds = model.thresholds();
+    o.channelThresholds = model.channelThresholds();
     o.workload = workloadFromStats(model.layers(), model.sites(), r.sites);
     o.top1DeltaPp = o.removedVsRelu = std::numeric_limits<double>::quiet_NaN();
     return o;

@@ -27,6 +27,7 @@ struct MethodOutcome {
     double removedVsRelu = 0.0;      // 1 - nonzeros / nonzeros of the ReLU baseline (NaN without it)
     std::vector<double> siteSparsity; // per site (all sites, parallel to siteNames)
     std::vector<float> thresholds;
+    std::vector<std::vector<float>> channelThresholds; // per site; empty = the scalar threshold applies
     // Event work per frame measured in this evaluation (workloadFromStats): what a processor projection
     // (core/processor.h evaluate) of this method needs.
     Workload workload;

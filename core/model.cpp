@@ -432,6 +432,18 @@ void Model::setChannelThresholds(int site, const std::vector<float> &perChannel)
     d->state->channelThresholds[std::size_t(site)] = perChannel;
 }
 
+std::vector<float> Model::channelThresholds(int site) const
+{
+    if (site < 0 || std::size_t(site) >= d->sites.size())
+        throw Error("threshold: site index " + std::to_string(site) + " out of range");
+    return d->state->channelThresholds[std::size_t(site)];
+}
+
+std::vector<std::vector<float>> Model::channelThresholds() const
+{
+    return d->state->channelThresholds;
+}
+
 bool Model::siteExecuted(int site) const
 {
     return site >= 0 && std::size_t(site) < d->sites.size() && d->state->executionOrder[std::size_t(site)] >= 0;

@@ -68,6 +68,8 @@ public:
     void setThresholds(const std::vector<float> &thresholds);
     void setThreshold(int site, float threshold);
     void setChannelThresholds(int site, const std::vector<float> &perChannel); // empty = use the scalar
+    std::vector<float> channelThresholds(int site) const;                        // empty = the scalar applies
+    std::vector<std::vector<float>> channelThresholds() const;                   // per site
 
     // Sites that were never executed in the last forward pass (e.g. in a branch not taken).
     bool siteExecuted(int site) const;

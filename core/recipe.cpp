@@ -52,6 +52,8 @@ const Names<Recipe::ThresholdMode> kThresholdModes{{{Recipe::ThresholdMode::Sear
                                                     {Recipe::ThresholdMode::Quantile, "quantile"},
                                                     {Recipe::ThresholdMode::Global, "global"},
                                                     {Recipe::ThresholdMode::Keep, "keep"}}};
+const Names<ChannelReference> kChannelReferences{{{ChannelReference::MeanPositive, "mean"},
+                                                  {ChannelReference::MedianPositive, "median"}}};
 const Names<OptimizerSettings::Kind> kOptimizers{{{OptimizerSettings::Kind::Sgd, "sgd"}, {OptimizerSettings::Kind::Adam, "adam"}}};
 const Names<OptimizerSettings::Schedule> kSchedules{{{OptimizerSettings::Schedule::Constant, "constant"},
                                                      {OptimizerSettings::Schedule::Cosine, "cosine"},
@@ -156,6 +158,13 @@ Recipe Recipe::forMethod(Method method)
 
 std::string Recipe::toJson() const
 {
+    auto finetuneJson = [&] {
+        QJsonObject o{{q("epochs"), finetuneEpochs}, {q("optimizer"), optimizerJson(finetuneOptimizer)},
+                      {q("rounds"), rounds}, {q("penalize"), penalizeWhileFinetuning}};
+        if (finetuneLambda >= 0.0) // absent: the penalty's lambda
+            o.insert(q("lambda"), finetuneLambda);
+        return o;
+    };
     QJsonArray sites;
     for (const auto &s : scopeSites)
         sites.append(QString::fromStdString(s));
@@ -169,9 +178,10 @@ std::string Recipe::toJson() const
         {q("penalty"), QJsonObject{{q("type"), q(kPenalties.name(penalty))}, {q("lambda"), lambda}}},
         {q("regularize"), QJsonObject{{q("epochs"), regularizeEpochs}, {q("optimizer"), optimizerJson(regularizeOptimizer)}}},
         {q("thresholds"), QJsonObject{{q("mode"), q(kThresholdModes.name(thresholdMode))}, {q("budget_pp"), budgetPp},
-                                      {q("target_sparsity"), targetSparsity}, {q("global_value"), globalThreshold}}},
-        {q("finetune"), QJsonObject{{q("epochs"), finetuneEpochs}, {q("optimizer"), optimizerJson(finetuneOptimizer)},
-                                    {q("rounds"), rounds}, {q("penalize"), penalizeWhileFinetuning}}},
+                                      {q("target_sparsity"), targetSparsity}, {q("global_value"), globalThreshold},
+                                      {q("per_channel"), perChannelThresholds},
+                                      {q("channel_reference"), q(kChannelReferences.name(channelReference))}}},
+        {q("finetune"), finetuneJson()},
         {q("data"), QJsonObject{{q("batch_size"), double(batchSize)}, {q("train_images"), double(trainImages)},
                                 {q("calibration_images"), double(calibrationImages)},
                                 {q("validation_images"), double(validationImages)}, {q("seed"), double(seed)},
@@ -227,10 +237,18 @@ Recipe Recipe::fromJson(const std::string &json, const std::string &origin)
     r.budgetPp = tr.number("budget_pp", r.budgetPp, 0.0, 100.0);
     r.targetSparsity = tr.number("target_sparsity", r.targetSparsity, 0.0, 1.0);
     r.globalThreshold = tr.number("global_value", r.globalThreshold, 0.0, 1e9);
+    if (th.contains(q("per_channel"))) {
+        if (!th.value(q("per_channel")).isBool())
+            throw Error(origin + ": field 'thresholds.per_channel' must be true or false");
+        r.perChannelThresholds = th.value(q("per_channel")).toBool();
+    }
+    r.channelReference = kChannelReferences.value(tr.text("channel_reference", kChannelReferences.name(r.channelReference)),
+                                                  origin, "thresholds.channel_reference");
 
     const QJsonObject ft = top.object("finetune");
     r.finetuneEpochs = int(Reader{ft, origin, "finetune."}.number("epochs", r.finetuneEpochs, 0, 10000));
     r.rounds = int(Reader{ft, origin, "finetune."}.number("rounds", r.rounds, 1, 100));
+    r.finetuneLambda = Reader{ft, origin, "finetune."}.number("lambda", r.finetuneLambda, 0.0, 1e9);
     if (ft.contains(q("penalize")))
         r.penalizeWhileFinetuning = ft.value(q("penalize")).toBool(r.penalizeWhileFinetuning);
     r.finetuneOptimizer = readOptimizer(ft.value(q("optimizer")).toObject(), r.finetuneOptimizer, origin, "finetune.optimizer.");

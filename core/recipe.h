@@ -1,5 +1,7 @@
 #pragma once
 
+#include "thresholdsearch.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -45,11 +47,16 @@ struct Recipe {
     double budgetPp = 0.5;       // Search: allowed top-1 loss on the calibration set
     double targetSparsity = 0.9; // Quantile
     double globalThreshold = 0.0; // Global
+    // Search: per-channel thresholds t_c = s * r_c, one searched s per site (SearchOptions::perChannel).
+    bool perChannelThresholds = false;
+    ChannelReference channelReference = ChannelReference::MeanPositive;
 
     int finetuneEpochs = 1;
     OptimizerSettings finetuneOptimizer;
     int rounds = 1;                      // thresholds + fine-tune, repeated; each round starts from the last
     bool penalizeWhileFinetuning = false; // keep the partial penalty on during the fine-tune rounds
+    double finetuneLambda = -1.0;         // its weight there; < 0: the regularize phase's `lambda`
+    double finetuneLambdaOrDefault() const { return finetuneLambda >= 0.0 ? finetuneLambda : lambda; }
 
     std::size_t batchSize = 64;
     std::size_t trainImages = 0;       // 0 = the whole training split

@@ -408,9 +408,24 @@ QJsonObject thresholdsJson(const Model &model, const std::vector<float> &thresho
     return out;
 }
 
+QJsonObject channelThresholdsJson(const Model &model, const std::vector<std::vector<float>> &channels)
+{
+    QJsonObject out;
+    for (const Site &s : model.sites()) {
+        if (!s.sparsifiable || std::size_t(s.index) >= channels.size() || channels[std::size_t(s.index)].empty())
+            continue;
+        QJsonArray values;
+        for (float v : channels[std::size_t(s.index)])
+            values.append(double(v));
+        out.insert(q(s.name), values);
+    }
+    return out;
+}
+
 QJsonObject searchJson(const SearchResult &r, double budgetPp, std::size_t calibrationImages)
 {
     return QJsonObject{{q("budget_pp"), budgetPp},
+                       {q("per_channel"), !r.channelThresholds.empty()},
                        {q("calibration_images"), double(calibrationImages)},
                        {q("start_top1"), r.startTop1},
                        {q("final_top1"), r.finalTop1},
@@ -449,6 +464,8 @@ QJsonObject trainingJson(const Model &model, const TrainingResult &r, const std:
                     {q("checkpoints"), checkpoints},
                     {q("bands"), bands},
                     {q("thresholds"), thresholdsJson(model, r.thresholds.empty() ? model.thresholds() : r.thresholds)},
+                    {q("channel_thresholds"), channelThresholdsJson(model, r.thresholds.empty() ? model.channelThresholds()
+                                                                                                 : r.channelThresholds)},
                     {q("epochs"), epochArray}};
     if (r.search.evaluations > 0)
         out.insert(q("search"), searchJson(r.search, recipe.value(q("thresholds")).toObject().value(q("budget_pp")).toDouble(), 0));
@@ -461,10 +478,18 @@ QJsonObject methodComparisonJson(const MethodComparison &c)
     for (const auto &m : c.methods) {
         QJsonArray sites;
         for (std::size_t i = 0; i < c.siteNames.size(); ++i)
-            if (c.sparsifiable[i])
-                sites.append(QJsonObject{{q("name"), q(c.siteNames[i])},
-                                         {q("sparsity"), i < m.siteSparsity.size() ? number(m.siteSparsity[i]) : QJsonValue()},
-                                         {q("threshold"), i < m.thresholds.size() ? QJsonValue(double(m.thresholds[i])) : QJsonValue()}});
+            if (c.sparsifiable[i]) {
+                QJsonObject site{{q("name"), q(c.siteNames[i])},
+                                 {q("sparsity"), i < m.siteSparsity.size() ? number(m.siteSparsity[i]) : QJsonValue()},
+                                 {q("threshold"), i < m.thresholds.size() ? QJsonValue(double(m.thresholds[i])) : QJsonValue()}};
+                if (i < m.channelThresholds.size() && !m.channelThresholds[i].empty()) {
+                    QJsonArray values;
+                    for (float v : m.channelThresholds[i])
+                        values.append(double(v));
+                    site.insert(q("channel_thresholds"), values); // "threshold" is then their mean
+                }
+                sites.append(site);
+            }
         methods.append(QJsonObject{{q("method"), q(methodName(m.method))},
                                    {q("top1"), m.top1},
                                    {q("top5"), m.top5},
@@ -761,9 +786,11 @@ QString trainingText(const Model &model, const TrainingResult &r, const std::vec
     for (const Site &site : model.sites())
         if (site.sparsifiable) {
             const auto i = std::size_t(site.index);
+            const bool perChannel = i < r.channelThresholds.size() && !r.channelThresholds[i].empty();
             s.addRow({QString::number(site.index), q(site.name),
                       i < r.bands.size() && r.bands[i] > 0 ? fixed(r.bands[i], 4) : QStringLiteral("-"),
-                      fixed(thresholds.at(i), 4)});
+                      fixed(thresholds.at(i), 4) +
+                          (perChannel ? QStringLiteral(" (mean of %1 per channel)").arg(r.channelThresholds[i].size()) : QString())});
         }
     return out + QLatin1Char('\n') + s.render();
 }
@@ -820,8 +847,16 @@ QString searchText(const Model &model, const SearchResult &r, const std::vector<
     t.addColumn(QStringLiteral("threshold"));
     for (const Site &s : model.sites())
         if (s.sparsifiable)
-            t.addRow({QString::number(s.index), q(s.name), fixed(before.at(std::size_t(s.index)), 4),
-                      fixed(r.thresholds.at(std::size_t(s.index)), 4)});
+        {
+            const auto i = std::size_t(s.index);
+            const bool perChannel = i < r.channelThresholds.size() && !r.channelThresholds[i].empty();
+            t.addRow({QString::number(s.index), q(s.name), fixed(before.at(i), 4),
+                      fixed(r.thresholds.at(i), 4) +
+                          (perChannel ? QStringLiteral(" (mean of %1 per channel, scale %2)")
+                                            .arg(r.channelThresholds[i].size())
+                                            .arg(double(r.scales.at(i)), 0, 'f', 3)
+                                      : QString())});
+        }
     return out + t.render();
 }
 

@@ -96,6 +96,8 @@ QJsonArray perClassJson(const std::vector<std::string> &classNames, const Captur
 
 // Thresholds by site name (sparsifiable sites).
 QJsonObject thresholdsJson(const Model &model, const std::vector<float> &thresholds);
+// Per-channel thresholds by site name (sites with per-channel values only): {"layer1.relu": [t_0, t_1, ...]}.
+QJsonObject channelThresholdsJson(const Model &model, const std::vector<std::vector<float>> &channels);
 
 QJsonObject searchJson(const SearchResult &result, double budgetPp, std::size_t calibrationImages);
 

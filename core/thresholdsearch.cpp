@@ -3,13 +3,50 @@
 #include "capture.h"
 #include "model.h"
 
+#include <torch/torch.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 
 namespace sparsity {
 
 namespace {
+
+// The values the search moves: per site either the threshold itself or, per channel, the scale s of t_c = s * r_c.
+struct Applier {
+    Model &model;
+    std::vector<bool> searched;
+    const std::vector<std::vector<float>> *references = nullptr; // per channel: r_c of the searched sites
+
+    std::vector<float> channelThresholds(int site, float s) const
+    {
+        std::vector<float> t = (*references)[std::size_t(site)];
+        for (float &v : t)
+            v *= s;
+        return t;
+    }
+    void operator()(const std::vector<float> &values) const
+    {
+        if (!references) {
+            model.setThresholds(values);
+            return;
+        }
+        std::vector<float> scalars = model.thresholds();
+        for (std::size_t i = 0; i < values.size(); ++i) {
+            if (!searched[i])
+                continue;
+            const auto t = channelThresholds(int(i), values[i]);
+            model.setChannelThresholds(int(i), t);
+            double sum = 0.0;
+            for (float v : t)
+                sum += v;
+            scalars[i] = t.empty() ? 0.0f : float(sum / double(t.size())); // a summary; the channels' values apply
+        }
+        model.setThresholds(scalars);
+    }
+};
 
 struct Evaluator {
     Model &model;
@@ -18,11 +55,12 @@ struct Evaluator {
     const std::function<void(const SearchProgress &)> &progress;
     SearchProgress state;
     std::vector<bool> searched;
+    const Applier *apply = nullptr;
 
-    // Accuracy (and, when asked, sparsity of the searched sites) with the given thresholds.
+    // Accuracy (and, when asked, sparsity of the searched sites) with the given thresholds (or scales).
     std::pair<double, double> operator()(const std::vector<float> &thresholds, bool withStats = false)
     {
-        model.setThresholds(thresholds);
+        (*apply)(thresholds);
         CaptureOptions options;
         options.keepPredictions = false;
         options.collectStats = withStats;
@@ -51,6 +89,73 @@ float bisect(float lo, float hi, int steps, Ok ok)
 }
 
 } // namespace
+
+ChannelScales channelReferenceScales(Model &model, const std::vector<Batch> &batches, ChannelReference reference,
+                                     const std::atomic<bool> *cancel)
+{
+    const std::size_t siteCount = model.sites().size();
+    // Per site and batch: the channel references (averaged over batches, weighted by positive count for the mean)
+    // and the channel maxima.
+    std::vector<at::Tensor> positiveSum(siteCount), positiveCount(siteCount), median(siteCount), maxima(siteCount);
+    int medianBatches = 0;
+    for (const Batch &original : batches) {
+        if (cancel && cancel->load())
+            break;
+        Batch batch = original; // kept feature maps are found by index: number the images of this batch
+        batch.indices.resize(std::size_t(batch.n));
+        for (int i = 0; i < batch.n; ++i)
+            batch.indices[std::size_t(i)] = std::size_t(i);
+        CaptureOptions options;
+        options.keepPredictions = false;
+        options.keepFeatureMaps = batch.indices;
+        const CaptureResult r = capture(model, std::vector<Batch>{batch}, options, cancel);
+        if (r.kept.empty())
+            continue;
+        ++medianBatches;
+        for (std::size_t s = 0; s < siteCount; ++s) {
+            const auto &shape = model.sites()[s].shape;
+            if (shape.empty() || r.kept.front().siteMaps[s].empty())
+                continue;
+            const std::int64_t channels = shape[0];
+            std::vector<at::Tensor> images;
+            for (const auto &k : r.kept)
+                images.push_back(torch::from_blob(const_cast<float *>(k.siteMaps[s].data()),
+                                                  {channels, std::int64_t(k.siteMaps[s].size()) / channels}, torch::kFloat32));
+            const at::Tensor x = torch::cat(images, 1); // C x (images * positions)
+            const at::Tensor positive = x.gt(0);
+            const at::Tensor sum = (x * positive).sum(1, false, at::kDouble);
+            const at::Tensor count = positive.sum(1, false, at::kDouble);
+            const at::Tensor mx = std::get<0>(x.max(1));
+            positiveSum[s] = positiveSum[s].defined() ? positiveSum[s] + sum : sum;
+            positiveCount[s] = positiveCount[s].defined() ? positiveCount[s] + count : count;
+            maxima[s] = maxima[s].defined() ? torch::maximum(maxima[s], mx) : mx;
+            if (reference == ChannelReference::MedianPositive) {
+                at::Tensor m = torch::zeros({channels}, torch::kDouble);
+                for (std::int64_t c = 0; c < channels; ++c) {
+                    const at::Tensor row = x[c];
+                    const at::Tensor values = row.masked_select(row.gt(0));
+                    if (values.numel() > 0)
+                        m[c] = std::get<0>(values.median(0)).item<double>();
+                }
+                median[s] = median[s].defined() ? median[s] + m : m;
+            }
+        }
+    }
+    ChannelScales out;
+    out.reference.resize(siteCount);
+    out.max.resize(siteCount);
+    for (std::size_t s = 0; s < siteCount; ++s) {
+        if (!positiveSum[s].defined())
+            continue;
+        const at::Tensor ref = reference == ChannelReference::MedianPositive
+                                   ? (median[s] / double(std::max(1, medianBatches))).to(torch::kFloat32).contiguous()
+                                   : (positiveSum[s] / positiveCount[s].clamp_min(1.0)).to(torch::kFloat32).contiguous();
+        const at::Tensor mx = maxima[s].clamp_min(0.0f).contiguous();
+        out.reference[s].assign(ref.data_ptr<float>(), ref.data_ptr<float>() + ref.numel());
+        out.max[s].assign(mx.data_ptr<float>(), mx.data_ptr<float>() + mx.numel());
+    }
+    return out;
+}
 
 std::vector<float> quantileThresholds(const Model &model, const CaptureResult &stats, double targetSparsity)
 {
@@ -86,15 +191,54 @@ SearchResult searchThresholds(Model &model, const std::vector<Batch> &calibratio
     Evaluator eval{model, calibration, cancel, progress, {}, std::vector<bool>(sites.size(), false)};
     for (int s : scope)
         eval.searched[std::size_t(s)] = true;
+    Applier apply{model, eval.searched};
+    eval.apply = &apply;
+    const std::vector<std::vector<float>> startChannels = model.channelThresholds();
     eval.state.evaluationsPlanned = 1 + int(scope.size()) * (options.stepsPerSite + 1) + 8 +
                                     (options.refine ? int(scope.size()) * (options.stepsPerSite / 2) : 0);
 
     SearchResult result;
     eval.state.phase = "baseline";
+    // Per channel: the search moves one scale s per site; its start is the largest s that keeps every channel at
+    // or below its starting threshold, its upper end the smallest s that zeroes every channel.
+    std::vector<float> startValues = start;
+    ChannelScales channels;
+    std::vector<float> upperScale(sites.size(), 0.0f);
+    if (options.perChannel) {
+        channels = channelReferenceScales(model, calibration, options.channelReference, cancel);
+        if (cancel && cancel->load()) {
+            result.cancelled = true;
+            result.thresholds = start;
+            return result;
+        }
+        std::vector<int> kept;
+        for (int s : scope) {
+            const auto &ref = channels.reference[std::size_t(s)];
+            const auto &mx = channels.max[std::size_t(s)];
+            float lo = std::numeric_limits<float>::infinity(), hi = 0.0f;
+            for (std::size_t c = 0; c < ref.size(); ++c) {
+                if (ref[c] <= 0.0f)
+                    continue;
+                const auto &own = startChannels[std::size_t(s)];
+                const float t = own.size() == ref.size() ? own[c] : start[std::size_t(s)];
+                lo = std::min(lo, t / ref[c]);
+                hi = std::max(hi, mx[c] / ref[c]);
+            }
+            if (ref.empty() || !std::isfinite(lo)) {
+                eval.searched[std::size_t(s)] = false; // never positive: nothing to threshold
+                continue;
+            }
+            kept.push_back(s);
+            startValues[std::size_t(s)] = lo;
+            upperScale[std::size_t(s)] = std::max(lo, hi);
+        }
+        scope = kept;
+        apply.searched = eval.searched;
+        apply.references = &channels.reference;
+    }
     // The upper end of each site's range: the largest value it produced (its own range, not a fixed [0, 1]).
     std::vector<float> upper(sites.size(), 0.0f);
     {
-        model.setThresholds(start);
         CaptureOptions statsOptions;
         statsOptions.keepPredictions = false;
         const CaptureResult base = capture(model, calibration, statsOptions, cancel);
@@ -102,13 +246,29 @@ SearchResult searchThresholds(Model &model, const std::vector<Batch> &calibratio
         result.startTop1 = base.score();
         result.startSparsity = base.activationSparsity(eval.searched);
         for (int s : scope)
-            upper[std::size_t(s)] = std::max(start[std::size_t(s)], base.sites[std::size_t(s)].max);
+            upper[std::size_t(s)] = options.perChannel ? upperScale[std::size_t(s)]
+                                                       : std::max(start[std::size_t(s)], base.sites[std::size_t(s)].max);
     }
     const double floorTop1 = result.startTop1 - options.budgetPp;
-    auto finish = [&](std::vector<float> thresholds, bool cancelled) {
+    auto finish = [&](std::vector<float> values, bool cancelled) {
         result.cancelled = cancelled;
-        result.thresholds = cancelled ? start : thresholds;
-        model.setThresholds(result.thresholds);
+        if (cancelled || !options.perChannel) {
+            result.thresholds = cancelled ? start : values;
+            model.setThresholds(result.thresholds);
+            if (options.perChannel)
+                for (int s : scope)
+                    model.setChannelThresholds(s, startChannels[std::size_t(s)]);
+        } else {
+            apply(values);
+            result.thresholds = model.thresholds();
+            result.channelThresholds = model.channelThresholds();
+            result.scales.assign(sites.size(), 0.0f);
+            result.channelReferences.assign(sites.size(), {});
+            for (int s : scope) {
+                result.scales[std::size_t(s)] = values[std::size_t(s)];
+                result.channelReferences[std::size_t(s)] = channels.reference[std::size_t(s)];
+            }
+        }
         result.evaluations = eval.state.evaluation;
         result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         return result;
@@ -116,11 +276,11 @@ SearchResult searchThresholds(Model &model, const std::vector<Batch> &calibratio
 
     // 1. Sensitivity: the largest threshold each site tolerates alone.
     eval.state.phase = "per-site";
-    std::vector<float> alone = start;
+    std::vector<float> alone = startValues;
     for (int s : scope) {
         eval.state.site = s;
-        auto t = start;
-        alone[std::size_t(s)] = bisect(start[std::size_t(s)], upper[std::size_t(s)], options.stepsPerSite, [&](float v) {
+        auto t = startValues;
+        alone[std::size_t(s)] = bisect(startValues[std::size_t(s)], upper[std::size_t(s)], options.stepsPerSite, [&](float v) {
             if (eval.cancelled())
                 return false;
             t[std::size_t(s)] = v;
@@ -134,9 +294,9 @@ SearchResult searchThresholds(Model &model, const std::vector<Batch> &calibratio
     eval.state.phase = "joint";
     eval.state.site = -1;
     auto blend = [&](float a) {
-        auto t = start;
+        auto t = startValues;
         for (int s : scope)
-            t[std::size_t(s)] = start[std::size_t(s)] + a * (alone[std::size_t(s)] - start[std::size_t(s)]);
+            t[std::size_t(s)] = startValues[std::size_t(s)] + a * (alone[std::size_t(s)] - startValues[std::size_t(s)]);
         return t;
     };
     float alpha = 1.0f;

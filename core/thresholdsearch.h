@@ -14,6 +14,12 @@ struct CaptureResult;
 
 // Per-site thresholds that remove as many activations as possible while the top-1 accuracy on a calibration
 // set stays within `budgetPp` of the starting accuracy. See docs/star.md for the algorithm.
+// Per-channel reference scale r_c of a site's output (see SearchOptions::perChannel).
+enum class ChannelReference {
+    MeanPositive,   // the mean of the channel's positive values
+    MedianPositive, // their median (per calibration batch, averaged over the batches)
+};
+
 struct SearchOptions {
     double budgetPp = 0.5;         // allowed top-1 loss (mean IoU on segmentation data), percentage points
     std::vector<int> sites;        // sites to search; empty = every sparsifiable site that runs
@@ -22,6 +28,11 @@ struct SearchOptions {
     // Weight of one removed activation per site (e.g. its fan-out cost from the processor model, to minimise
     // projected latency); empty = every activation counts the same.
     std::vector<double> siteWeights;
+    // Per-channel thresholds: each searched site still has ONE searched value s (same algorithm, same number of
+    // evaluations plus one pass to measure r_c), applied as t_c = s * r_c to channel c, r_c the channel's reference
+    // scale on the calibration set. Off: one threshold per site.
+    bool perChannel = false;
+    ChannelReference channelReference = ChannelReference::MeanPositive;
 };
 
 struct SearchProgress {
@@ -34,6 +45,12 @@ struct SearchProgress {
 
 struct SearchResult {
     std::vector<float> thresholds; // per site (all sites; unsearched keep their starting value)
+    // perChannel: per site, the per-channel thresholds (empty for sites without them), the searched scale s
+    // (t_c = s * r_c; 0 for sites not searched) and the reference scales r_c it multiplies. `thresholds` then holds
+    // the mean of each per-channel site's thresholds, a summary only (the model applies the per-channel values).
+    std::vector<std::vector<float>> channelThresholds;
+    std::vector<float> scales;
+    std::vector<std::vector<float>> channelReferences;
     double startTop1 = 0.0;         // calibration accuracy with the starting thresholds
     double finalTop1 = 0.0;
     double startSparsity = 0.0;     // over the searched sites, calibration set
@@ -48,6 +65,15 @@ struct SearchResult {
 SearchResult searchThresholds(Model &model, const std::vector<Batch> &calibration, const SearchOptions &options,
                               const std::atomic<bool> *cancel = nullptr,
                               const std::function<void(const SearchProgress &)> &progress = {});
+
+// Per-channel statistics of every site's output (with the model's current thresholds) over the batches:
+// the reference scale r_c of each channel (0 for a channel that was never positive) and the channel's maximum.
+struct ChannelScales {
+    std::vector<std::vector<float>> reference; // [site][channel]; empty for sites that did not run
+    std::vector<std::vector<float>> max;       // [site][channel]
+};
+ChannelScales channelReferenceScales(Model &model, const std::vector<Batch> &batches, ChannelReference reference,
+                                     const std::atomic<bool> *cancel = nullptr);
 
 // Starting points: the quantile rule (each site's threshold removes about `targetSparsity` of its values,
 // from its captured histogram) and one global value.

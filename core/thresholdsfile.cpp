@@ -140,6 +140,7 @@ ThresholdsFile thresholdsFromModel(const Model &model, const std::map<int, std::
     ThresholdsFile f;
     f.model = QFileInfo(QString::fromStdString(model.path())).fileName().toStdString();
     const auto t = model.thresholds();
+    const auto own = model.channelThresholds();
     for (const Site &s : model.sites()) {
         if (!s.sparsifiable)
             continue;
@@ -147,6 +148,8 @@ ThresholdsFile thresholdsFromModel(const Model &model, const std::map<int, std::
         const auto it = channels.find(s.index);
         if (it != channels.end() && !it->second.empty())
             f.channelThresholds[s.name] = it->second;
+        else if (it == channels.end() && !own[std::size_t(s.index)].empty())
+            f.channelThresholds[s.name] = std::vector<double>(own[std::size_t(s.index)].begin(), own[std::size_t(s.index)].end());
     }
     return f;
 }

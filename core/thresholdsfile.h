@@ -36,8 +36,8 @@ QByteArray thresholdsFileToJson(const ThresholdsFile &file);
 // Atomic (QSaveFile): a failed write leaves any previous file unchanged. Throws sparsity::Error naming the file.
 void saveThresholdsFile(const ThresholdsFile &file, const std::string &path);
 
-// The model's current thresholds by site name (sparsifiable sites only; channel overrides are not readable back
-// from the model, pass them in `channels` by site index when there are any).
+// The model's current thresholds by site name (sparsifiable sites only), with its per-channel thresholds;
+// entries of `channels` (by site index) replace the model's per-channel values of that site.
 ThresholdsFile thresholdsFromModel(const Model &model, const std::map<int, std::vector<double>> &channels = {});
 
 // Sets the model's thresholds from the file: named sites get their value, the others 0. Throws sparsity::Error

@@ -33,6 +33,7 @@ struct Phase {
     OptimizerSettings optimizer;
     bool regularize = false;
     bool thresholdsFirst = false; // set thresholds before the first epoch of this phase
+    double lambda = 0.0;          // penalty weight while `regularize` is on
 };
 
 std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const OptimizerSettings &s, const std::vector<at::Tensor> &params)
@@ -73,7 +74,42 @@ void setRate(torch::optim::Optimizer &optimizer, double rate)
 struct Checkpoint {
     int epochsDone = 0;
     std::vector<float> thresholds, bands;
+    std::vector<std::vector<float>> channelThresholds; // per site, empty = the scalar applies
 };
+
+// Per-channel thresholds in a checkpoint: all sites' values in one tensor, and each site's count (0 = scalar).
+void writeChannelThresholds(torch::serialize::OutputArchive &archive, const std::vector<std::vector<float>> &channels)
+{
+    std::vector<float> values;
+    std::vector<std::int64_t> counts;
+    for (const auto &c : channels) {
+        counts.push_back(std::int64_t(c.size()));
+        values.insert(values.end(), c.begin(), c.end());
+    }
+    archive.write("channel_threshold_counts", torch::tensor(counts));
+    archive.write("channel_thresholds", torch::tensor(values));
+}
+
+// Checkpoints written before per-channel thresholds existed have neither entry: every site then uses its scalar.
+std::vector<std::vector<float>> readChannelThresholds(torch::serialize::InputArchive &archive, std::size_t sites,
+                                                      const std::string &path)
+{
+    at::Tensor counts, values;
+    if (!archive.try_read("channel_threshold_counts", counts) || !archive.try_read("channel_thresholds", values))
+        return std::vector<std::vector<float>>(sites);
+    counts = counts.to(torch::kInt64).contiguous();
+    values = values.to(torch::kFloat32).contiguous();
+    if (std::size_t(counts.numel()) != sites || counts.sum().item<std::int64_t>() != values.numel())
+        throw Error(path + ": the checkpoint's per-channel thresholds do not match its " + std::to_string(sites) + " sites");
+    std::vector<std::vector<float>> out(sites);
+    const float *v = values.data_ptr<float>();
+    for (std::size_t i = 0; i < sites; ++i) {
+        const auto n = std::size_t(counts[std::int64_t(i)].item<std::int64_t>());
+        out[i].assign(v, v + n);
+        v += n;
+    }
+    return out;
+}
 
 void saveCheckpoint(const std::string &path, Model::Impl &d, torch::optim::Optimizer &optimizer, const Checkpoint &c)
 {
@@ -82,6 +118,7 @@ void saveCheckpoint(const std::string &path, Model::Impl &d, torch::optim::Optim
     archive.write("epochs_done", torch::tensor(std::int64_t(c.epochsDone)));
     archive.write("thresholds", torch::tensor(c.thresholds));
     archive.write("bands", torch::tensor(c.bands));
+    writeChannelThresholds(archive, c.channelThresholds);
     torch::serialize::OutputArchive optimizerArchive;
     optimizer.save(optimizerArchive);
     archive.write("optimizer", optimizerArchive);
@@ -104,6 +141,7 @@ Checkpoint loadCheckpoint(const std::string &path, Model::Impl &d, std::size_t s
         c.epochsDone = int(epochs.item<std::int64_t>());
         c.thresholds.assign(thresholds.data_ptr<float>(), thresholds.data_ptr<float>() + thresholds.numel());
         c.bands.assign(bands.data_ptr<float>(), bands.data_ptr<float>() + bands.numel());
+        c.channelThresholds = readChannelThresholds(archive, sites, path);
         // Last: a checkpoint of another model is refused before any weight is replaced.
         readModuleTensors(archive, d.module, path, "a training run of another model");
     } catch (const c10::Error &e) {
@@ -285,9 +323,12 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
     TrainingResult result;
     Checkpoint progress;
     progress.thresholds = model.thresholds();
+    progress.channelThresholds = model.channelThresholds();
     if (resume && QFile::exists(QString::fromStdString(checkpointPath))) {
         progress = loadCheckpoint(checkpointPath, d, siteCount);
         model.setThresholds(progress.thresholds);
+        for (std::size_t i = 0; i < siteCount; ++i)
+            model.setChannelThresholds(int(i), progress.channelThresholds[i]);
         say("resumed after epoch " + std::to_string(progress.epochsDone) + " from " + checkpointPath);
     } else {
         CaptureOptions options;
@@ -307,10 +348,11 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
     const int regEpochs = recipe.regularizeEpochs;
     // Regularize, then `rounds` times: thresholds, fine-tune. A round's thresholds start from the previous
     // round's, so sparsity grows while the fine-tuning recovers the accuracy in between.
-    std::vector<Phase> phases{{"regularize", 0, regEpochs, recipe.regularizeOptimizer, recipe.lambda > 0.0, false}};
+    std::vector<Phase> phases{{"regularize", 0, regEpochs, recipe.regularizeOptimizer, recipe.lambda > 0.0, false, recipe.lambda}};
+    const double finetuneLambda = recipe.finetuneLambdaOrDefault();
     for (int round = 0; round < std::max(1, recipe.rounds); ++round)
         phases.push_back({"finetune", regEpochs + round * recipe.finetuneEpochs, recipe.finetuneEpochs, recipe.finetuneOptimizer,
-                          recipe.lambda > 0.0 && recipe.penalizeWhileFinetuning, true});
+                          finetuneLambda > 0.0 && recipe.penalizeWhileFinetuning, true, finetuneLambda});
     const int totalEpochs = phases.back().firstEpoch + phases.back().epochs;
 
     std::vector<at::Tensor> params;
@@ -333,8 +375,10 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
         if (recipe.thresholdMode == Recipe::ThresholdMode::Search) {
             SearchOptions search;
             search.budgetPp = recipe.budgetPp;
-            say("searching thresholds on " + std::to_string(calibration) + " calibration images, budget " +
-                std::to_string(recipe.budgetPp) + " pp");
+            search.perChannel = recipe.perChannelThresholds;
+            search.channelReference = recipe.channelReference;
+            say("searching " + std::string(search.perChannel ? "per-channel " : "") + "thresholds on " +
+                std::to_string(calibration) + " calibration images, budget " + std::to_string(recipe.budgetPp) + " pp");
             result.search = searchThresholds(model, calibrationBatches, search, cancel, callbacks.search);
             t = result.search.thresholds;
         } else if (recipe.thresholdMode == Recipe::ThresholdMode::Quantile) {
@@ -346,6 +390,7 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
         }
         model.setThresholds(t);
         progress.thresholds = model.thresholds();
+        progress.channelThresholds = model.channelThresholds();
     };
 
     bool cancelled = false;
@@ -422,7 +467,7 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
                 }
                 double penaltyValue = 0.0;
                 if (!state.penaltyTerms.empty()) {
-                    auto penalty = torch::stack(state.penaltyTerms).sum() * recipe.lambda;
+                    auto penalty = torch::stack(state.penaltyTerms).sum() * phase.lambda;
                     penaltyValue = penalty.item<double>();
                     loss = loss + penalty;
                 }
@@ -464,6 +509,7 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
     result.cancelled = cancelled;
     result.epochsDone = progress.epochsDone;
     result.thresholds = model.thresholds();
+    result.channelThresholds = model.channelThresholds();
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return result;
 }

@@ -55,6 +55,7 @@ struct TrainingResult {
     int epochsDone = 0;
     std::vector<float> bands;      // per site, the penalised band's upper end (0 = none)
     std::vector<float> thresholds; // per site, after the threshold phase
+    std::vector<std::vector<float>> channelThresholds; // per site, per channel (empty = the scalar applies)
     SearchResult search;           // when the recipe searched thresholds
     double validationTop1 = 0.0;
     double validationSparsity = 0.0;

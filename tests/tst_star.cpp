@@ -14,6 +14,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <algorithm>
 #include <cstring>
 
 using namespace sparsity;
@@ -77,6 +78,133 @@ private Q_SLOTS:
         for (const auto &s : m->sites())
             if (!s.sparsifiable)
                 QCOMPARE(r.thresholds[std::size_t(s.index)], 0.0f);
+    }
+
+    // Per channel: one searched scale per site, t_c = s * r_c with r_c each channel's mean positive activation,
+    // still within the budget on the calibration set.
+    void perChannelSearchRespectsItsBudget_data()
+    {
+        QTest::addColumn<double>("budget");
+        QTest::newRow("1 pp") << 1.0;
+    }
+    void perChannelSearchRespectsItsBudget()
+    {
+        QFETCH(double, budget);
+        auto m = resnet();
+        const auto calibration = loadBatches(*test_, m->defaultPreprocessing(), firstN(*test_, 400), 100);
+        // r_c of the stem, computed here in plain loops from the kept feature maps of every calibration image.
+        const int stem = [&] {
+            for (const auto &s : m->sites())
+                if (s.sparsifiable && s.depth == 1)
+                    return s.index;
+            return -1;
+        }();
+        QVERIFY(stem >= 0);
+        const auto channels = std::size_t(m->sites()[std::size_t(stem)].shape[0]);
+        std::vector<double> sum(channels, 0.0), count(channels, 0.0);
+        {
+            CaptureOptions keep;
+            keep.keepFeatureMaps = firstN(*test_, 400);
+            const auto kept = capture(*m, calibration, keep);
+            QCOMPARE(kept.kept.size(), std::size_t(400));
+            for (const auto &image : kept.kept) {
+                const auto &map = image.siteMaps[std::size_t(stem)];
+                const std::size_t plane = map.size() / channels;
+                for (std::size_t i = 0; i < map.size(); ++i)
+                    if (map[i] > 0.0f) {
+                        sum[i / plane] += map[i];
+                        count[i / plane] += 1.0;
+                    }
+            }
+        }
+        SearchOptions options;
+        options.budgetPp = budget;
+        options.stepsPerSite = 6;
+        options.perChannel = true;
+        const auto r = searchThresholds(*m, calibration, options);
+        QVERIFY(!r.cancelled);
+        QVERIFY2(r.finalTop1 >= r.startTop1 - budget, qPrintable(QStringLiteral("%1 -> %2").arg(r.startTop1).arg(r.finalTop1)));
+        QVERIFY2(r.finalSparsity > r.startSparsity + 0.05, qPrintable(QStringLiteral("%1 -> %2").arg(r.startSparsity).arg(r.finalSparsity)));
+        CaptureOptions quick;
+        quick.collectStats = false;
+        QCOMPARE(capture(*m, calibration, quick).top1(), r.finalTop1);
+
+        // The model applies one threshold per channel, proportional to r_c, at every searched site.
+        const auto applied = m->channelThresholds();
+        QCOMPARE(applied, r.channelThresholds);
+        int perChannelSites = 0;
+        for (const auto &s : m->sites()) {
+            const auto i = std::size_t(s.index);
+            if (!s.sparsifiable) {
+                QVERIFY(applied[i].empty());
+                continue;
+            }
+            QCOMPARE(applied[i].size(), std::size_t(s.shape[0]));
+            QCOMPARE(r.channelReferences[i].size(), applied[i].size());
+            ++perChannelSites;
+            double mean = 0.0;
+            for (std::size_t c = 0; c < applied[i].size(); ++c) {
+                QVERIFY(std::abs(applied[i][c] - r.scales[i] * r.channelReferences[i][c]) <= 1e-6f * (1.0f + applied[i][c]));
+                mean += applied[i][c];
+            }
+            QVERIFY(std::abs(float(mean / double(applied[i].size())) - r.thresholds[i]) <= 1e-5f);
+        }
+        QCOMPARE(perChannelSites, 7);
+        QVERIFY(r.scales[std::size_t(stem)] > 0.0f);
+        const auto &stemT = applied[std::size_t(stem)];
+        QVERIFY(*std::max_element(stemT.begin(), stemT.end()) > 1.5f * *std::min_element(stemT.begin(), stemT.end()));
+        for (std::size_t c = 0; c < channels; ++c) {
+            const double reference = count[c] > 0 ? sum[c] / count[c] : 0.0;
+            QVERIFY2(std::abs(r.channelReferences[std::size_t(stem)][c] - reference) <= 1e-4 * (1.0 + reference),
+                     qPrintable(QStringLiteral("channel %1: %2 vs %3").arg(c).arg(r.channelReferences[std::size_t(stem)][c]).arg(reference)));
+        }
+    }
+
+    // A training run with per-channel thresholds: they go into the checkpoint, a resumed run in a new session
+    // applies the same ones, and the export reproduces the engine's outputs.
+    void perChannelThresholdsSurviveResumeAndExport()
+    {
+        Recipe recipe = smallRecipe(Recipe::ThresholdMode::Search);
+        recipe.regularizeEpochs = 0;
+        recipe.finetuneEpochs = 2;
+        recipe.budgetPp = 2.0;
+        recipe.perChannelThresholds = true;
+        const auto probe = loadBatches(*test_, resnet()->defaultPreprocessing(), firstN(*test_, 16), 16);
+
+        auto straight = resnet();
+        TrainingData data{train_.get(), test_.get(), straight->defaultPreprocessing()};
+        const auto a = train(*straight, recipe, data, dir_.filePath(QStringLiteral("pc-straight")).toStdString());
+        QCOMPARE(a.epochsDone, 2);
+        QVERIFY(!a.search.channelThresholds.empty());
+        QCOMPARE(a.channelThresholds, a.search.channelThresholds);
+        QCOMPARE(straight->channelThresholds(), a.channelThresholds);
+        const auto expected = forwardOutput(*straight, probe[0], true);
+
+        auto interrupted = resnet();
+        std::atomic<bool> cancel{false};
+        TrainingCallbacks callbacks;
+        callbacks.step = [&](const TrainingStep &s) {
+            if (s.epoch == 1 && s.step == 3)
+                cancel = true;
+        };
+        const QString ckpt = dir_.filePath(QStringLiteral("pc-resumed"));
+        QVERIFY(train(*interrupted, recipe, data, ckpt.toStdString(), false, &cancel, callbacks).cancelled);
+        auto resumed = resnet();
+        const auto c = train(*resumed, recipe, data, ckpt.toStdString(), true);
+        QCOMPARE(c.epochsDone, 2);
+        QCOMPARE(c.channelThresholds, a.channelThresholds);
+        const auto got = forwardOutput(*resumed, probe[0], true);
+        QCOMPARE(got.size(), expected.size());
+        for (std::size_t i = 0; i < got.size(); ++i)
+            QVERIFY2(std::abs(got[i] - expected[i]) <= 1e-5f * (1.0f + std::abs(expected[i])),
+                     qPrintable(QStringLiteral("%1: %2 vs %3").arg(i).arg(got[i]).arg(expected[i])));
+
+        const QString out = dir_.filePath(QStringLiteral("pc-tuned.pt"));
+        resumed->exportThresholded(out.toStdString(), recipe.toJson());
+        auto exported = Model::load(out.toStdString());
+        exported->setInputShape({1, 28, 28});
+        const auto plain = forwardOutput(*exported, probe[0], false);
+        QVERIFY(std::memcmp(plain.data(), got.data(), got.size() * sizeof(float)) == 0);
     }
 
     void searchCancelRestoresThresholds()
@@ -160,6 +288,10 @@ private Q_SLOTS:
         r.distillationWeight = 0.75;
         r.distillationTemperature = 3.0;
         r.freezeBatchNorm = true;
+        r.perChannelThresholds = true;
+        r.channelReference = ChannelReference::MedianPositive;
+        r.penalizeWhileFinetuning = true;
+        r.finetuneLambda = 0.5;
         const QString file = dir_.filePath(QStringLiteral("recipe.json"));
         r.save(file.toStdString());
         const Recipe back = Recipe::load(file.toStdString());
@@ -169,6 +301,16 @@ private Q_SLOTS:
         QCOMPARE(back.distillationWeight, 0.75);
         QCOMPARE(back.distillationTemperature, 3.0);
         QVERIFY(back.freezeBatchNorm);
+        QVERIFY(back.perChannelThresholds);
+        QCOMPARE(back.channelReference, ChannelReference::MedianPositive);
+        QCOMPARE(back.finetuneLambda, 0.5);
+        QCOMPARE(back.finetuneLambdaOrDefault(), 0.5);
+        {
+            const Recipe defaults = Recipe::fromJson(R"({"schema": "sparsity-explorer/recipe", "version": 1, "penalty": {"lambda": 3}})", "x");
+            QVERIFY(!defaults.perChannelThresholds);
+            QCOMPARE(defaults.finetuneLambdaOrDefault(), 3.0); // absent: the penalty's lambda
+            QVERIFY(!QString::fromStdString(defaults.toJson()).contains(QStringLiteral("\"lambda\": -1")));
+        }
 
         const std::vector<std::pair<std::string, std::string>> bad{
             {"{", "not a JSON object"},
@@ -179,6 +321,11 @@ private Q_SLOTS:
             {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"band\": {\"mode\": \"quantile\", \"value\": 3}}", "'band.value'"},
             {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"distillation\": {\"weight\": 2}}", "'distillation.weight'"},
             {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"batchnorm\": \"maybe\"}", "'batchnorm'"},
+            {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"thresholds\": {\"per_channel\": \"yes\"}}",
+             "'thresholds.per_channel'"},
+            {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"thresholds\": {\"channel_reference\": \"max\"}}",
+             "'thresholds.channel_reference'"},
+            {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"finetune\": {\"lambda\": -2}}", "'finetune.lambda'"},
         };
         for (const auto &[json, expected] : bad) {
             try {

@@ -101,6 +101,7 @@ private Q_SLOTS:
         const ThresholdsFile back = thresholdsFromModel(*model);
         QCOMPARE(back.thresholds.size(), std::size_t(7));
         QCOMPARE(back.thresholds.at("layer3.relu"), 0.75);
+        QCOMPARE(back.channelThresholds.at("relu"), std::vector<double>(16, 0.5)); // read back from the model
         QCOMPARE(back.model, std::string("sample-resnet.pt"));
     }
 

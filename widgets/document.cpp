@@ -974,7 +974,7 @@ void Document::finishTraining(const std::shared_ptr<Job> &job)
         return;
     }
     lastTraining_ = job->training;
-    undoStack_->push(new ApplyTraining(this, out.model, out.result.thresholds,
+    undoStack_->push(new ApplyTraining(this, out.model, out.result.thresholds, out.result.channelThresholds,
                                        tr("Fine-tuning (%1)").arg(QString::fromUtf8(methodName(out.recipe.method)))));
     Q_EMIT trainingFinished(true, tr("Fine-tuned in %1 s: validation top-1 %2 %, sparsity %3 %. Checkpoints in %4.")
                                       .arg(out.result.seconds, 0, 'f', 1)
@@ -1056,15 +1056,17 @@ void Document::applyComparisonRow(int row)
     if (!lastComparison_ || row < 0 || std::size_t(row) >= lastComparison_->models.size())
         return;
     const MethodOutcome &o = lastComparison_->comparison.methods[std::size_t(row)];
-    undoStack_->push(new ApplyTraining(this, lastComparison_->models[std::size_t(row)], o.thresholds,
+    undoStack_->push(new ApplyTraining(this, lastComparison_->models[std::size_t(row)], o.thresholds, o.channelThresholds,
                                        tr("Make %1 the current state").arg(QString::fromUtf8(methodName(o.method)))));
 }
 
-void Document::setCurrentModel(const std::shared_ptr<Model> &model, const std::vector<float> &thresholds)
+void Document::setCurrentModel(const std::shared_ptr<Model> &model, const std::vector<float> &thresholds,
+                               const std::vector<std::vector<float>> &channels)
 {
     if (!model || thresholds.size() != thresholds_.size() || model->sites().size() != sites().size())
         return;
     model_ = model;
+    channelThresholds_ = channels.size() == thresholds.size() ? channels : std::vector<std::vector<float>>(thresholds.size());
     QVector<int> all;
     for (std::size_t i = 0; i < thresholds.size(); ++i) {
         thresholds_[i] = sites()[i].sparsifiable ? std::max(0.0f, thresholds[i]) : 0.0f;

@@ -116,6 +116,7 @@ public:
     void pushSiteValue(SiteField field, int site, double value, int mergeSession = 0);
     void pushThresholds(const std::vector<float> &thresholds, const QString &text);
     const std::vector<float> &thresholds() const { return thresholds_; }
+    const std::vector<std::vector<float>> &channelThresholds() const { return channelThresholds_; }
     int newMergeSession() { return ++mergeSession_; }
 
     // Results. Null until the first capture finished.
@@ -174,7 +175,9 @@ public:
     std::shared_ptr<const Model> model() const { return model_; }
     bool isTuned() const { return model_ != baseModel_; }
     // Used by the undo command of a training run: the model and thresholds of the current state.
-    void setCurrentModel(const std::shared_ptr<Model> &model, const std::vector<float> &thresholds);
+    // `channels`: per-channel thresholds per site (empty entries: the scalar applies).
+    void setCurrentModel(const std::shared_ptr<Model> &model, const std::vector<float> &thresholds,
+                         const std::vector<std::vector<float>> &channels);
     std::shared_ptr<Model> currentModel() const { return model_; }
     // Writes the current state (model, thresholds) as OUT.pt via Model::exportThresholded, with OUT.json (the report:
     // model, dataset, thresholds, the current capture when it matches, the training run) and OUT.csv (per site),

@@ -49,9 +49,10 @@ ChangeThresholds::ChangeThresholds(Document *doc, std::vector<float> thresholds,
     setText(text);
 }
 
-ApplyTraining::ApplyTraining(Document *doc, std::shared_ptr<Model> model, std::vector<float> thresholds, const QString &text)
+ApplyTraining::ApplyTraining(Document *doc, std::shared_ptr<Model> model, std::vector<float> thresholds,
+                             std::vector<std::vector<float>> channelThresholds, const QString &text)
     : doc_(doc), oldModel_(doc->currentModel()), newModel_(std::move(model)), old_(doc->thresholds()),
-      new_(std::move(thresholds))
+      new_(std::move(thresholds)), oldChannels_(doc->channelThresholds()), newChannels_(std::move(channelThresholds))
 {
     setText(text);
 }

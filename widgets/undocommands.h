@@ -43,14 +43,16 @@ private:
 // and thresholds from before the run (the baseline capture is untouched either way).
 class ApplyTraining : public QUndoCommand {
 public:
-    ApplyTraining(Document *doc, std::shared_ptr<Model> model, std::vector<float> thresholds, const QString &text);
-    void undo() override { doc_->setCurrentModel(oldModel_, old_); }
-    void redo() override { doc_->setCurrentModel(newModel_, new_); }
+    ApplyTraining(Document *doc, std::shared_ptr<Model> model, std::vector<float> thresholds,
+                  std::vector<std::vector<float>> channelThresholds, const QString &text);
+    void undo() override { doc_->setCurrentModel(oldModel_, old_, oldChannels_); }
+    void redo() override { doc_->setCurrentModel(newModel_, new_, newChannels_); }
 
 private:
     Document *doc_;
     std::shared_ptr<Model> oldModel_, newModel_;
     std::vector<float> old_, new_;
+    std::vector<std::vector<float>> oldChannels_, newChannels_;
 };
 
 } // namespace sparsity::ui
