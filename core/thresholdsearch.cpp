@@ -204,7 +204,12 @@ SearchResult searchThresholds(Model &model, const std::vector<Batch> &calibratio
     std::vector<float> startValues = start;
     ChannelScales channels;
     std::vector<float> upperScale(sites.size(), 0.0f);
-    if (options.perChannel) {
+    if (!options.perChannel) {
+        // Per-channel thresholds take precedence over a site's scalar in the probes: a scalar search clears them
+        // on the sites it searches (a cancelled search puts them back).
+        for (int s : scope)
+            model.setChannelThresholds(s, {});
+    } else {
         channels = channelReferenceScales(model, calibration, options.channelReference, cancel);
         if (cancel && cancel->load()) {
             result.cancelled = true;
@@ -255,7 +260,7 @@ SearchResult searchThresholds(Model &model, const std::vector<Batch> &calibratio
         if (cancelled || !options.perChannel) {
             result.thresholds = cancelled ? start : values;
             model.setThresholds(result.thresholds);
-            if (options.perChannel)
+            if (cancelled)
                 for (int s : scope)
                     model.setChannelThresholds(s, startChannels[std::size_t(s)]);
         } else {

@@ -211,6 +211,8 @@ private Q_SLOTS:
     {
         auto m = resnet();
         const auto calibration = loadBatches(*test_, m->defaultPreprocessing(), firstN(*test_, 200), 100);
+        const std::vector<float> stem(std::size_t(m->sites()[0].shape[0]), 0.05f);
+        m->setChannelThresholds(0, stem);
         std::atomic<bool> cancel{false};
         SearchOptions options;
         const auto r = searchThresholds(*m, calibration, options, &cancel, [&](const SearchProgress &p) {
@@ -219,6 +221,29 @@ private Q_SLOTS:
         });
         QVERIFY(r.cancelled);
         QCOMPARE(m->thresholds(), std::vector<float>(m->sites().size(), 0.0f));
+        QCOMPARE(m->channelThresholds()[0], stem);
+    }
+
+    // Per-channel thresholds override a site's scalar in the probes: a scalar search must not leave them in
+    // place on the sites it searched (its result would not be what the model runs).
+    void scalarSearchReplacesChannelThresholds()
+    {
+        auto m = resnet();
+        const auto calibration = loadBatches(*test_, m->defaultPreprocessing(), firstN(*test_, 200), 100);
+        m->setChannelThresholds(0, std::vector<float>(std::size_t(m->sites()[0].shape[0]), 0.05f));
+        SearchOptions options;
+        options.sites = {1};
+        options.stepsPerSite = 8;
+        options.budgetPp = 2.0;
+        const auto r = searchThresholds(*m, calibration, options);
+        QVERIFY(!r.cancelled);
+        QVERIFY(m->channelThresholds()[1].empty());
+        QVERIFY(r.thresholds[1] > 0.0f);
+        QVERIFY(!m->channelThresholds()[0].empty()); // not searched: left alone
+        options.sites = {0};
+        const auto second = searchThresholds(*m, calibration, options);
+        QVERIFY(m->channelThresholds()[0].empty());
+        QCOMPARE(m->thresholds()[0], second.thresholds[0]);
     }
 
     void quantileStartingPoint()

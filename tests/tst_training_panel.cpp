@@ -248,6 +248,13 @@ private Q_SLOTS:
         QCOMPARE(doc()->recipe().lambda, 3.5);
         lambda->setValue(r.lambda);
         QCOMPARE(doc()->recipe().toJson(), r.toJson());
+        auto *perChannel = panel()->findChild<QCheckBox *>(QStringLiteral("perChannel"));
+        QVERIFY(perChannel);
+        QCOMPARE(perChannel->isChecked(), r.perChannelThresholds);
+        perChannel->setChecked(!r.perChannelThresholds);
+        QCOMPARE(doc()->recipe().perChannelThresholds, !r.perChannelThresholds);
+        perChannel->setChecked(r.perChannelThresholds);
+        QCOMPARE(doc()->recipe().toJson(), r.toJson());
     }
 
     void cancelStartAgainAndResume()

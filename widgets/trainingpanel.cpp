@@ -7,6 +7,7 @@
 
 #include <qcustomplot.h>
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDir>
 #include <QDoubleSpinBox>
@@ -75,6 +76,10 @@ TrainingPanel::TrainingPanel(Document *doc, QWidget *parent) : QWidget(parent), 
     thresholdMode_->addItem(tr("Quantile (target sparsity)"), int(Recipe::ThresholdMode::Quantile));
     thresholdMode_->addItem(tr("Global value"), int(Recipe::ThresholdMode::Global));
     thresholdMode_->addItem(tr("Keep current thresholds"), int(Recipe::ThresholdMode::Keep));
+    perChannel_ = new QCheckBox(tr("One threshold per channel"), this);
+    perChannel_->setObjectName(QStringLiteral("perChannel"));
+    perChannel_->setToolTip(tr("The search scales each channel's threshold by the channel's mean positive activation "
+                               "(t_c = s · r_c, one searched s per site)"));
     budget_ = doubleSpin(0.0, 100.0, 2, 0.1, this);
     budget_->setSuffix(tr(" pp"));
     target_ = doubleSpin(0.0, 1.0, 3, 0.05, this);
@@ -101,6 +106,7 @@ TrainingPanel::TrainingPanel(Document *doc, QWidget *parent) : QWidget(parent), 
     form->addRow(tr("Regularize epochs"), regEpochs_);
     form->addRow(tr("Regularize learning rate"), regRate_);
     form->addRow(tr("Thresholds"), thresholdMode_);
+    form->addRow(QString(), perChannel_);
     form->addRow(tr("Accuracy budget"), budget_);
     form->addRow(tr("Target sparsity"), target_);
     form->addRow(tr("Fine-tune epochs"), ftEpochs_);
@@ -181,6 +187,7 @@ TrainingPanel::TrainingPanel(Document *doc, QWidget *parent) : QWidget(parent), 
         connect(s, &QSpinBox::valueChanged, this, &TrainingPanel::storeInDocument);
     for (QDoubleSpinBox *s : {band_, lambda_, budget_, target_, regRate_, ftRate_})
         connect(s, &QDoubleSpinBox::valueChanged, this, &TrainingPanel::storeInDocument);
+    connect(perChannel_, &QCheckBox::toggled, this, &TrainingPanel::storeInDocument);
     connect(start_, &QPushButton::clicked, this, [this] { start(false); });
     connect(resume_, &QPushButton::clicked, this, [this] { start(true); });
     connect(cancel_, &QPushButton::clicked, doc_, &Document::cancelTraining);
@@ -232,6 +239,7 @@ Recipe TrainingPanel::recipe() const
     r.regularizeOptimizer.learningRate = regRate_->value();
     r.thresholdMode = Recipe::ThresholdMode(thresholdMode_->currentData().toInt());
     r.budgetPp = budget_->value();
+    r.perChannelThresholds = perChannel_->isChecked();
     r.targetSparsity = target_->value();
     r.finetuneEpochs = ftEpochs_->value();
     r.finetuneOptimizer.learningRate = ftRate_->value();
@@ -266,6 +274,7 @@ void TrainingPanel::showRecipe(const Recipe &r)
     regRate_->setValue(r.regularizeOptimizer.learningRate);
     select(thresholdMode_, int(r.thresholdMode));
     budget_->setValue(r.budgetPp);
+    perChannel_->setChecked(r.perChannelThresholds);
     target_->setValue(r.targetSparsity);
     ftEpochs_->setValue(r.finetuneEpochs);
     ftRate_->setValue(r.finetuneOptimizer.learningRate);
@@ -301,6 +310,7 @@ void TrainingPanel::updateEnabledFields()
     maxDepth_->setEnabled(scope == Recipe::ScopeMode::Depth);
     const auto mode = Recipe::ThresholdMode(thresholdMode_->currentData().toInt());
     budget_->setEnabled(mode == Recipe::ThresholdMode::Search);
+    perChannel_->setEnabled(mode == Recipe::ThresholdMode::Search);
     target_->setEnabled(mode == Recipe::ThresholdMode::Quantile);
 }
 
@@ -317,7 +327,7 @@ void TrainingPanel::updateButtons()
     cancel_->setEnabled(training);
     pause_->setEnabled(training);
     pause_->setText(doc_->isTrainingPaused() ? tr("Continue") : tr("Pause"));
-    for (QWidget *w : std::initializer_list<QWidget *>{method_, scope_, bandMode_, penalty_, thresholdMode_, band_, lambda_,
+    for (QWidget *w : std::initializer_list<QWidget *>{method_, scope_, bandMode_, penalty_, thresholdMode_, perChannel_, band_, lambda_,
                                                         regEpochs_, regRate_, budget_, target_, ftEpochs_, ftRate_,
                                                         trainImages_, calibrationImages_, validationImages_, batch_, seed_})
         w->setEnabled(!training);

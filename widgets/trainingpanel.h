@@ -2,6 +2,7 @@
 
 #include <QWidget>
 
+class QCheckBox;
 class QComboBox;
 class QCustomPlot;
 class QDoubleSpinBox;
@@ -60,6 +61,7 @@ private:
     Document *doc_;
     bool loading_ = false;
     QComboBox *method_, *scope_, *bandMode_, *penalty_, *thresholdMode_;
+    QCheckBox *perChannel_;
     QSpinBox *minDepth_, *maxDepth_;
     QDoubleSpinBox *band_, *lambda_, *budget_, *target_;
     QSpinBox *regEpochs_, *ftEpochs_;
