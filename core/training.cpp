@@ -388,6 +388,9 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
         } else {
             t = globalThresholds(model, float(recipe.globalThreshold));
         }
+        if (recipe.thresholdMode != Recipe::ThresholdMode::Search) // one value per site now: per-channel ones would override it
+            for (const auto &site : model.sites())
+                model.setChannelThresholds(site.index, {});
         model.setThresholds(t);
         progress.thresholds = model.thresholds();
         progress.channelThresholds = model.channelThresholds();

@@ -400,6 +400,26 @@ private Q_SLOTS:
         QVERIFY(doc()->current() && doc()->current() != doc()->baseline());
         QVERIFY(doc()->current()->result.sites[std::size_t(s)].sparsity() > doc()->baselineSparsity(s) + 0.05);
         QCOMPARE(doc()->projectToSave().channelThresholds.value(name), perChannel);
+        const auto withChannels = doc()->current()->result.sites[std::size_t(s)].zeros;
+
+        // A threshold typed for that site replaces its per-channel ones (they would override it); undo brings
+        // them back, and the exact re-evaluation follows each step.
+        doc()->pushSiteValue(SiteField::Threshold, s, 0.0);
+        QVERIFY(doc()->channelThresholds()[std::size_t(s)].empty());
+        QVERIFY(!doc()->projectToSave().channelThresholds.contains(name));
+        doc()->waitForIdle();
+        QVERIFY(doc()->currentIsExact());
+        QCOMPARE(doc()->current()->result.sites[std::size_t(s)].sparsity(), doc()->baselineSparsity(s));
+        doc()->undoStack()->undo();
+        QCOMPARE(doc()->projectToSave().channelThresholds.value(name), perChannel);
+        doc()->waitForIdle();
+        QCOMPARE(doc()->current()->result.sites[std::size_t(s)].zeros, withChannels);
+        // Every threshold at once (a reset) drops them too, undoably.
+        doc()->pushThresholds(std::vector<float>(doc()->thresholds().size(), 0.1f), QStringLiteral("all 0.1"));
+        QVERIFY(doc()->channelThresholds()[std::size_t(s)].empty());
+        doc()->undoStack()->undo();
+        QCOMPARE(doc()->projectToSave().channelThresholds.value(name), perChannel);
+        doc()->waitForIdle();
         doc()->markSaved(QString());
     }
 

@@ -368,6 +368,24 @@ private Q_SLOTS:
         QVERIFY_THROWS_EXCEPTION(Error, scopeMask(unknownSite, *resnet()));
     }
 
+    // A recipe that sets one threshold per site replaces per-channel thresholds the model started with (they would
+    // otherwise override the new values in the probes).
+    void globalThresholdPhaseReplacesChannelThresholds()
+    {
+        Recipe recipe = smallRecipe(Recipe::ThresholdMode::Global);
+        recipe.globalThreshold = 0.2;
+        recipe.regularizeEpochs = 0;
+        auto m = resnet();
+        m->setChannelThresholds(0, std::vector<float>(std::size_t(m->sites()[0].shape[0]), 3.0f));
+        TrainingData data{train_.get(), test_.get(), m->defaultPreprocessing()};
+        const auto r = train(*m, recipe, data, dir_.filePath(QStringLiteral("global")).toStdString(), false);
+        QVERIFY(!r.cancelled);
+        for (const auto &site : m->sites()) {
+            QVERIFY(m->channelThresholds()[std::size_t(site.index)].empty());
+            QCOMPARE(m->thresholds()[std::size_t(site.index)], site.sparsifiable ? 0.2f : 0.0f);
+        }
+    }
+
     void resumeAfterCancelMatchesAnUninterruptedRun()
     {
         Recipe recipe = smallRecipe(Recipe::ThresholdMode::Quantile);

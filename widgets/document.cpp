@@ -462,16 +462,31 @@ void Document::setThresholds(const std::vector<float> &thresholds)
     requestReevaluation();
 }
 
+void Document::setSiteChannelThresholds(int site, const std::vector<float> &channels)
+{
+    if (site < 0 || site >= siteCount() || channelThresholds_[std::size_t(site)] == channels)
+        return;
+    channelThresholds_[std::size_t(site)] = channels;
+    Q_EMIT thresholdsChanged({site});
+    updateProjection();
+    requestReevaluation();
+}
+
 void Document::pushSiteValue(SiteField field, int site, double value, int mergeSession)
 {
-    if (site < 0 || site >= siteCount() || siteValue(field, site) == value)
+    if (site < 0 || site >= siteCount())
+        return;
+    const bool replacesChannels = field == SiteField::Threshold && !channelThresholds_[std::size_t(site)].empty();
+    if (siteValue(field, site) == value && !replacesChannels)
         return;
     undoStack_->push(new ChangeSiteValue(this, field, site, value, mergeSession));
 }
 
 void Document::pushThresholds(const std::vector<float> &thresholds, const QString &text)
 {
-    if (thresholds.size() != thresholds_.size() || thresholds == thresholds_)
+    const bool anyChannels = std::any_of(channelThresholds_.begin(), channelThresholds_.end(),
+                                         [](const std::vector<float> &c) { return !c.empty(); });
+    if (thresholds.size() != thresholds_.size() || (thresholds == thresholds_ && !anyChannels))
         return;
     undoStack_->push(new ChangeThresholds(this, thresholds, text));
 }

@@ -113,6 +113,8 @@ public:
     double siteValue(SiteField field, int site) const;
     void setSiteValue(SiteField field, int site, double value);
     void setThresholds(const std::vector<float> &thresholds);
+    // One site's per-channel thresholds (empty: its scalar applies again). Used by the undo commands.
+    void setSiteChannelThresholds(int site, const std::vector<float> &channels);
     void pushSiteValue(SiteField field, int site, double value, int mergeSession = 0);
     void pushThresholds(const std::vector<float> &thresholds, const QString &text);
     const std::vector<float> &thresholds() const { return thresholds_; }

@@ -25,13 +25,26 @@ QString describe(SiteField field, const QString &site, double value)
 } // namespace
 
 ChangeSiteValue::ChangeSiteValue(Document *doc, SiteField field, int site, double value, int mergeSession)
-    : doc_(doc), field_(field), site_(site), old_(doc->siteValue(field, site)), new_(value), session_(mergeSession)
+    : doc_(doc), field_(field), site_(site), old_(doc->siteValue(field, site)), new_(value),
+      oldChannels_(field == SiteField::Threshold ? doc->channelThresholds()[std::size_t(site)] : std::vector<float>()),
+      session_(mergeSession)
 {
     setText(describe(field, QString::fromStdString(doc->sites()[std::size_t(site)].name), value));
 }
 
-void ChangeSiteValue::undo() { doc_->setSiteValue(field_, site_, old_); }
-void ChangeSiteValue::redo() { doc_->setSiteValue(field_, site_, new_); }
+void ChangeSiteValue::undo()
+{
+    doc_->setSiteValue(field_, site_, old_);
+    if (!oldChannels_.empty())
+        doc_->setSiteChannelThresholds(site_, oldChannels_);
+}
+
+void ChangeSiteValue::redo()
+{
+    if (!oldChannels_.empty())
+        doc_->setSiteChannelThresholds(site_, {});
+    doc_->setSiteValue(field_, site_, new_);
+}
 
 bool ChangeSiteValue::mergeWith(const QUndoCommand *other)
 {
@@ -44,9 +57,25 @@ bool ChangeSiteValue::mergeWith(const QUndoCommand *other)
 }
 
 ChangeThresholds::ChangeThresholds(Document *doc, std::vector<float> thresholds, const QString &text)
-    : doc_(doc), old_(doc->thresholds()), new_(std::move(thresholds))
+    : doc_(doc), old_(doc->thresholds()), new_(std::move(thresholds)), oldChannels_(doc->channelThresholds())
 {
     setText(text);
+}
+
+void ChangeThresholds::undo()
+{
+    doc_->setThresholds(old_);
+    for (std::size_t s = 0; s < oldChannels_.size(); ++s)
+        if (!oldChannels_[s].empty())
+            doc_->setSiteChannelThresholds(int(s), oldChannels_[s]);
+}
+
+void ChangeThresholds::redo()
+{
+    for (std::size_t s = 0; s < oldChannels_.size(); ++s)
+        if (!oldChannels_[s].empty())
+            doc_->setSiteChannelThresholds(int(s), {});
+    doc_->setThresholds(new_);
 }
 
 ApplyTraining::ApplyTraining(Document *doc, std::shared_ptr<Model> model, std::vector<float> thresholds,

@@ -10,7 +10,8 @@
 namespace sparsity::ui {
 
 // One site's threshold, scope membership or near-zero band. Commands of one drag (same merge session, not 0)
-// merge into a single undo step, so undo returns to where the drag started.
+// merge into a single undo step, so undo returns to where the drag started. A threshold replaces the site's
+// per-channel thresholds (they would override it); undo brings them back.
 class ChangeSiteValue : public QUndoCommand {
 public:
     ChangeSiteValue(Document *doc, SiteField field, int site, double value, int mergeSession);
@@ -24,19 +25,22 @@ private:
     SiteField field_;
     int site_;
     double old_, new_;
+    std::vector<float> oldChannels_;
     int session_;
 };
 
-// Every threshold at once: a search result, a reset, a project's thresholds.
+// Every threshold at once: a search result, a reset, a project's thresholds. One value per site: per-channel
+// thresholds are dropped (undo restores them).
 class ChangeThresholds : public QUndoCommand {
 public:
     ChangeThresholds(Document *doc, std::vector<float> thresholds, const QString &text);
-    void undo() override { doc_->setThresholds(old_); }
-    void redo() override { doc_->setThresholds(new_); }
+    void undo() override;
+    void redo() override;
 
 private:
     Document *doc_;
     std::vector<float> old_, new_;
+    std::vector<std::vector<float>> oldChannels_;
 };
 
 // A finished training run: the tuned model and its thresholds become the current state; undo returns to the model
