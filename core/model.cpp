@@ -330,6 +330,8 @@ const std::string &Model::path() const { return d->path; }
 const ModelMetadata &Model::metadata() const { return d->metadata; }
 const std::vector<Site> &Model::sites() const { return d->sites; }
 const std::vector<ComputeLayer> &Model::layers() const { return d->layers; }
+
+std::string Model::instrumentedGraphText() const { return d->graph->toString(); }
 std::string Model::forwardSignature() const { return d->signature; }
 OutputSelection Model::outputSelection() const { return d->output; }
 void Model::setOutputSelection(const OutputSelection &selection) { d->output = selection; }

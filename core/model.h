@@ -48,6 +48,8 @@ public:
     const ModelMetadata &metadata() const;
     const std::vector<Site> &sites() const;
     const std::vector<ComputeLayer> &layers() const;
+    // The instrumented forward graph as TorchScript IR text (probes included): for diagnostics and tests.
+    std::string instrumentedGraphText() const;
     std::string forwardSignature() const;
 
     OutputSelection outputSelection() const;

@@ -71,14 +71,15 @@ __attribute__((target_clones("avx2", "default"))) void scanPlanesPortable(const 
     int *__restrict index = s.scratch.data();
     const int n = int(planeSize);
     for (std::int64_t plane = begin; plane < end; ++plane) {
-        const float *__restrict p = data + plane * planeSize;
+        const float *in = data + plane * planeSize;
         if (out) {
             float *__restrict y = out + plane * planeSize;
 #pragma omp simd
             for (int k = 0; k < n; ++k)
-                y[k] = p[k] <= threshold ? 0.0f : p[k];
-            p = y;
+                y[k] = in[k] <= threshold ? 0.0f : in[k];
+            in = y;
         }
+        const float *__restrict p = in;
         int nonzero = 0;
         float sum = 0.0f, lo = INFINITY, hi = -INFINITY;
 #pragma omp simd reduction(+ : nonzero, sum) reduction(min : lo) reduction(max : hi)
@@ -234,8 +235,13 @@ void scanTensor(const at::Tensor &t, float *out, float threshold, SiteStats &sta
         for (std::size_t i = 0; i < total.spatial.size(); ++i)
             total.spatial[i] += local.spatial[i];
     });
-    if (rows)
+    if (rows) {
+        // A row's positions are the channels; an N x C x 1 x 1 map still has a single spatial position.
         total.channel = total.spatial;
+        total.spatial.assign(1, 0);
+        for (auto c : total.channel)
+            total.spatial[0] += c;
+    }
 
     stats.elements += t.numel();
     stats.zeros += total.bins[kZeroBin];

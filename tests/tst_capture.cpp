@@ -246,6 +246,12 @@ private Q_SLOTS:
                 resnet_->setThreshold(site.index, float(stats.thresholdForSparsity(stats.sparsity() + 0.15)));
             }
         QCOMPARE(relus, 7);
+        // Every ReLU site of the sample ResNet is a fused probe.
+        const std::string graph = resnet_->instrumentedGraphText();
+        std::size_t fusedProbes = 0;
+        for (auto at = graph.find("sparsity::probe_relu("); at != std::string::npos; at = graph.find("sparsity::probe_relu(", at + 1))
+            ++fusedProbes;
+        QCOMPARE(fusedProbes, std::size_t(7));
         const auto fused = capture(*resnet_, *test_, pre, indices);
         for (const auto &site : resnet_->sites())
             if (site.sparsifiable)
@@ -321,6 +327,50 @@ private Q_SLOTS:
         tuple->setOutputSelection({OutputSelection::Rule::Index, 1, {}});
         forwardOutput(*tuple, syntheticBatch(2, 3, 16, 16, 3), true, &shape);
         QCOMPARE(shape, (std::vector<std::int64_t>{2, 6, 16, 16}));
+    }
+
+    // A ReLU on N x C x 1 x 1 (squeeze-excitation) next to full-size maps: per-channel counts per channel, and one
+    // spatial position, on both kernels; the model's ReLUs run as fused probes.
+    void statisticsOfOneByOneMaps_data() { statisticsMatchBruteForce_data(); }
+    void statisticsOfOneByOneMaps()
+    {
+        QFETCH(bool, compressed);
+        setCompressedStatistics(compressed);
+        const auto restore = qScopeGuard([] { setCompressedStatistics(true); });
+        QTemporaryDir models;
+        if (!testmodels::pythonTorchAvailable())
+            QSKIP("python3-torch is not installed");
+        QVERIFY(testmodels::exportModels(models.path(), false).isEmpty());
+        auto m = Model::load(models.filePath(QStringLiteral("squeeze_excite_scripted.pt")).toStdString());
+        m->setInputShape({3, 16, 16});
+        QVERIFY(m->instrumentedGraphText().find("sparsity::probe_relu") != std::string::npos);
+        Batch b = syntheticBatch(6, 3, 16, 16, 4);
+        b.indices = {0, 1, 2, 3, 4, 5};
+        CaptureOptions options;
+        options.keepFeatureMaps = b.indices;
+        const auto r = capture(*m, {b}, options);
+        int oneByOne = 0;
+        for (std::size_t s = 0; s < m->sites().size(); ++s) {
+            const Site &site = m->sites()[s];
+            if (site.shape.size() != 3)
+                continue;
+            const auto channels = std::size_t(site.shape[0]);
+            const auto plane = std::size_t(site.shape[1] * site.shape[2]);
+            oneByOne += plane == 1 ? 1 : 0;
+            std::vector<std::int64_t> perChannel(channels, 0), perPosition(plane, 0);
+            std::int64_t zeros = 0;
+            for (const auto &img : r.kept)
+                for (std::size_t i = 0; i < img.siteMaps[s].size(); ++i) {
+                    const bool nonzero = img.siteMaps[s][i] != 0.0f;
+                    zeros += nonzero ? 0 : 1;
+                    perChannel[i / plane] += nonzero ? 1 : 0;
+                    perPosition[i % plane] += nonzero ? 1 : 0;
+                }
+            QCOMPARE(r.sites[s].zeros, zeros);
+            QCOMPARE(r.sites[s].channelNonzero, perChannel);
+            QCOMPARE(r.sites[s].spatialNonzero, perPosition);
+        }
+        QCOMPARE(oneByOne, 3); // the squeeze ReLU, the sigmoid (a dense site) and the squeeze conv's input tap
     }
 
     // Pixel accuracy and mIoU against a brute-force count over the pristine model's class scores.
