@@ -263,6 +263,7 @@ SearchResult searchThresholds(Model &model, const std::vector<Batch> &calibratio
             if (cancelled)
                 for (int s : scope)
                     model.setChannelThresholds(s, startChannels[std::size_t(s)]);
+            result.channelThresholds = model.channelThresholds();
         } else {
             apply(values);
             result.thresholds = model.thresholds();

@@ -45,9 +45,10 @@ struct SearchProgress {
 
 struct SearchResult {
     std::vector<float> thresholds; // per site (all sites; unsearched keep their starting value)
-    // perChannel: per site, the per-channel thresholds (empty for sites without them), the searched scale s
-    // (t_c = s * r_c; 0 for sites not searched) and the reference scales r_c it multiplies. `thresholds` then holds
-    // the mean of each per-channel site's thresholds, a summary only (the model applies the per-channel values).
+    // Per site, the per-channel thresholds as the model has them after the search (empty: the scalar applies; a
+    // scalar search clears them on the sites it searched). perChannel: also the searched scale s (t_c = s * r_c; 0
+    // for sites not searched) and the reference scales r_c it multiplies; `thresholds` then holds the mean of each
+    // per-channel site's thresholds, a summary only (the model applies the per-channel values).
     std::vector<std::vector<float>> channelThresholds;
     std::vector<float> scales;
     std::vector<std::vector<float>> channelReferences;

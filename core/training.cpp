@@ -75,6 +75,7 @@ struct Checkpoint {
     int epochsDone = 0;
     std::vector<float> thresholds, bands;
     std::vector<std::vector<float>> channelThresholds; // per site, empty = the scalar applies
+    bool hasChannelThresholds = true;                  // false: a checkpoint from before they were stored
 };
 
 // Per-channel thresholds in a checkpoint: all sites' values in one tensor, and each site's count (0 = scalar).
@@ -90,25 +91,39 @@ void writeChannelThresholds(torch::serialize::OutputArchive &archive, const std:
     archive.write("channel_thresholds", torch::tensor(values));
 }
 
-// Checkpoints written before per-channel thresholds existed have neither entry: every site then uses its scalar.
-std::vector<std::vector<float>> readChannelThresholds(torch::serialize::InputArchive &archive, std::size_t sites,
-                                                      const std::string &path)
+// Checkpoints written before per-channel thresholds existed have neither entry: the model's own per-channel
+// thresholds (if any) stay as they are (returns false).
+bool readChannelThresholds(torch::serialize::InputArchive &archive, const std::vector<Site> &sites, const std::string &path,
+                           std::vector<std::vector<float>> &out)
 {
     at::Tensor counts, values;
     if (!archive.try_read("channel_threshold_counts", counts) || !archive.try_read("channel_thresholds", values))
-        return std::vector<std::vector<float>>(sites);
+        return false;
     counts = counts.to(torch::kInt64).contiguous();
     values = values.to(torch::kFloat32).contiguous();
-    if (std::size_t(counts.numel()) != sites || counts.sum().item<std::int64_t>() != values.numel())
-        throw Error(path + ": the checkpoint's per-channel thresholds do not match its " + std::to_string(sites) + " sites");
-    std::vector<std::vector<float>> out(sites);
-    const float *v = values.data_ptr<float>();
-    for (std::size_t i = 0; i < sites; ++i) {
-        const auto n = std::size_t(counts[std::int64_t(i)].item<std::int64_t>());
-        out[i].assign(v, v + n);
-        v += n;
+    const auto mismatch = [&] {
+        return Error(path + ": the checkpoint's per-channel thresholds do not match the model's " +
+                     std::to_string(sites.size()) + " sites and their channels; it belongs to another model");
+    };
+    if (std::size_t(counts.numel()) != sites.size())
+        throw mismatch();
+    const auto *count = counts.data_ptr<std::int64_t>();
+    std::int64_t total = 0;
+    for (std::size_t i = 0; i < sites.size(); ++i) {
+        const std::int64_t channels = sites[i].shape.empty() ? -1 : sites[i].shape[0];
+        if (count[i] != 0 && count[i] != channels)
+            throw mismatch();
+        total += count[i];
     }
-    return out;
+    if (total != values.numel())
+        throw mismatch();
+    out.assign(sites.size(), {});
+    const float *v = values.data_ptr<float>();
+    for (std::size_t i = 0; i < sites.size(); ++i) {
+        out[i].assign(v, v + count[i]);
+        v += count[i];
+    }
+    return true;
 }
 
 void saveCheckpoint(const std::string &path, Model::Impl &d, torch::optim::Optimizer &optimizer, const Checkpoint &c)
@@ -141,16 +156,16 @@ Checkpoint loadCheckpoint(const std::string &path, Model::Impl &d, std::size_t s
         c.epochsDone = int(epochs.item<std::int64_t>());
         c.thresholds.assign(thresholds.data_ptr<float>(), thresholds.data_ptr<float>() + thresholds.numel());
         c.bands.assign(bands.data_ptr<float>(), bands.data_ptr<float>() + bands.numel());
-        c.channelThresholds = readChannelThresholds(archive, sites, path);
+        if (c.thresholds.size() != sites || c.bands.size() != sites)
+            throw Error(path + ": the checkpoint has " + std::to_string(c.thresholds.size()) + " sites, the model " +
+                        std::to_string(sites) + "; it belongs to another model");
+        c.hasChannelThresholds = readChannelThresholds(archive, d.sites, path, c.channelThresholds);
         // Last: a checkpoint of another model is refused before any weight is replaced.
         readModuleTensors(archive, d.module, path, "a training run of another model");
     } catch (const c10::Error &e) {
         throw Error(path + ": cannot resume from this checkpoint (" + std::string(e.what_without_backtrace()).substr(0, 200) +
                     "); it may belong to another model");
     }
-    if (c.thresholds.size() != sites || c.bands.size() != sites)
-        throw Error(path + ": the checkpoint has " + std::to_string(c.thresholds.size()) + " sites, the model " +
-                    std::to_string(sites) + "; it belongs to another model");
     return c;
 }
 
@@ -325,7 +340,10 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
     progress.thresholds = model.thresholds();
     progress.channelThresholds = model.channelThresholds();
     if (resume && QFile::exists(QString::fromStdString(checkpointPath))) {
+        auto channels = model.channelThresholds();
         progress = loadCheckpoint(checkpointPath, d, siteCount);
+        if (!progress.hasChannelThresholds)
+            progress.channelThresholds = channels;
         model.setThresholds(progress.thresholds);
         for (std::size_t i = 0; i < siteCount; ++i)
             model.setChannelThresholds(int(i), progress.channelThresholds[i]);

@@ -336,6 +336,30 @@ private Q_SLOTS:
         doc()->waitForIdle();
     }
 
+    // A search over some sites keeps the per-channel thresholds of the others, as they were while it measured.
+    void scopedSearchKeepsOtherSitesChannelThresholds()
+    {
+        const int kept = tunableSite(0), searched = tunableSite(1);
+        const std::vector<float> channels(std::size_t(doc()->sites()[std::size_t(kept)].shape[0]), 0.2f);
+        doc()->setSiteChannelThresholds(kept, channels);
+        doc()->setSiteChannelThresholds(searched, std::vector<float>(std::size_t(doc()->sites()[std::size_t(searched)].shape[0]), 0.3f));
+        doc()->waitForIdle();
+        SearchOptions options;
+        options.budgetPp = 3.0;
+        options.stepsPerSite = 3;
+        options.refine = false;
+        options.sites = {searched};
+        doc()->startThresholdSearch(options, 64);
+        doc()->waitForIdle();
+        QCOMPARE(doc()->channelThresholds()[std::size_t(kept)], channels);
+        QVERIFY(doc()->channelThresholds()[std::size_t(searched)].empty());
+        doc()->undoStack()->undo();
+        QCOMPARE(doc()->channelThresholds()[std::size_t(searched)].size(), std::size_t(doc()->sites()[std::size_t(searched)].shape[0]));
+        doc()->setSiteChannelThresholds(kept, {});
+        doc()->setSiteChannelThresholds(searched, {});
+        doc()->waitForIdle();
+    }
+
     void saveAndReopen()
     {
         QTemporaryDir dir;

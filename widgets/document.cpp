@@ -482,13 +482,14 @@ void Document::pushSiteValue(SiteField field, int site, double value, int mergeS
     undoStack_->push(new ChangeSiteValue(this, field, site, value, mergeSession));
 }
 
-void Document::pushThresholds(const std::vector<float> &thresholds, const QString &text)
+void Document::pushThresholds(const std::vector<float> &thresholds, const QString &text,
+                              const std::vector<std::vector<float>> &channels)
 {
-    const bool anyChannels = std::any_of(channelThresholds_.begin(), channelThresholds_.end(),
-                                         [](const std::vector<float> &c) { return !c.empty(); });
-    if (thresholds.size() != thresholds_.size() || (thresholds == thresholds_ && !anyChannels))
+    std::vector<std::vector<float>> newChannels = channels;
+    newChannels.resize(channelThresholds_.size());
+    if (thresholds.size() != thresholds_.size() || (thresholds == thresholds_ && newChannels == channelThresholds_))
         return;
-    undoStack_->push(new ChangeThresholds(this, thresholds, text));
+    undoStack_->push(new ChangeThresholds(this, thresholds, newChannels, text));
 }
 
 bool Document::currentIsExact() const
@@ -841,7 +842,7 @@ void Document::finishSearch(const std::shared_ptr<Job> &job)
     }
     const SearchResult &r = *job->search;
     // Edits made while the search ran are replaced by its result; undo brings them back.
-    pushThresholds(r.thresholds, tr("Threshold search"));
+    pushThresholds(r.thresholds, tr("Threshold search"), r.channelThresholds);
     Q_EMIT jobFinished(false);
     Q_EMIT thresholdSearchFinished(
         tr("Threshold search: sparsity %1 % → %2 %, calibration top-1 %3 % → %4 % (%5 evaluations, %6 s)")

@@ -116,7 +116,9 @@ public:
     // One site's per-channel thresholds (empty: its scalar applies again). Used by the undo commands.
     void setSiteChannelThresholds(int site, const std::vector<float> &channels);
     void pushSiteValue(SiteField field, int site, double value, int mergeSession = 0);
-    void pushThresholds(const std::vector<float> &thresholds, const QString &text);
+    // `channels`: the per-channel thresholds that go with them (none: dropped, one value per site).
+    void pushThresholds(const std::vector<float> &thresholds, const QString &text,
+                        const std::vector<std::vector<float>> &channels = {});
     const std::vector<float> &thresholds() const { return thresholds_; }
     const std::vector<std::vector<float>> &channelThresholds() const { return channelThresholds_; }
     int newMergeSession() { return ++mergeSession_; }

@@ -56,9 +56,12 @@ bool ChangeSiteValue::mergeWith(const QUndoCommand *other)
     return true;
 }
 
-ChangeThresholds::ChangeThresholds(Document *doc, std::vector<float> thresholds, const QString &text)
-    : doc_(doc), old_(doc->thresholds()), new_(std::move(thresholds)), oldChannels_(doc->channelThresholds())
+ChangeThresholds::ChangeThresholds(Document *doc, std::vector<float> thresholds, std::vector<std::vector<float>> channels,
+                                   const QString &text)
+    : doc_(doc), old_(doc->thresholds()), new_(std::move(thresholds)), oldChannels_(doc->channelThresholds()),
+      newChannels_(std::move(channels))
 {
+    newChannels_.resize(oldChannels_.size());
     setText(text);
 }
 
@@ -66,15 +69,13 @@ void ChangeThresholds::undo()
 {
     doc_->setThresholds(old_);
     for (std::size_t s = 0; s < oldChannels_.size(); ++s)
-        if (!oldChannels_[s].empty())
-            doc_->setSiteChannelThresholds(int(s), oldChannels_[s]);
+        doc_->setSiteChannelThresholds(int(s), oldChannels_[s]);
 }
 
 void ChangeThresholds::redo()
 {
-    for (std::size_t s = 0; s < oldChannels_.size(); ++s)
-        if (!oldChannels_[s].empty())
-            doc_->setSiteChannelThresholds(int(s), {});
+    for (std::size_t s = 0; s < newChannels_.size(); ++s)
+        doc_->setSiteChannelThresholds(int(s), newChannels_[s]);
     doc_->setThresholds(new_);
 }
 

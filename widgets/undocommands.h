@@ -29,18 +29,19 @@ private:
     int session_;
 };
 
-// Every threshold at once: a search result, a reset, a project's thresholds. One value per site: per-channel
-// thresholds are dropped (undo restores them).
+// Every threshold at once: a search result, a reset, a project's thresholds. Per-channel thresholds become
+// `channels` (none given: dropped, one value per site); undo restores both.
 class ChangeThresholds : public QUndoCommand {
 public:
-    ChangeThresholds(Document *doc, std::vector<float> thresholds, const QString &text);
+    ChangeThresholds(Document *doc, std::vector<float> thresholds, std::vector<std::vector<float>> channels,
+                     const QString &text);
     void undo() override;
     void redo() override;
 
 private:
     Document *doc_;
     std::vector<float> old_, new_;
-    std::vector<std::vector<float>> oldChannels_;
+    std::vector<std::vector<float>> oldChannels_, newChannels_;
 };
 
 // A finished training run: the tuned model and its thresholds become the current state; undo returns to the model
