@@ -107,21 +107,40 @@ std::string describeSignature(const c10::FunctionSchema &schema, int &requiredTe
     return text + ")";
 }
 
+struct ProbeKinds {
+    c10::Symbol probe, probeInPlace, probeRelu;
+};
+
+// Interned on first use, not during static initialisation (the symbol table may not exist yet).
+const ProbeKinds &probeKinds()
+{
+    static const ProbeKinds kinds{c10::Symbol::fromQualString("sparsity::probe"),
+                                  c10::Symbol::fromQualString("sparsity::probe_"),
+                                  c10::Symbol::fromQualString("sparsity::probe_relu")};
+    return kinds;
+}
+
+// A probe node of `kind` reading `input`, at the current insert point, with the type of `like`.
+Node *insertProbeNode(torch::jit::Graph &g, c10::Symbol kind, Value *input, int modelId, int site, const Value *like)
+{
+    Value *model = g.insertConstant(int64_t(modelId));
+    Value *index = g.insertConstant(int64_t(site));
+    Node *p = g.create(kind, {input, model, index}, 1);
+    p->output()->setType(like->type());
+    g.insertNode(p);
+    return p;
+}
+
 // Inserts a probe right after the node that produces `value` (for a graph or block input: at the start of
 // that block) and makes every later use read the probe's output.
 Node *insertProbe(torch::jit::Graph &g, Value *value, int modelId, int site, bool inPlace)
 {
-    static const auto probe = c10::Symbol::fromQualString("sparsity::probe");
-    static const auto probeInPlace = c10::Symbol::fromQualString("sparsity::probe_");
     Node *producer = value->node();
     const bool isBlockInput = producer->kind() == c10::prim::Param;
     Node *after = isBlockInput ? nullptr : producer;
     torch::jit::WithInsertPoint guard(after ? after->next() : producer->owningBlock()->nodes().front());
-    Value *model = g.insertConstant(int64_t(modelId));
-    Value *index = g.insertConstant(int64_t(site));
-    Node *p = g.create(inPlace ? probeInPlace : probe, {value, model, index}, 1);
-    p->output()->setType(value->type());
-    g.insertNode(p);
+    const auto &kinds = probeKinds();
+    Node *p = insertProbeNode(g, inPlace ? kinds.probeInPlace : kinds.probe, value, modelId, site, value);
     if (after)
         p->copyMetadata(after);
     value->replaceAllUsesAfterNodeWith(p, p->output());
@@ -132,13 +151,8 @@ Node *insertProbe(torch::jit::Graph &g, Value *value, int modelId, int site, boo
 // apply it, the threshold and the statistics in one pass (bench/bench_capture).
 Node *replaceReluByProbe(torch::jit::Graph &g, Node *relu, int modelId, int site)
 {
-    static const auto probeRelu = c10::Symbol::fromQualString("sparsity::probe_relu");
     torch::jit::WithInsertPoint guard(relu);
-    Value *model = g.insertConstant(int64_t(modelId));
-    Value *index = g.insertConstant(int64_t(site));
-    Node *p = g.create(probeRelu, {relu->input(0), model, index}, 1);
-    p->output()->setType(relu->output()->type());
-    g.insertNode(p);
+    Node *p = insertProbeNode(g, probeKinds().probeRelu, relu->input(0), modelId, site, relu->output());
     p->copyMetadata(relu);
     relu->output()->replaceAllUsesWith(p->output());
     relu->destroy();
@@ -147,11 +161,9 @@ Node *replaceReluByProbe(torch::jit::Graph &g, Node *relu, int modelId, int site
 
 bool isProbe(const Node *node)
 {
-    static const auto probe = c10::Symbol::fromQualString("sparsity::probe");
-    static const auto probeInPlace = c10::Symbol::fromQualString("sparsity::probe_");
-    static const auto probeRelu = c10::Symbol::fromQualString("sparsity::probe_relu");
+    const auto &kinds = probeKinds();
     const auto kind = node->kind();
-    return kind == probe || kind == probeInPlace || kind == probeRelu;
+    return kind == kinds.probe || kind == kinds.probeInPlace || kind == kinds.probeRelu;
 }
 
 } // namespace

@@ -183,10 +183,6 @@ __attribute__((target("avx512f,popcnt"))) void scanPlanesAvx512(const float *dat
     s.max = std::max(s.max, _mm512_reduce_max_ps(hi));
 }
 
-} // namespace
-
-namespace {
-
 // The statistics of a float, contiguous t (or, with `out`, of threshold(t) written to out) merged into stats.
 void scanTensor(const at::Tensor &t, float *out, float threshold, SiteStats &stats)
 {

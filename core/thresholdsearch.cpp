@@ -263,11 +263,9 @@ SearchResult searchThresholds(Model &model, const std::vector<Batch> &calibratio
             if (cancelled)
                 for (int s : scope)
                     model.setChannelThresholds(s, startChannels[std::size_t(s)]);
-            result.channelThresholds = model.channelThresholds();
         } else {
             apply(values);
             result.thresholds = model.thresholds();
-            result.channelThresholds = model.channelThresholds();
             result.scales.assign(sites.size(), 0.0f);
             result.channelReferences.assign(sites.size(), {});
             for (int s : scope) {
@@ -275,6 +273,7 @@ SearchResult searchThresholds(Model &model, const std::vector<Batch> &calibratio
                 result.channelReferences[std::size_t(s)] = channels.reference[std::size_t(s)];
             }
         }
+        result.channelThresholds = model.channelThresholds();
         result.evaluations = eval.state.evaluation;
         result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         return result;
