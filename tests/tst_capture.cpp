@@ -64,6 +64,20 @@ class TestCapture : public QObject {
     QTemporaryDir dir_;
     std::unique_ptr<Dataset> test_;
     std::shared_ptr<Model> resnet_;
+    QTemporaryDir fixtures_;
+    bool fixturesExported_ = false;
+    QString fixturesError_;
+
+    // The models of tests/fixtures/make_test_models.py, exported once per run for the tests that load them;
+    // returns the export's error text (empty: they are in fixtures_).
+    QString exportFixtures()
+    {
+        if (!fixturesExported_) {
+            fixturesExported_ = true;
+            fixturesError_ = testmodels::exportModels(fixtures_.path(), false);
+        }
+        return fixturesError_;
+    }
 
 private Q_SLOTS:
     void initTestCase()
@@ -301,16 +315,15 @@ private Q_SLOTS:
 
     void loopSiteCountsEveryExecution()
     {
-        QTemporaryDir models;
         if (!testmodels::pythonTorchAvailable())
             QSKIP("python3-torch is not installed");
-        QVERIFY(testmodels::exportModels(models.path(), false).isEmpty());
-        auto m = Model::load(models.filePath(QStringLiteral("loop_scripted.pt")).toStdString());
+        QVERIFY2(exportFixtures().isEmpty(), qPrintable(exportFixtures()));
+        auto m = Model::load(fixtures_.filePath(QStringLiteral("loop_scripted.pt")).toStdString());
         m->setInputShape({3, 16, 16});
         const auto r = capture(*m, {syntheticBatch(4, 3, 16, 16, 1)});
         QCOMPARE(r.sites[0].elements, qint64(3 * 4 * 3 * 16 * 16)); // three iterations per forward
 
-        auto dict = Model::load(models.filePath(QStringLiteral("dict_scripted.pt")).toStdString());
+        auto dict = Model::load(fixtures_.filePath(QStringLiteral("dict_scripted.pt")).toStdString());
         dict->setInputShape({3, 16, 16});
         std::vector<std::int64_t> shape;
         forwardOutput(*dict, syntheticBatch(2, 3, 16, 16, 2), true, &shape);
@@ -321,7 +334,7 @@ private Q_SLOTS:
         dict->setOutputSelection({OutputSelection::Rule::Key, 0, "nope"});
         QVERIFY_THROWS_EXCEPTION(Error, forwardOutput(*dict, syntheticBatch(2, 3, 16, 16, 2), true));
 
-        auto tuple = Model::load(models.filePath(QStringLiteral("tuple_scripted.pt")).toStdString());
+        auto tuple = Model::load(fixtures_.filePath(QStringLiteral("tuple_scripted.pt")).toStdString());
         forwardOutput(*tuple, syntheticBatch(2, 3, 16, 16, 3), true, &shape);
         QCOMPARE(shape, (std::vector<std::int64_t>{2, 5}));
         tuple->setOutputSelection({OutputSelection::Rule::Index, 1, {}});
@@ -337,11 +350,10 @@ private Q_SLOTS:
         QFETCH(bool, compressed);
         setCompressedStatistics(compressed);
         const auto restore = qScopeGuard([] { setCompressedStatistics(true); });
-        QTemporaryDir models;
         if (!testmodels::pythonTorchAvailable())
             QSKIP("python3-torch is not installed");
-        QVERIFY(testmodels::exportModels(models.path(), false).isEmpty());
-        auto m = Model::load(models.filePath(QStringLiteral("squeeze_excite_scripted.pt")).toStdString());
+        QVERIFY2(exportFixtures().isEmpty(), qPrintable(exportFixtures()));
+        auto m = Model::load(fixtures_.filePath(QStringLiteral("squeeze_excite_scripted.pt")).toStdString());
         m->setInputShape({3, 16, 16});
         QVERIFY(m->instrumentedGraphText().find("sparsity::probe_relu") != std::string::npos);
         Batch b = syntheticBatch(6, 3, 16, 16, 4);
@@ -376,10 +388,9 @@ private Q_SLOTS:
     // Pixel accuracy and mIoU against a brute-force count over the pristine model's class scores.
     void segmentationScoresMasks()
     {
-        QTemporaryDir models;
         if (!testmodels::pythonTorchAvailable())
             QSKIP("python3-torch is not installed");
-        QVERIFY(testmodels::exportModels(models.path(), false).isEmpty());
+        QVERIFY2(exportFixtures().isEmpty(), qPrintable(exportFixtures()));
         const std::string root = dir_.filePath(QStringLiteral("seg")).toStdString();
         for (int i = 0; i < 5; ++i) {
             fixtures::writeImage(root + "/images/img" + std::to_string(i) + ".png", fixtures::patternImage(16, 16, i + 1));
@@ -396,7 +407,7 @@ private Q_SLOTS:
         pre.height = pre.width = 16;
         pre.mean = {0.5f};
         pre.std = {0.5f};
-        auto model = Model::load(models.filePath(QStringLiteral("dict_scripted.pt")).toStdString()); // {"out": N x 5 x H x W}
+        auto model = Model::load(fixtures_.filePath(QStringLiteral("dict_scripted.pt")).toStdString()); // {"out": N x 5 x H x W}
         model->setInputShape({3, 16, 16});
         CaptureOptions options;
         options.batchSize = 2;
@@ -454,7 +465,7 @@ private Q_SLOTS:
         QVERIFY(report::evaluationText(*model, r, QStringLiteral("t")).contains(QStringLiteral("pixel acc. / mIoU")));
 
         // Class scores at half resolution are upsampled to the mask, as torchvision's heads do.
-        auto lowRes = Model::load(models.filePath(QStringLiteral("seg_lowres_scripted.pt")).toStdString());
+        auto lowRes = Model::load(fixtures_.filePath(QStringLiteral("seg_lowres_scripted.pt")).toStdString());
         lowRes->setInputShape({3, 16, 16});
         std::vector<std::int64_t> lowShape;
         forwardOutput(*lowRes, loadBatches(*data, pre, {0}, 1).front(), false, &lowShape);
@@ -464,7 +475,7 @@ private Q_SLOTS:
                  qPrintable(tooFew));
 
         // A classifier cannot be scored against masks: the message says what the output is.
-        auto classifier = Model::load(models.filePath(QStringLiteral("tuple_scripted.pt")).toStdString());
+        auto classifier = Model::load(fixtures_.filePath(QStringLiteral("tuple_scripted.pt")).toStdString());
         classifier->setInputShape({3, 16, 16});
         const QString notMaps = errorOf([&] { capture(*classifier, *data, pre, firstN(*data, 2)); });
         QVERIFY2(notMaps.contains(QStringLiteral("not N x classes x H x W")), qPrintable(notMaps));

@@ -42,6 +42,19 @@ class TestStar : public QObject {
         return r;
     }
 
+    // A fresh training run into `checkpoints` that cancels itself at step `step` of epoch `epoch`.
+    static TrainingResult cancelledRun(Model &model, const Recipe &recipe, const TrainingData &data, const QString &checkpoints,
+                                       int epoch, int step)
+    {
+        std::atomic<bool> cancel{false};
+        TrainingCallbacks callbacks;
+        callbacks.step = [&](const TrainingStep &s) {
+            if (s.epoch == epoch && s.step == step)
+                cancel = true;
+        };
+        return train(model, recipe, data, checkpoints.toStdString(), false, &cancel, callbacks);
+    }
+
 private Q_SLOTS:
     void initTestCase()
     {
@@ -181,14 +194,8 @@ private Q_SLOTS:
         const auto expected = forwardOutput(*straight, probe[0], true);
 
         auto interrupted = resnet();
-        std::atomic<bool> cancel{false};
-        TrainingCallbacks callbacks;
-        callbacks.step = [&](const TrainingStep &s) {
-            if (s.epoch == 1 && s.step == 3)
-                cancel = true;
-        };
         const QString ckpt = dir_.filePath(QStringLiteral("pc-resumed"));
-        QVERIFY(train(*interrupted, recipe, data, ckpt.toStdString(), false, &cancel, callbacks).cancelled);
+        QVERIFY(cancelledRun(*interrupted, recipe, data, ckpt, 1, 3).cancelled);
         auto resumed = resnet();
         const auto c = train(*resumed, recipe, data, ckpt.toStdString(), true);
         QCOMPARE(c.epochsDone, 2);
@@ -407,14 +414,8 @@ private Q_SLOTS:
         const auto expected = forwardOutput(*straight, probe[0], true);
 
         auto interrupted = resnet();
-        std::atomic<bool> cancel{false};
-        TrainingCallbacks callbacks;
-        callbacks.step = [&](const TrainingStep &s) {
-            if (s.epoch == 2 && s.step == 3)
-                cancel = true;
-        };
         const QString ckpt = dir_.filePath(QStringLiteral("resumed"));
-        const auto b = train(*interrupted, recipe, data, ckpt.toStdString(), false, &cancel, callbacks);
+        const auto b = cancelledRun(*interrupted, recipe, data, ckpt, 2, 3);
         QVERIFY(b.cancelled);
         QCOMPARE(b.epochsDone, 2);
         // The same session resumes too: its model holds half-trained weights, so a teacher rebuilt from them
