@@ -55,6 +55,16 @@ class TestStar : public QObject {
         return train(model, recipe, data, checkpoints.toStdString(), false, &cancel, callbacks);
     }
 
+    // The outputs, on `batch`, of `model` exported as plain TorchScript to NAME in the test folder and loaded again.
+    std::vector<float> exportedOutput(const Model &model, const Recipe &recipe, const QString &name, const Batch &batch) const
+    {
+        const QString out = dir_.filePath(name);
+        model.exportThresholded(out.toStdString(), recipe.toJson());
+        auto exported = Model::load(out.toStdString());
+        exported->setInputShape({1, 28, 28});
+        return forwardOutput(*exported, batch, false);
+    }
+
 private Q_SLOTS:
     void initTestCase()
     {
@@ -206,11 +216,7 @@ private Q_SLOTS:
             QVERIFY2(std::abs(got[i] - expected[i]) <= 1e-5f * (1.0f + std::abs(expected[i])),
                      qPrintable(QStringLiteral("%1: %2 vs %3").arg(i).arg(got[i]).arg(expected[i])));
 
-        const QString out = dir_.filePath(QStringLiteral("pc-tuned.pt"));
-        resumed->exportThresholded(out.toStdString(), recipe.toJson());
-        auto exported = Model::load(out.toStdString());
-        exported->setInputShape({1, 28, 28});
-        const auto plain = forwardOutput(*exported, probe[0], false);
+        const auto plain = exportedOutput(*resumed, recipe, QStringLiteral("pc-tuned.pt"), probe[0]);
         QVERIFY(std::memcmp(plain.data(), got.data(), got.size() * sizeof(float)) == 0);
     }
 
@@ -444,11 +450,7 @@ private Q_SLOTS:
         }
 
         // The fine-tuned weights and thresholds go into the export, which reproduces the engine's outputs.
-        const QString out = dir_.filePath(QStringLiteral("tuned.pt"));
-        resumed->exportThresholded(out.toStdString(), recipe.toJson());
-        auto exported = Model::load(out.toStdString());
-        exported->setInputShape({1, 28, 28});
-        const auto plain = forwardOutput(*exported, probe[0], false);
+        const auto plain = exportedOutput(*resumed, recipe, QStringLiteral("tuned.pt"), probe[0]);
         QVERIFY(std::memcmp(plain.data(), got.data(), got.size() * sizeof(float)) == 0);
     }
 
