@@ -23,22 +23,31 @@ int main(int argc, char **argv)
         if (avx512 && !compressedStatisticsAvailable())
             continue;
         setCompressedStatistics(avx512);
-        std::printf("%-9s", avx512 ? "AVX-512" : "portable");
-        for (const auto &shape : shapes) {
-            const auto x = torch::relu(torch::randn(shape));
-            double best = 1e9;
-            for (int r = 0; r < repeats; ++r) {
-                SiteStats stats;
-                const auto t0 = std::chrono::steady_clock::now();
-                sparsity::detail::accumulateStats(x, stats);
-                best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        // Statistics of a ReLU output (accumulateStats), and the fused pass the probes run while capturing
+        // (ReLU, threshold 0 and statistics, written over its input as for an in-place ReLU of the model).
+        for (bool fused : {false, true}) {
+            std::printf("%-9s %-25s", avx512 ? "AVX-512" : "portable", fused ? "fused relu+stats in place" : "statistics of a ReLU output");
+            for (const auto &shape : shapes) {
+                const auto preActivation = torch::randn(shape);
+                const auto x = torch::relu(preActivation);
+                double best = 1e9;
+                for (int r = 0; r < repeats; ++r) {
+                    SiteStats stats;
+                    auto input = preActivation.clone();
+                    const auto t0 = std::chrono::steady_clock::now();
+                    if (fused)
+                        sparsity::detail::thresholdWithStats(input, 0.0f, stats, true);
+                    else
+                        sparsity::detail::accumulateStats(x, stats);
+                    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+                }
+                std::string name;
+                for (auto d : shape)
+                    name += (name.empty() ? "" : "x") + std::to_string(d);
+                std::printf("  %s: %.3f", name.c_str(), best * 1e9 / double(x.numel()));
             }
-            std::string name;
-            for (auto d : shape)
-                name += (name.empty() ? "" : "x") + std::to_string(d);
-            std::printf("  %s: %.3f", name.c_str(), best * 1e9 / double(x.numel()));
+            std::printf("\n");
         }
-        std::printf("\n");
     }
     setCompressedStatistics(true);
     return 0;

@@ -231,8 +231,10 @@ std::shared_ptr<Model> Model::load(const std::string &path)
 
     d.state = std::make_shared<detail::ProbeState>();
     d.probeId = detail::registerProbeState(d.state);
+    std::unordered_set<const torch::jit::Node *> madeFunctional; // in-place ReLUs in the model: see ProbeState
+    std::vector<bool> overwritesInput;
     try {
-        d.graph = graph::prepareForwardGraph(d.module);
+        d.graph = graph::prepareForwardGraph(d.module, &madeFunctional);
     } catch (const std::exception &e) {
         throw Error(path + ": cannot inline the forward graph (" + firstLines(e.what(), 2) + ")");
     }
@@ -256,6 +258,7 @@ std::shared_ptr<Model> Model::load(const std::string &path)
         names.push_back(s.name);
         s.bakedThreshold = f.bakedThreshold;
         const bool plainRelu = f.node->kind() == c10::aten::relu && f.outputNode == f.node;
+        overwritesInput.push_back(plainRelu && madeFunctional.count(f.node) != 0);
         Node *p = plainRelu ? replaceReluByProbe(g, f.node, d.probeId, s.index)
                             : insertProbe(g, f.outputNode->output(), d.probeId, s.index, f.inPlace);
         d.siteOutputs.push_back(p->output());
@@ -310,6 +313,8 @@ std::shared_ptr<Model> Model::load(const std::string &path)
     d.state->thresholdable.assign(n, false);
     for (std::size_t i = 0; i < n; ++i)
         d.state->thresholdable[i] = d.sites[i].sparsifiable;
+    overwritesInput.resize(n, false); // input taps never do
+    d.state->overwritesInput = overwritesInput;
     d.state->shapes.assign(n, {});
     d.state->executionOrder.assign(n, -1);
     d.state->stats.assign(n, {});

@@ -1,4 +1,6 @@
 #pragma once
+
+#include <unordered_set>
 // Internal to core: the torch side of Model.
 
 #include "model.h"
@@ -53,8 +55,10 @@ struct FoundSite {
 };
 
 // Inlines the module's forward and turns in-place activations whose input has no other use into their
-// functional form (safe: nothing else can observe the mutation). Returns the forward graph.
-std::shared_ptr<torch::jit::Graph> prepareForwardGraph(torch::jit::Module &module);
+// functional form (safe: nothing else can observe the mutation). Returns the forward graph; the new functional
+// nodes go to `madeFunctional` when given (their input may still be overwritten: the model itself did).
+std::shared_ptr<torch::jit::Graph> prepareForwardGraph(torch::jit::Module &module,
+                                                       std::unordered_set<const torch::jit::Node *> *madeFunctional = nullptr);
 
 // Activation call sites in graph order (nested blocks included), named by module path.
 std::vector<FoundSite> findActivationSites(torch::jit::Graph &graph);

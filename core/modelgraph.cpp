@@ -214,7 +214,8 @@ std::string innermostClass(const Node *n)
 
 } // namespace
 
-std::shared_ptr<torch::jit::Graph> prepareForwardGraph(torch::jit::Module &module)
+std::shared_ptr<torch::jit::Graph> prepareForwardGraph(torch::jit::Module &module,
+                                                       std::unordered_set<const torch::jit::Node *> *madeFunctional)
 {
     auto &fn = torch::jit::toGraphFunction(module.get_method("forward").function());
     auto g = fn.graph();
@@ -237,6 +238,8 @@ std::shared_ptr<torch::jit::Graph> prepareForwardGraph(torch::jit::Module &modul
         replacement->output()->setType(s.node->output()->type());
         s.node->output()->replaceAllUsesWith(replacement->output());
         s.node->destroy();
+        if (madeFunctional)
+            madeFunctional->insert(replacement);
     }
     return g;
 }

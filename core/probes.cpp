@@ -70,6 +70,8 @@ void recordPenalty(const at::Tensor &y, ProbeState &state, int site)
     } else {
         term = selected.abs().sum() / double(y.numel());
     }
+    if (std::size_t(site) < state.penaltyWeight.size())
+        term = term * double(state.penaltyWeight[std::size_t(site)]);
     state.penaltyTerms.push_back(term);
 }
 
@@ -125,13 +127,15 @@ at::Tensor probeRelu(const at::Tensor &x, int64_t model, int64_t site)
 {
     auto state = probeState(int(model));
     const auto s = std::size_t(site);
+    const bool overwrite = state && state->overwritesInput[s] && !x.requires_grad() && x.is_contiguous();
     const bool fused = state && state->collectStats && !x.requires_grad() && x.scalar_type() == at::kFloat &&
                        state->channelThresholds[s].empty();
     if (!fused)
-        return runProbe(at::relu(x), model, site, false);
+        return overwrite ? runProbe(at::relu_(const_cast<at::Tensor &>(x)), model, site, true)
+                         : runProbe(at::relu(x), model, site, false);
     recordFirstExecution(*state, s, x);
     const float t = state->thresholdable[s] ? std::max(0.0f, state->thresholds[s]) : 0.0f;
-    at::Tensor y = thresholdWithStats(x, t, state->stats[s]);
+    at::Tensor y = thresholdWithStats(x, t, state->stats[s], overwrite);
     keepFeatureMaps(*state, s, y);
     return y;
 }

@@ -19,6 +19,9 @@ struct ProbeState {
     std::vector<float> thresholds;            // per site; only applied to sparsifiable sites
     std::vector<std::vector<float>> channelThresholds; // per site, optional (empty = scalar)
     std::vector<bool> thresholdable;          // false for dense sites and input taps
+    // probe_relu sites that were in-place ReLUs in the model, on an input nothing else reads: outside autograd
+    // the probe writes its output over its input, as the model did (no new buffer, cache-warm writes).
+    std::vector<bool> overwritesInput;
     std::vector<std::vector<std::int64_t>> shapes; // per-image output shape, seen on first execution
     std::vector<int> executionOrder;          // first-execution rank, -1 until executed
     std::atomic<int> executedCount{0};
@@ -35,6 +38,7 @@ struct ProbeState {
     std::vector<bool> inScope;
     std::vector<float> band;      // activations in (0, band] are penalised; <= 0 means no upper limit (L1 on all)
     bool hoyer = false;
+    std::vector<float> penaltyWeight;     // per site; empty: every site's term weighs 1
     std::vector<at::Tensor> penaltyTerms; // filled by probes during a training forward pass
     bool retainOutputs = false;           // inspection: keep every probe output with its gradient
     std::vector<std::pair<int, at::Tensor>> retainedOutputs;
@@ -49,8 +53,8 @@ std::shared_ptr<ProbeState> probeState(int id);
 
 // Accumulates statistics of one (already thresholded) output into `stats`.
 void accumulateStats(const at::Tensor &output, SiteStats &stats);
-// y = x <= t ? 0 : x (aten::threshold(x, t, 0); with t >= 0 this includes the ReLU) as a new tensor, and its
-// statistics into `stats`, in one pass over a float x.
-at::Tensor thresholdWithStats(const at::Tensor &x, float threshold, SiteStats &stats);
+// y = x <= t ? 0 : x (aten::threshold(x, t, 0); with t >= 0 this includes the ReLU) and its statistics into
+// `stats`, in one pass over a float x. y is a new tensor, or with `overwrite` x itself when x is contiguous.
+at::Tensor thresholdWithStats(const at::Tensor &x, float threshold, SiteStats &stats, bool overwrite = false);
 
 } // namespace sparsity::detail

@@ -48,6 +48,8 @@ const Names<Recipe::Method> kMethods{{{Recipe::Method::Star, "star"},
 const Names<Recipe::ScopeMode> kScopes{{{Recipe::ScopeMode::All, "all"}, {Recipe::ScopeMode::Sites, "sites"}, {Recipe::ScopeMode::Depth, "depth"}}};
 const Names<Recipe::BandMode> kBands{{{Recipe::BandMode::Absolute, "absolute"}, {Recipe::BandMode::Quantile, "quantile"}}};
 const Names<Recipe::Penalty> kPenalties{{{Recipe::Penalty::L1, "l1"}, {Recipe::Penalty::HoyerSquare, "hoyer-square"}}};
+const Names<Recipe::PenaltyWeighting> kWeightings{
+    {{Recipe::PenaltyWeighting::PerSite, "site"}, {Recipe::PenaltyWeighting::PerActivation, "activation"}}};
 const Names<Recipe::ThresholdMode> kThresholdModes{{{Recipe::ThresholdMode::Search, "search"},
                                                     {Recipe::ThresholdMode::Quantile, "quantile"},
                                                     {Recipe::ThresholdMode::Global, "global"},
@@ -175,7 +177,8 @@ std::string Recipe::toJson() const
         {q("scope"), QJsonObject{{q("mode"), q(kScopes.name(scopeMode))}, {q("sites"), sites}, {q("min_depth"), minDepth},
                                  {q("max_depth"), maxDepth}}},
         {q("band"), QJsonObject{{q("mode"), q(kBands.name(bandMode))}, {q("value"), band}}},
-        {q("penalty"), QJsonObject{{q("type"), q(kPenalties.name(penalty))}, {q("lambda"), lambda}}},
+        {q("penalty"), QJsonObject{{q("type"), q(kPenalties.name(penalty))}, {q("lambda"), lambda},
+                                   {q("weighting"), q(kWeightings.name(penaltyWeighting))}}},
         {q("regularize"), QJsonObject{{q("epochs"), regularizeEpochs}, {q("optimizer"), optimizerJson(regularizeOptimizer)}}},
         {q("thresholds"), QJsonObject{{q("mode"), q(kThresholdModes.name(thresholdMode))}, {q("budget_pp"), budgetPp},
                                       {q("target_sparsity"), targetSparsity}, {q("global_value"), globalThreshold},
@@ -226,6 +229,7 @@ Recipe Recipe::fromJson(const std::string &json, const std::string &origin)
     Reader pr{penalty, origin, "penalty."};
     r.penalty = kPenalties.value(pr.text("type", kPenalties.name(r.penalty)), origin, "penalty.type");
     r.lambda = pr.number("lambda", r.lambda, 0.0, 1e9);
+    r.penaltyWeighting = kWeightings.value(pr.text("weighting", kWeightings.name(r.penaltyWeighting)), origin, "penalty.weighting");
 
     const QJsonObject reg = top.object("regularize");
     r.regularizeEpochs = int(Reader{reg, origin, "regularize."}.number("epochs", r.regularizeEpochs, 0, 10000));
@@ -322,6 +326,26 @@ std::vector<bool> scopeMask(const Recipe &recipe, const Model &model)
             if (std::none_of(sites.begin(), sites.end(), [&](const Site &s) { return s.name == name; }))
                 throw Error("recipe scope names site '" + name + "', which " + model.path() + " does not have");
     return mask;
+}
+
+std::vector<float> penaltyWeights(const Recipe &recipe, const Model &model)
+{
+    const auto scope = scopeMask(recipe, model);
+    const auto &sites = model.sites();
+    std::vector<float> weights(sites.size(), 0.0f);
+    double scoped = 0.0, elements = 0.0;
+    for (std::size_t i = 0; i < sites.size(); ++i)
+        if (scope[i]) {
+            scoped += 1.0;
+            elements += double(sites[i].elementsPerImage);
+        }
+    const bool perActivation = recipe.penaltyWeighting == Recipe::PenaltyWeighting::PerActivation;
+    if (perActivation && elements <= 0.0)
+        throw Error("penalty weighting 'activation' needs the sites' sizes of " + model.path() + ", which no forward pass has measured yet");
+    for (std::size_t i = 0; i < sites.size(); ++i)
+        if (scope[i])
+            weights[i] = perActivation ? float(scoped * double(sites[i].elementsPerImage) / elements) : 1.0f;
+    return weights;
 }
 
 } // namespace sparsity

@@ -38,6 +38,11 @@ struct Recipe {
     double band = 0.5;
     enum class Penalty { L1, HoyerSquare } penalty = Penalty::L1;
     double lambda = 2.0; // weight of the (element-count normalised) penalty
+    // How the sites' terms are weighed. PerSite: each scoped site's term is its mean over its own elements, so a
+    // 7x7 map weighs as much as a 28x28 one. PerActivation: every penalised activation counts the same (site s
+    // weighs n * E_s / sum E over the n scoped sites, E = elements per image), which is what the processor counts:
+    // events, most of them in the large early maps.
+    enum class PenaltyWeighting { PerSite, PerActivation } penaltyWeighting = PenaltyWeighting::PerSite;
 
     int regularizeEpochs = 2;
     OptimizerSettings regularizeOptimizer;
@@ -87,5 +92,9 @@ Recipe::Method methodFromName(const std::string &name); // throws sparsity::Erro
 
 // Which sites the recipe's scope selects (indices into model.sites(); only sparsifiable sites).
 std::vector<bool> scopeMask(const Recipe &recipe, const Model &model);
+
+// Each site's weight in the penalty under the recipe's weighting (0 out of scope; they average 1 over the
+// scoped sites, so lambda means the same under both weightings). Needs the sites' shapes (one forward pass).
+std::vector<float> penaltyWeights(const Recipe &recipe, const Model &model);
 
 } // namespace sparsity

@@ -73,7 +73,7 @@ __attribute__((target_clones("avx2", "default"))) void scanPlanesPortable(const 
     for (std::int64_t plane = begin; plane < end; ++plane) {
         const float *in = data + plane * planeSize;
         if (out) {
-            float *__restrict y = out + plane * planeSize;
+            float *y = out + plane * planeSize; // may be `in` itself (overwriting thresholdWithStats)
 #pragma omp simd
             for (int k = 0; k < n; ++k)
                 y[k] = in[k] <= threshold ? 0.0f : in[k];
@@ -104,6 +104,47 @@ __attribute__((target_clones("avx2", "default"))) void scanPlanesPortable(const 
     }
 }
 
+struct VectorConstants {
+    __m512 zero, limit;
+    __m512i keyBias, lastBin, minusOne, laneBase;
+    __attribute__((target("avx512f"))) explicit VectorConstants(float threshold)
+        : zero(_mm512_setzero_ps()), limit(_mm512_set1_ps(threshold)), keyBias(_mm512_set1_epi32(LogHistogram::firstKey() - 1)),
+          lastBin(_mm512_set1_epi32(LogHistogram::kBinCount - 1)), minusOne(_mm512_set1_epi32(-1)),
+          laneBase(_mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                      _mm512_set1_epi32(kLaneStride)))
+    {
+    }
+};
+
+// One vector of a plane at offset k (`valid`: all lanes but in a plane's tail). Appends the lane-tagged bins of
+// its positive elements to kept[pending...].
+template <bool Threshold>
+__attribute__((target("avx512f,popcnt"), always_inline)) inline void
+scanVector(const float *p, float *y, int k, __mmask16 valid, const VectorConstants &c, __m512 &planeSum, __m512 &lo, __m512 &hi,
+           std::uint32_t *spatial, int *kept, int &pending, int &nonzero)
+{
+    __m512 v = _mm512_maskz_loadu_ps(valid, p + k); // invalid lanes read as 0
+    if constexpr (Threshold) {
+        // Not (x <= t), unordered: x > t or NaN is kept, as aten::threshold does.
+        v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, c.limit, _CMP_NLE_UQ), v);
+        _mm512_mask_storeu_ps(y + k, valid, v);
+    }
+    // NaN counts as nonzero (unordered compare) but not as positive (ordered), as in the portable pass.
+    const __mmask16 isNonzero = _mm512_mask_cmp_ps_mask(valid, v, c.zero, _CMP_NEQ_UQ);
+    const __mmask16 isPositive = _mm512_mask_cmp_ps_mask(valid, v, c.zero, _CMP_GT_OQ);
+    planeSum = _mm512_add_ps(planeSum, v);
+    lo = _mm512_mask_min_ps(lo, valid, v, lo); // a NaN element keeps the old value, as std::min does
+    hi = _mm512_mask_max_ps(hi, valid, v, hi);
+    const __m512i counts = _mm512_loadu_si512(spatial + k);
+    _mm512_storeu_si512(spatial + k, _mm512_mask_sub_epi32(counts, isNonzero, counts, c.minusOne));
+    __m512i key = _mm512_sub_epi32(_mm512_srli_epi32(_mm512_castps_si512(v), 20), c.keyBias);
+    key = _mm512_min_epi32(_mm512_max_epi32(key, _mm512_setzero_si512()), c.lastBin);
+    // Compress in a register and store all 16 lanes: much faster than a masked compress-store.
+    _mm512_storeu_si512(kept + pending, _mm512_maskz_compress_epi32(isPositive, _mm512_add_epi32(key, c.laneBase)));
+    nonzero += __builtin_popcount(isNonzero);
+    pending += __builtin_popcount(isPositive);
+}
+
 // AVX-512 pass: one loop reads each element once. Only the positive elements reach the scalar counter
 // increments (compressed in a register); zeros and negatives are counted with mask popcounts. Sum, min and max
 // stay in vector registers across planes, so a small plane (7x7) pays no horizontal reduction.
@@ -118,57 +159,41 @@ __attribute__((target("avx512f,popcnt"))) void scanPlanesAvx512(const float *dat
     // Per-position counts of this chunk (at most one per plane: uint32 is plenty), padded because the tail loads a
     // whole vector.
     std::vector<std::uint32_t> spatialCounts(std::size_t(full + 16), 0u);
-    s.scratch.resize(std::size_t(n) + 16);
+    // The bins of positive elements wait here across planes and are counted in one loop per kFlushAt of them:
+    // a small plane (7x7: ~25 positives) would otherwise pay a loop exit per plane.
+    constexpr int kFlushAt = 2048;
+    s.scratch.resize(std::size_t(kFlushAt + n) + 16);
     std::uint32_t *__restrict spatial = spatialCounts.data();
     int *__restrict kept = s.scratch.data();
     std::int64_t *__restrict bins = s.bins.data();
 
-    const __m512 zero = _mm512_setzero_ps();
-    const __m512 limit = _mm512_set1_ps(threshold);
-    const __m512i keyBias = _mm512_set1_epi32(LogHistogram::firstKey() - 1);
-    const __m512i lastBin = _mm512_set1_epi32(LogHistogram::kBinCount - 1);
-    const __m512i minusOne = _mm512_set1_epi32(-1);
-    const __m512i laneBase = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-                                                _mm512_set1_epi32(kLaneStride));
+    const VectorConstants c(threshold);
     __m512 lo = _mm512_set1_ps(INFINITY), hi = _mm512_set1_ps(-INFINITY);
     __m512d sum = _mm512_setzero_pd();
     std::int64_t nonzeroTotal = 0, positiveTotal = 0;
     std::int64_t channel = begin % channels;
+    int pending = 0; // entries of `kept` not yet counted
 
     for (std::int64_t plane = begin; plane < end; ++plane) {
         const float *p = data + plane * planeSize;
+        float *y = Threshold ? out + plane * planeSize : nullptr;
         __m512 planeSum = _mm512_setzero_ps();
-        int nonzero = 0, positive = 0;
-        for (int k = 0; k < n; k += 16) {
-            const __mmask16 valid = k < full ? __mmask16(0xffff) : tailMask;
-            __m512 v = _mm512_maskz_loadu_ps(valid, p + k); // invalid lanes read as 0
-            if constexpr (Threshold) {
-                // Not (x <= t), unordered: x > t or NaN is kept, as aten::threshold does.
-                v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, limit, _CMP_NLE_UQ), v);
-                _mm512_mask_storeu_ps(out + plane * planeSize + k, valid, v);
-            }
-            // NaN counts as nonzero (unordered compare) but not as positive (ordered), as in the portable pass.
-            const __mmask16 isNonzero = _mm512_mask_cmp_ps_mask(valid, v, zero, _CMP_NEQ_UQ);
-            const __mmask16 isPositive = _mm512_mask_cmp_ps_mask(valid, v, zero, _CMP_GT_OQ);
-            planeSum = _mm512_add_ps(planeSum, v);
-            lo = _mm512_mask_min_ps(lo, valid, v, lo); // a NaN element keeps the old value, as std::min does
-            hi = _mm512_mask_max_ps(hi, valid, v, hi);
-            const __m512i counts = _mm512_loadu_si512(spatial + k);
-            _mm512_storeu_si512(spatial + k, _mm512_mask_sub_epi32(counts, isNonzero, counts, minusOne));
-            __m512i key = _mm512_sub_epi32(_mm512_srli_epi32(_mm512_castps_si512(v), 20), keyBias);
-            key = _mm512_min_epi32(_mm512_max_epi32(key, _mm512_setzero_si512()), lastBin);
-            // Compress in a register and store all 16 lanes: much faster than a masked compress-store.
-            _mm512_storeu_si512(kept + positive, _mm512_maskz_compress_epi32(isPositive, _mm512_add_epi32(key, laneBase)));
-            nonzero += __builtin_popcount(isNonzero);
-            positive += __builtin_popcount(isPositive);
-        }
-        for (int k = 0; k < positive; ++k)
-            ++bins[kept[k]];
+        int nonzero = 0;
+        const int firstPending = pending;
+        for (int k = 0; k < full; k += 16)
+            scanVector<Threshold>(p, y, k, __mmask16(0xffff), c, planeSum, lo, hi, spatial, kept, pending, nonzero);
+        if (full < n)
+            scanVector<Threshold>(p, y, full, tailMask, c, planeSum, lo, hi, spatial, kept, pending, nonzero);
         s.channel[std::size_t(channel)] += nonzero;
         if (++channel == channels)
             channel = 0;
         nonzeroTotal += nonzero;
-        positiveTotal += positive;
+        positiveTotal += pending - firstPending;
+        if (pending >= kFlushAt || plane + 1 == end) {
+            for (int k = 0; k < pending; ++k)
+                ++bins[kept[k]];
+            pending = 0;
+        }
         // Per plane into double: a float sum over a whole chunk would lose precision.
         sum = _mm512_add_pd(sum, _mm512_cvtps_pd(_mm512_castps512_ps256(planeSum)));
         sum = _mm512_add_pd(sum, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(planeSum), 1))));
@@ -273,10 +298,11 @@ void accumulateStats(const at::Tensor &output, SiteStats &stats)
     scanTensor(t, nullptr, 0.0f, stats);
 }
 
-at::Tensor thresholdWithStats(const at::Tensor &x, float threshold, SiteStats &stats)
+at::Tensor thresholdWithStats(const at::Tensor &x, float threshold, SiteStats &stats, bool overwrite)
 {
     const auto in = x.contiguous();
-    auto y = at::empty_like(in, at::MemoryFormat::Contiguous);
+    // Element k is read before it is written, in both kernels, so the output may be the input.
+    auto y = overwrite && in.is_same(x) ? x : at::empty_like(in, at::MemoryFormat::Contiguous);
     scanTensor(in.dim() == 0 ? in.reshape({1, 1}) : in, y.data_ptr<float>(), threshold, stats);
     return y;
 }

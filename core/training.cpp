@@ -265,6 +265,7 @@ PenaltyInspection inspectPenalty(Model &model, const Recipe &recipe, const std::
     state.inScope = scopeMask(recipe, model);
     state.band = bands;
     state.hoyer = recipe.penalty == Recipe::Penalty::HoyerSquare;
+    state.penaltyWeight = penaltyWeights(recipe, model);
     state.retainOutputs = true;
     state.penaltyTerms.clear();
     state.retainedOutputs.clear();
@@ -435,6 +436,7 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
         state.inScope = scope;
         state.band = progress.bands;
         state.hoyer = recipe.penalty == Recipe::Penalty::HoyerSquare;
+        state.penaltyWeight = penaltyWeights(recipe, model);
 
         for (int epoch = std::max(progress.epochsDone, phase.firstEpoch); epoch < phase.firstEpoch + phase.epochs; ++epoch) {
             const auto epochStart = std::chrono::steady_clock::now();

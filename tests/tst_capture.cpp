@@ -385,6 +385,46 @@ private Q_SLOTS:
         QCOMPARE(oneByOne, 3); // the squeeze ReLU, the sigmoid (a dense site) and the squeeze conv's input tap
     }
 
+    // The fused probe of an in-place ReLU writes over its input, as the model does; a functional ReLU's input may
+    // be read again and must survive: relu(h) and relu(-h) of one h have complementary zeros only if the first
+    // probe left h alone. The in-place site's output (the model's output) equals the pristine model's, bit-exact.
+    void inPlaceReluOverwritesOnlyWhatTheModelDid_data() { statisticsMatchBruteForce_data(); }
+    void inPlaceReluOverwritesOnlyWhatTheModelDid()
+    {
+        QFETCH(bool, compressed);
+        setCompressedStatistics(compressed);
+        const auto restore = qScopeGuard([] { setCompressedStatistics(true); });
+        if (!testmodels::pythonTorchAvailable())
+            QSKIP("python3-torch is not installed");
+        QVERIFY2(exportFixtures().isEmpty(), qPrintable(exportFixtures()));
+        auto m = Model::load(fixtures_.filePath(QStringLiteral("relu_input_read_again_scripted.pt")).toStdString());
+        m->setInputShape({3, 16, 16});
+        const std::string graph = m->instrumentedGraphText();
+        std::size_t fused = 0;
+        for (auto at = graph.find("sparsity::probe_relu("); at != std::string::npos; at = graph.find("sparsity::probe_relu(", at + 1))
+            ++fused;
+        QCOMPARE(fused, std::size_t(3));
+        Batch b = syntheticBatch(4, 3, 16, 16, 9);
+        CaptureOptions options;
+        options.keepFeatureMaps = b.indices;
+        const auto r = capture(*m, {b}, options);
+        QCOMPARE(m->sites()[0].name + " " + m->sites()[1].name, std::string("relu relu#2"));
+        const auto &positive = r.sites[0], &negative = r.sites[1];
+        QCOMPARE(positive.elements, negative.elements);
+        QVERIFY(negative.zeros < negative.elements / 2 + negative.elements / 4); // relu(-h) is not all zeros
+        QCOMPARE(positive.zeros + negative.zeros, positive.elements); // a conv output is never exactly 0 here
+
+        std::vector<std::int64_t> shape;
+        const auto pristine = forwardOutput(*m, b, false, &shape);
+        QCOMPARE(shape, (std::vector<std::int64_t>{4, 4, 16, 16}));
+        std::vector<float> probed;
+        for (const auto &img : r.kept)
+            probed.insert(probed.end(), img.siteMaps[2].begin(), img.siteMaps[2].end());
+        QCOMPARE(m->sites()[2].op, std::string("aten::relu")); // made functional, then fused
+        QCOMPARE(probed.size(), pristine.size());
+        QVERIFY(std::memcmp(probed.data(), pristine.data(), pristine.size() * sizeof(float)) == 0);
+    }
+
     // Pixel accuracy and mIoU against a brute-force count over the pristine model's class scores.
     void segmentationScoresMasks()
     {

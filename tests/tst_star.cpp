@@ -316,6 +316,52 @@ private Q_SLOTS:
         QCOMPARE(scoped, 2);
     }
 
+    // Per-site weighting makes each scoped site's term its own mean, so a 28x28 map's activations weigh half as
+    // much as a 14x14 map's with twice the channels; per-activation weighting gives every penalised activation the
+    // same gradient, lambda * n / (N * sum of the scoped sites' elements per image), whatever its site.
+    void penaltyWeightingPerSiteAndPerActivation()
+    {
+        auto m = resnet();
+        Recipe r = Recipe::forMethod(Recipe::Method::Star);
+        r.scopeMode = Recipe::ScopeMode::Sites;
+        r.scopeSites = {"layer1.relu", "layer2.relu#2"};
+        r.lambda = 3.0;
+        std::vector<float> bands(m->sites().size(), 0.4f);
+        const auto batches = loadBatches(*test_, m->defaultPreprocessing(), firstN(*test_, 4), 4);
+        const auto site = [&](const std::string &name) {
+            for (const auto &s : m->sites())
+                if (s.name == name)
+                    return std::size_t(s.index);
+            qFatal("no site %s", name.c_str());
+        };
+        // The gradient of the in-band activations of a site (they are all equal under L1; NaN if they are not).
+        const auto bandGradient = [&](const PenaltyInspection &inspection, std::size_t s) {
+            double lo = INFINITY, hi = -INFINITY;
+            for (std::size_t i = 0; i < inspection.outputs[s].size(); ++i)
+                if (inspection.outputs[s][i] > 0.0f && inspection.outputs[s][i] <= 0.4f) {
+                    lo = std::min(lo, double(inspection.gradients[s][i]));
+                    hi = std::max(hi, double(inspection.gradients[s][i]));
+                }
+            return lo == hi ? lo : NAN;
+        };
+        const auto perSite = inspectPenalty(*m, r, bands, batches[0]);
+        const double n = 4.0;
+        const double e1 = double(m->sites()[site("layer1.relu")].elementsPerImage);
+        const double e2 = double(m->sites()[site("layer2.relu#2")].elementsPerImage);
+        QCOMPARE(e1, 2.0 * e2);
+        QVERIFY(std::abs(bandGradient(perSite, site("layer1.relu")) - 3.0 / (n * e1)) < 1e-9);
+        QVERIFY(std::abs(bandGradient(perSite, site("layer2.relu#2")) - 3.0 / (n * e2)) < 1e-9);
+
+        r.penaltyWeighting = Recipe::PenaltyWeighting::PerActivation;
+        const auto weights = penaltyWeights(r, *m);
+        QCOMPARE(weights[site("layer1.relu")] + weights[site("layer2.relu#2")], 2.0f); // they average 1
+        QCOMPARE(weights[site("relu")], 0.0f);                                          // out of scope
+        const auto perActivation = inspectPenalty(*m, r, bands, batches[0]);
+        const double expected = 3.0 * 2.0 / (n * (e1 + e2));
+        QVERIFY(std::abs(bandGradient(perActivation, site("layer1.relu")) - expected) < 1e-9);
+        QVERIFY(std::abs(bandGradient(perActivation, site("layer2.relu#2")) - expected) < 1e-9);
+    }
+
     void recipeRoundTripAndErrors()
     {
         Recipe r = Recipe::forMethod(Recipe::Method::L1Only);
@@ -330,6 +376,7 @@ private Q_SLOTS:
         r.channelReference = ChannelReference::MedianPositive;
         r.penalizeWhileFinetuning = true;
         r.finetuneLambda = 0.5;
+        r.penaltyWeighting = Recipe::PenaltyWeighting::PerActivation;
         const QString file = dir_.filePath(QStringLiteral("recipe.json"));
         r.save(file.toStdString());
         const Recipe back = Recipe::load(file.toStdString());
@@ -343,6 +390,7 @@ private Q_SLOTS:
         QCOMPARE(back.channelReference, ChannelReference::MedianPositive);
         QCOMPARE(back.finetuneLambda, 0.5);
         QCOMPARE(back.finetuneLambdaOrDefault(), 0.5);
+        QCOMPARE(back.penaltyWeighting, Recipe::PenaltyWeighting::PerActivation);
         {
             const Recipe defaults = Recipe::fromJson(R"({"schema": "sparsity-explorer/recipe", "version": 1, "penalty": {"lambda": 3}})", "x");
             QVERIFY(!defaults.perChannelThresholds);
@@ -364,6 +412,7 @@ private Q_SLOTS:
             {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"thresholds\": {\"channel_reference\": \"max\"}}",
              "'thresholds.channel_reference'"},
             {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"finetune\": {\"lambda\": -2}}", "'finetune.lambda'"},
+            {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"penalty\": {\"weighting\": \"pixels\"}}", "'penalty.weighting'"},
         };
         for (const auto &[json, expected] : bad) {
             try {
