@@ -173,6 +173,7 @@ struct Options {
     QCommandLineOption perChannel{QStringLiteral("per-channel"), QStringLiteral("Per-channel thresholds t_c = s x r_c (r_c: the channel's mean positive activation on the calibration set), one searched s per site.")};
     QCommandLineOption channelReference{QStringLiteral("channel-reference"), QStringLiteral("With --per-channel: r_c is the channel's mean (default) or median positive activation."), QStringLiteral("mean|median")};
     QCommandLineOption noRefine{QStringLiteral("no-refine"), QStringLiteral("Skip the per-site refinement after the joint scaling.")};
+    QCommandLineOption greedy{QStringLiteral("greedy"), QStringLiteral("Greedy search instead of bisection: small steps, each to the site that removes the most activations per unit of KL divergence from the starting model's scores (classifiers; one threshold per site).")};
     QCommandLineOption output{{QStringLiteral("o"), QStringLiteral("output")}, QStringLiteral("Output file."), QStringLiteral("FILE")};
     QCommandLineOption recipe{QStringLiteral("recipe"), QStringLiteral("Recipe file (schema sparsity-explorer/recipe); default: STAR defaults."), QStringLiteral("FILE")};
     QCommandLineOption method{QStringLiteral("method"), QStringLiteral("Without --recipe: star (default), l1-only, threshold-only or relu."), QStringLiteral("METHOD")};
@@ -217,7 +218,7 @@ void addOptions(QCommandLineParser &p, const Options &o, const QString &command)
         for (const auto *opt : {&o.thresholds, &o.preset, &o.histograms})
             addOption(p, *opt);
     } else if (command == QLatin1String("search")) {
-        for (const auto *opt : {&o.budget, &o.calibration, &o.steps, &o.noRefine, &o.perChannel, &o.channelReference, &o.output, &o.thresholds})
+        for (const auto *opt : {&o.budget, &o.calibration, &o.steps, &o.noRefine, &o.greedy, &o.perChannel, &o.channelReference, &o.output, &o.thresholds})
             addOption(p, *opt);
     } else if (command == QLatin1String("train") || command == QLatin1String("compare")) {
         for (const auto *opt : {&o.recipe, &o.checkpoints, &o.regularizeEpochs, &o.finetuneEpochs, &o.trainImages,
@@ -545,6 +546,11 @@ int cmdSearch(const QCommandLineParser &p, const Options &o, const Command &c, P
     options.stepsPerSite = int(integerOption(p, o.steps, 1, 10));
     options.refine = !has(p, o.noRefine);
     options.perChannel = has(p, o.perChannel);
+    if (has(p, o.greedy)) {
+        if (options.perChannel)
+            throw UsageError{QStringLiteral("--greedy sets one threshold per site; it cannot be combined with --per-channel")};
+        options.strategy = SearchOptions::Strategy::Greedy;
+    }
     if (has(p, o.channelReference)) {
         const QString ref = p.value(o.channelReference);
         if (ref != QLatin1String("mean") && ref != QLatin1String("median"))
@@ -585,6 +591,7 @@ int cmdSearch(const QCommandLineParser &p, const Options &o, const Command &c, P
     const QJsonObject provenance{{QStringLiteral("command"), QStringLiteral("search")},
                                  {QStringLiteral("budget_pp"), options.budgetPp},
                                  {QStringLiteral("per_channel"), options.perChannel},
+                                 {QStringLiteral("strategy"), options.strategy == SearchOptions::Strategy::Greedy ? QStringLiteral("greedy") : QStringLiteral("bisection")},
                                  {QStringLiteral("calibration_images"), double(n)},
                                  {QStringLiteral("calibration_top1"), result.finalTop1},
                                  {QStringLiteral("dataset"), QString::fromStdString(s.info.path)},

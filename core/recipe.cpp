@@ -56,6 +56,8 @@ const Names<Recipe::ThresholdMode> kThresholdModes{{{Recipe::ThresholdMode::Sear
                                                     {Recipe::ThresholdMode::Keep, "keep"}}};
 const Names<ChannelReference> kChannelReferences{{{ChannelReference::MeanPositive, "mean"},
                                                   {ChannelReference::MedianPositive, "median"}}};
+const Names<SearchOptions::Strategy> kStrategies{
+    {{SearchOptions::Strategy::Bisection, "bisection"}, {SearchOptions::Strategy::Greedy, "greedy"}}};
 const Names<OptimizerSettings::Kind> kOptimizers{{{OptimizerSettings::Kind::Sgd, "sgd"}, {OptimizerSettings::Kind::Adam, "adam"}}};
 const Names<OptimizerSettings::Schedule> kSchedules{{{OptimizerSettings::Schedule::Constant, "constant"},
                                                      {OptimizerSettings::Schedule::Cosine, "cosine"},
@@ -183,7 +185,8 @@ std::string Recipe::toJson() const
         {q("thresholds"), QJsonObject{{q("mode"), q(kThresholdModes.name(thresholdMode))}, {q("budget_pp"), budgetPp},
                                       {q("target_sparsity"), targetSparsity}, {q("global_value"), globalThreshold},
                                       {q("per_channel"), perChannelThresholds},
-                                      {q("channel_reference"), q(kChannelReferences.name(channelReference))}}},
+                                      {q("channel_reference"), q(kChannelReferences.name(channelReference))},
+                                      {q("strategy"), q(kStrategies.name(searchStrategy))}}},
         {q("finetune"), finetuneJson()},
         {q("data"), QJsonObject{{q("batch_size"), double(batchSize)}, {q("train_images"), double(trainImages)},
                                 {q("calibration_images"), double(calibrationImages)},
@@ -248,6 +251,9 @@ Recipe Recipe::fromJson(const std::string &json, const std::string &origin)
     }
     r.channelReference = kChannelReferences.value(tr.text("channel_reference", kChannelReferences.name(r.channelReference)),
                                                   origin, "thresholds.channel_reference");
+    r.searchStrategy = kStrategies.value(tr.text("strategy", kStrategies.name(r.searchStrategy)), origin, "thresholds.strategy");
+    if (r.searchStrategy == SearchOptions::Strategy::Greedy && r.perChannelThresholds)
+        throw Error(origin + ": field 'thresholds.strategy' greedy sets one threshold per site; per_channel needs bisection");
 
     const QJsonObject ft = top.object("finetune");
     r.finetuneEpochs = int(Reader{ft, origin, "finetune."}.number("epochs", r.finetuneEpochs, 0, 10000));

@@ -55,6 +55,7 @@ struct Recipe {
     // Search: per-channel thresholds t_c = s * r_c, one searched s per site (SearchOptions::perChannel).
     bool perChannelThresholds = false;
     ChannelReference channelReference = ChannelReference::MeanPositive;
+    SearchOptions::Strategy searchStrategy = SearchOptions::Strategy::Bisection; // Search: bisection | greedy
 
     int finetuneEpochs = 1;
     OptimizerSettings finetuneOptimizer;

@@ -1,6 +1,8 @@
 #include "thresholdsearch.h"
 
 #include "capture.h"
+#include "error.h"
+#include "greedysearch_p.h"
 #include "model.h"
 
 #include <torch/torch.h>
@@ -187,6 +189,11 @@ SearchResult searchThresholds(Model &model, const std::vector<Batch> &calibratio
             if (s.sparsifiable && model.siteExecuted(s.index))
                 scope.push_back(s.index);
     std::sort(scope.begin(), scope.end(), [&](int a, int b) { return sites[std::size_t(a)].depth < sites[std::size_t(b)].depth; });
+    if (options.strategy == SearchOptions::Strategy::Greedy) {
+        if (options.perChannel)
+            throw Error("the greedy threshold search sets one threshold per site; per-channel thresholds use the bisection search");
+        return greedyThresholdSearch(model, calibration, options, scope, cancel, progress);
+    }
 
     Evaluator eval{model, calibration, cancel, progress, {}, std::vector<bool>(sites.size(), false)};
     for (int s : scope)

@@ -33,10 +33,16 @@ struct SearchOptions {
     // scale on the calibration set. Off: one threshold per site.
     bool perChannel = false;
     ChannelReference channelReference = ChannelReference::MeanPositive;
+    // Bisection: the three steps of docs/star.md (per-site limits, joint scaling, refinement). Greedy: steps of
+    // `greedyStep` more sparsity of one site at a time, each to the site that removes the most weighted
+    // activations per unit of KL divergence from the starting model's class scores, within the top-1 budget;
+    // then halved steps until 1/8 of it. Classifiers only, one threshold per site.
+    enum class Strategy { Bisection, Greedy } strategy = Strategy::Bisection;
+    double greedyStep = 0.02;
 };
 
 struct SearchProgress {
-    std::string phase; // "baseline", "per-site", "joint", "refine"
+    std::string phase; // "baseline", "per-site", "joint", "refine" (bisection); "greedy"
     int evaluation = 0;
     int evaluationsPlanned = 0;
     int site = -1;

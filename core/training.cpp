@@ -395,6 +395,7 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
             SearchOptions search;
             search.budgetPp = recipe.budgetPp;
             search.perChannel = recipe.perChannelThresholds;
+            search.strategy = recipe.searchStrategy;
             search.channelReference = recipe.channelReference;
             say("searching " + std::string(search.perChannel ? "per-channel " : "") + "thresholds on " +
                 std::to_string(calibration) + " calibration images, budget " + std::to_string(recipe.budgetPp) + " pp");

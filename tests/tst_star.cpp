@@ -76,17 +76,24 @@ private Q_SLOTS:
     void searchRespectsItsBudget_data()
     {
         QTest::addColumn<double>("budget");
-        QTest::newRow("0.5 pp") << 0.5;
-        QTest::newRow("2 pp") << 2.0;
+        QTest::addColumn<bool>("greedy");
+        QTest::newRow("bisection 0.5 pp") << 0.5 << false;
+        QTest::newRow("bisection 2 pp") << 2.0 << false;
+        QTest::newRow("greedy 1 pp") << 1.0 << true;
     }
     void searchRespectsItsBudget()
     {
         QFETCH(double, budget);
+        QFETCH(bool, greedy);
         auto m = resnet();
         const auto calibration = loadBatches(*test_, m->defaultPreprocessing(), firstN(*test_, 400), 100);
         SearchOptions options;
         options.budgetPp = budget;
         options.stepsPerSite = 6;
+        if (greedy) {
+            options.strategy = SearchOptions::Strategy::Greedy;
+            options.greedyStep = 0.05;
+        }
         int calls = 0;
         const auto r = searchThresholds(*m, calibration, options, nullptr, [&](const SearchProgress &) { ++calls; });
         QVERIFY(!r.cancelled);
@@ -101,6 +108,42 @@ private Q_SLOTS:
         for (const auto &s : m->sites())
             if (!s.sparsifiable)
                 QCOMPARE(r.thresholds[std::size_t(s.index)], 0.0f);
+    }
+
+    // The greedy search: cancelling restores the thresholds (per-channel ones too); per-channel thresholds and data
+    // without labels are refused with a message.
+    void greedySearchCancelsAndRefuses()
+    {
+        auto m = resnet();
+        const auto calibration = loadBatches(*test_, m->defaultPreprocessing(), firstN(*test_, 200), 100);
+        const std::vector<float> stem(std::size_t(m->sites()[0].shape[0]), 0.05f);
+        m->setChannelThresholds(0, stem);
+        std::atomic<bool> cancel{false};
+        SearchOptions options;
+        options.strategy = SearchOptions::Strategy::Greedy;
+        std::string phase;
+        const auto r = searchThresholds(*m, calibration, options, &cancel, [&](const SearchProgress &p) {
+            phase = p.phase;
+            if (p.evaluation >= 12)
+                cancel = true;
+        });
+        QVERIFY(r.cancelled);
+        QCOMPARE(phase, std::string("greedy"));
+        QCOMPARE(m->thresholds(), std::vector<float>(m->sites().size(), 0.0f));
+        QCOMPARE(m->channelThresholds()[0], stem);
+
+        options.perChannel = true;
+        QVERIFY_THROWS_EXCEPTION(Error, searchThresholds(*m, calibration, options));
+        options.perChannel = false;
+        auto unlabelled = calibration;
+        unlabelled[0].labels.assign(unlabelled[0].labels.size(), -1);
+        try {
+            searchThresholds(*m, unlabelled, options);
+            QFAIL("searched unlabelled data");
+        } catch (const Error &e) {
+            QVERIFY2(QString::fromUtf8(e.what()).contains(QStringLiteral("labelled")), e.what());
+        }
+        QCOMPARE(m->channelThresholds()[0], stem); // refused before anything changed
     }
 
     // Per channel: one searched scale per site, t_c = s * r_c with r_c each channel's mean positive activation,
@@ -392,6 +435,11 @@ private Q_SLOTS:
         QCOMPARE(back.finetuneLambdaOrDefault(), 0.5);
         QCOMPARE(back.penaltyWeighting, Recipe::PenaltyWeighting::PerActivation);
         {
+            Recipe greedy;
+            greedy.searchStrategy = SearchOptions::Strategy::Greedy;
+            QCOMPARE(Recipe::fromJson(greedy.toJson(), "greedy.json").searchStrategy, SearchOptions::Strategy::Greedy);
+        }
+        {
             const Recipe defaults = Recipe::fromJson(R"({"schema": "sparsity-explorer/recipe", "version": 1, "penalty": {"lambda": 3}})", "x");
             QVERIFY(!defaults.perChannelThresholds);
             QCOMPARE(defaults.finetuneLambdaOrDefault(), 3.0); // absent: the penalty's lambda
@@ -413,6 +461,9 @@ private Q_SLOTS:
              "'thresholds.channel_reference'"},
             {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"finetune\": {\"lambda\": -2}}", "'finetune.lambda'"},
             {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"penalty\": {\"weighting\": \"pixels\"}}", "'penalty.weighting'"},
+            {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"thresholds\": {\"strategy\": \"random\"}}", "'thresholds.strategy'"},
+            {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"thresholds\": {\"strategy\": \"greedy\", \"per_channel\": true}}",
+             "'thresholds.strategy'"},
         };
         for (const auto &[json, expected] : bad) {
             try {
