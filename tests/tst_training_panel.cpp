@@ -255,6 +255,22 @@ private Q_SLOTS:
         QCOMPARE(doc()->recipe().perChannelThresholds, !r.perChannelThresholds);
         perChannel->setChecked(r.perChannelThresholds);
         QCOMPARE(doc()->recipe().toJson(), r.toJson());
+        // Penalty weighting and search strategy; the greedy search sets one threshold per site, so it turns
+        // per-channel thresholds off in the recipe and disables the box.
+        auto *weighting = panel()->findChild<QComboBox *>(QStringLiteral("weighting"));
+        auto *strategy = panel()->findChild<QComboBox *>(QStringLiteral("strategy"));
+        QVERIFY(weighting && strategy);
+        weighting->setCurrentIndex(weighting->findData(int(Recipe::PenaltyWeighting::PerActivation)));
+        QCOMPARE(doc()->recipe().penaltyWeighting, Recipe::PenaltyWeighting::PerActivation);
+        perChannel->setChecked(true);
+        QVERIFY(doc()->recipe().perChannelThresholds);
+        strategy->setCurrentIndex(strategy->findData(int(SearchOptions::Strategy::Greedy)));
+        QCOMPARE(doc()->recipe().searchStrategy, SearchOptions::Strategy::Greedy);
+        QVERIFY(!doc()->recipe().perChannelThresholds);
+        QVERIFY(!perChannel->isEnabled());
+        panel()->setRecipe(r);
+        QCOMPARE(doc()->recipe().toJson(), r.toJson());
+        QCOMPARE(perChannel->isEnabled(), r.thresholdMode == Recipe::ThresholdMode::Search);
     }
 
     void cancelStartAgainAndResume()

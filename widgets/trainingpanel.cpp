@@ -67,6 +67,12 @@ TrainingPanel::TrainingPanel(Document *doc, QWidget *parent) : QWidget(parent), 
     penalty_ = new QComboBox(this);
     penalty_->addItem(tr("L1"), int(Recipe::Penalty::L1));
     penalty_->addItem(tr("Hoyer-square"), int(Recipe::Penalty::HoyerSquare));
+    weighting_ = new QComboBox(this);
+    weighting_->setObjectName(QStringLiteral("weighting"));
+    weighting_->addItem(tr("Each site alike"), int(Recipe::PenaltyWeighting::PerSite));
+    weighting_->addItem(tr("Each activation alike"), int(Recipe::PenaltyWeighting::PerActivation));
+    weighting_->setToolTip(tr("Each site alike: every scoped site's term is its own mean. Each activation alike: large "
+                              "maps weigh by their size, as every event costs the processor the same."));
     lambda_ = doubleSpin(0.0, 1e6, 4, 0.1, this);
     lambda_->setObjectName(QStringLiteral("lambda"));
     regEpochs_ = intSpin(0, 1000, this);
@@ -76,6 +82,11 @@ TrainingPanel::TrainingPanel(Document *doc, QWidget *parent) : QWidget(parent), 
     thresholdMode_->addItem(tr("Quantile (target sparsity)"), int(Recipe::ThresholdMode::Quantile));
     thresholdMode_->addItem(tr("Global value"), int(Recipe::ThresholdMode::Global));
     thresholdMode_->addItem(tr("Keep current thresholds"), int(Recipe::ThresholdMode::Keep));
+    strategy_ = new QComboBox(this);
+    strategy_->setObjectName(QStringLiteral("strategy"));
+    strategy_->addItem(tr("Bisection"), int(SearchOptions::Strategy::Bisection));
+    strategy_->addItem(tr("Greedy (small steps, ranked by KL divergence)"), int(SearchOptions::Strategy::Greedy));
+    strategy_->setToolTip(tr("Greedy: about 8 times the evaluations of bisection; classifiers, one threshold per site"));
     perChannel_ = new QCheckBox(tr("One threshold per channel"), this);
     perChannel_->setObjectName(QStringLiteral("perChannel"));
     perChannel_->setToolTip(tr("The search scales each channel's threshold by the channel's mean positive activation "
@@ -102,10 +113,12 @@ TrainingPanel::TrainingPanel(Document *doc, QWidget *parent) : QWidget(parent), 
     form->addRow(tr("Near-zero band"), bandMode_);
     form->addRow(tr("Band value"), band_);
     form->addRow(tr("Penalty"), penalty_);
+    form->addRow(tr("Penalty weighting"), weighting_);
     form->addRow(tr("λ"), lambda_);
     form->addRow(tr("Regularize epochs"), regEpochs_);
     form->addRow(tr("Regularize learning rate"), regRate_);
     form->addRow(tr("Thresholds"), thresholdMode_);
+    form->addRow(tr("Search"), strategy_);
     form->addRow(QString(), perChannel_);
     form->addRow(tr("Accuracy budget"), budget_);
     form->addRow(tr("Target sparsity"), target_);
@@ -180,7 +193,7 @@ TrainingPanel::TrainingPanel(Document *doc, QWidget *parent) : QWidget(parent), 
     layout->setContentsMargins(4, 4, 4, 4);
     layout->addWidget(split_);
 
-    for (QComboBox *c : {method_, scope_, bandMode_, penalty_, thresholdMode_})
+    for (QComboBox *c : {method_, scope_, bandMode_, penalty_, weighting_, thresholdMode_, strategy_})
         connect(c, &QComboBox::currentIndexChanged, this, &TrainingPanel::storeInDocument);
     for (QSpinBox *s : {minDepth_, maxDepth_, regEpochs_, ftEpochs_, trainImages_, calibrationImages_, validationImages_,
                         batch_, seed_})
@@ -234,12 +247,14 @@ Recipe TrainingPanel::recipe() const
     r.bandMode = Recipe::BandMode(bandMode_->currentData().toInt());
     r.band = band_->value();
     r.penalty = Recipe::Penalty(penalty_->currentData().toInt());
+    r.penaltyWeighting = Recipe::PenaltyWeighting(weighting_->currentData().toInt());
     r.lambda = lambda_->value();
     r.regularizeEpochs = regEpochs_->value();
     r.regularizeOptimizer.learningRate = regRate_->value();
     r.thresholdMode = Recipe::ThresholdMode(thresholdMode_->currentData().toInt());
     r.budgetPp = budget_->value();
-    r.perChannelThresholds = perChannel_->isChecked();
+    r.searchStrategy = SearchOptions::Strategy(strategy_->currentData().toInt());
+    r.perChannelThresholds = perChannel_->isChecked() && r.searchStrategy == SearchOptions::Strategy::Bisection;
     r.targetSparsity = target_->value();
     r.finetuneEpochs = ftEpochs_->value();
     r.finetuneOptimizer.learningRate = ftRate_->value();
@@ -269,11 +284,13 @@ void TrainingPanel::showRecipe(const Recipe &r)
     select(bandMode_, int(r.bandMode));
     band_->setValue(r.band);
     select(penalty_, int(r.penalty));
+    select(weighting_, int(r.penaltyWeighting));
     lambda_->setValue(r.lambda);
     regEpochs_->setValue(r.regularizeEpochs);
     regRate_->setValue(r.regularizeOptimizer.learningRate);
     select(thresholdMode_, int(r.thresholdMode));
     budget_->setValue(r.budgetPp);
+    select(strategy_, int(r.searchStrategy));
     perChannel_->setChecked(r.perChannelThresholds);
     target_->setValue(r.targetSparsity);
     ftEpochs_->setValue(r.finetuneEpochs);
@@ -310,7 +327,9 @@ void TrainingPanel::updateEnabledFields()
     maxDepth_->setEnabled(scope == Recipe::ScopeMode::Depth);
     const auto mode = Recipe::ThresholdMode(thresholdMode_->currentData().toInt());
     budget_->setEnabled(mode == Recipe::ThresholdMode::Search);
-    perChannel_->setEnabled(mode == Recipe::ThresholdMode::Search);
+    strategy_->setEnabled(mode == Recipe::ThresholdMode::Search);
+    const bool greedy = SearchOptions::Strategy(strategy_->currentData().toInt()) == SearchOptions::Strategy::Greedy;
+    perChannel_->setEnabled(mode == Recipe::ThresholdMode::Search && !greedy); // greedy sets one per site
     target_->setEnabled(mode == Recipe::ThresholdMode::Quantile);
 }
 
@@ -327,7 +346,7 @@ void TrainingPanel::updateButtons()
     cancel_->setEnabled(training);
     pause_->setEnabled(training);
     pause_->setText(doc_->isTrainingPaused() ? tr("Continue") : tr("Pause"));
-    for (QWidget *w : std::initializer_list<QWidget *>{method_, scope_, bandMode_, penalty_, thresholdMode_, perChannel_, band_, lambda_,
+    for (QWidget *w : std::initializer_list<QWidget *>{method_, scope_, bandMode_, penalty_, weighting_, thresholdMode_, strategy_, perChannel_, band_, lambda_,
                                                         regEpochs_, regRate_, budget_, target_, ftEpochs_, ftRate_,
                                                         trainImages_, calibrationImages_, validationImages_, batch_, seed_})
         w->setEnabled(!training);
