@@ -29,10 +29,14 @@ constexpr int kZeroBin = LogHistogram::kBinCount;
 constexpr int kNegativeBin = LogHistogram::kBinCount + 1;
 constexpr int kLaneStride = LogHistogram::kBinCount + 2;
 
+// Lane counters are 32-bit (half the cache of 64-bit ones); a kernel call covers at most kMaxChunkElements, so
+// no counter can overflow before the lanes are folded into 64-bit totals.
+constexpr std::int64_t kMaxChunkElements = std::int64_t(1) << 28;
+
 struct LocalStats {
     double sum = 0.0;
     float min = INFINITY, max = -INFINITY;
-    std::vector<std::int64_t> bins;    // kLanes x kLaneStride
+    std::vector<std::uint32_t> bins;   // kLanes x kLaneStride
     std::vector<std::int64_t> channel; // nonzero count per channel
     std::vector<std::int64_t> spatial; // nonzero count per position in a plane
     std::vector<int> scratch;          // one plane's bin indices
@@ -65,7 +69,7 @@ __attribute__((target_clones("avx2", "default"))) void scanPlanesPortable(const 
                                                                          std::int64_t channels, std::int64_t planeSize,
                                                                          std::int64_t begin, std::int64_t end, LocalStats &s)
 {
-    std::int64_t *__restrict bins = s.bins.data();
+    std::uint32_t *__restrict bins = s.bins.data();
     std::int64_t *__restrict spatial = s.spatial.data();
     s.scratch.resize(std::size_t(planeSize));
     int *__restrict index = s.scratch.data();
@@ -165,7 +169,7 @@ __attribute__((target("avx512f,popcnt"))) void scanPlanesAvx512(const float *dat
     s.scratch.resize(std::size_t(kFlushAt + n) + 16);
     std::uint32_t *__restrict spatial = spatialCounts.data();
     int *__restrict kept = s.scratch.data();
-    std::int64_t *__restrict bins = s.bins.data();
+    std::uint32_t *__restrict bins = s.bins.data();
 
     const VectorConstants c(threshold);
     __m512 lo = _mm512_set1_ps(INFINITY), hi = _mm512_set1_ps(-INFINITY);
@@ -199,8 +203,8 @@ __attribute__((target("avx512f,popcnt"))) void scanPlanesAvx512(const float *dat
         sum = _mm512_add_pd(sum, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(planeSum), 1))));
     }
     const std::int64_t elements = (end - begin) * planeSize;
-    bins[kZeroBin] += elements - nonzeroTotal;
-    bins[kNegativeBin] += nonzeroTotal - positiveTotal;
+    bins[kZeroBin] += std::uint32_t(elements - nonzeroTotal);
+    bins[kNegativeBin] += std::uint32_t(nonzeroTotal - positiveTotal);
     for (int k = 0; k < n; ++k)
         s.spatial[std::size_t(k)] += spatial[k];
     s.sum += _mm512_reduce_add_pd(sum);
@@ -225,63 +229,75 @@ void scanTensor(const at::Tensor &t, float *out, float threshold, SiteStats &sta
     const bool vectorKernel = avx512Scan.load(std::memory_order_relaxed) && scanPlaneSize >= 16;
 
     std::mutex mergeMutex;
-    LocalStats total;
-    total.bins.assign(kLaneStride, 0);
-    total.channel.assign(std::size_t(scanChannels), 0);
-    total.spatial.assign(std::size_t(scanPlaneSize), 0);
+    double sum = 0.0;
+    float lo = INFINITY, hi = -INFINITY;
+    std::vector<std::int64_t> bins(kLaneStride, 0), channel(std::size_t(scanChannels), 0), spatial(std::size_t(scanPlaneSize), 0);
     const std::int64_t grain = std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(1, scanPlaneSize));
+    const std::int64_t chunkPlanes = std::max<std::int64_t>(1, kMaxChunkElements / std::max<std::int64_t>(1, scanPlaneSize));
     at::parallel_for(0, planes, grain, [&](std::int64_t begin, std::int64_t end) {
-        LocalStats local;
-        local.bins.assign(std::size_t(kLanes * kLaneStride), 0);
+        // Reused by each pool thread across calls (every call would otherwise allocate and clear its lanes); the fold
+        // below leaves them zero again.
+        thread_local LocalStats local;
+        if (local.bins.size() != std::size_t(kLanes * kLaneStride))
+            local.bins.assign(std::size_t(kLanes * kLaneStride), 0u);
+        local.sum = 0.0;
+        local.min = INFINITY;
+        local.max = -INFINITY;
         local.channel.assign(std::size_t(scanChannels), 0);
         local.spatial.assign(std::size_t(scanPlaneSize), 0);
-        if (vectorKernel && out)
-            scanPlanesAvx512<true>(data, out, threshold, scanChannels, scanPlaneSize, begin, end, local);
-        else if (vectorKernel)
-            scanPlanesAvx512<false>(data, nullptr, threshold, scanChannels, scanPlaneSize, begin, end, local);
-        else
-            scanPlanesPortable(data, out, threshold, scanChannels, scanPlaneSize, begin, end, local);
-        // Fold the lanes before taking the lock: the other thread waits while this one merges.
-        for (int lane = 1; lane < kLanes; ++lane)
-            for (int b = 0; b < kLaneStride; ++b)
-                local.bins[std::size_t(b)] += local.bins[std::size_t(lane * kLaneStride + b)];
+        std::int64_t folded[kLaneStride] = {};
+        for (std::int64_t from = begin; from < end; from += chunkPlanes) {
+            const std::int64_t to = std::min(end, from + chunkPlanes);
+            if (vectorKernel && out)
+                scanPlanesAvx512<true>(data, out, threshold, scanChannels, scanPlaneSize, from, to, local);
+            else if (vectorKernel)
+                scanPlanesAvx512<false>(data, nullptr, threshold, scanChannels, scanPlaneSize, from, to, local);
+            else
+                scanPlanesPortable(data, out, threshold, scanChannels, scanPlaneSize, from, to, local);
+            // Fold the lanes before taking the lock: the other thread waits while this one merges.
+            for (int lane = 0; lane < kLanes; ++lane)
+                for (int b = 0; b < kLaneStride; ++b) {
+                    folded[b] += local.bins[std::size_t(lane * kLaneStride + b)];
+                    local.bins[std::size_t(lane * kLaneStride + b)] = 0u;
+                }
+        }
         std::lock_guard<std::mutex> lock(mergeMutex);
-        total.sum += local.sum;
-        total.min = std::min(total.min, local.min);
-        total.max = std::max(total.max, local.max);
+        sum += local.sum;
+        lo = std::min(lo, local.min);
+        hi = std::max(hi, local.max);
         for (int b = 0; b < kLaneStride; ++b)
-            total.bins[std::size_t(b)] += local.bins[std::size_t(b)];
-        for (std::size_t i = 0; i < total.channel.size(); ++i)
-            total.channel[i] += local.channel[i];
-        for (std::size_t i = 0; i < total.spatial.size(); ++i)
-            total.spatial[i] += local.spatial[i];
+            bins[std::size_t(b)] += folded[b];
+        for (std::size_t i = 0; i < channel.size(); ++i)
+            channel[i] += local.channel[i];
+        for (std::size_t i = 0; i < spatial.size(); ++i)
+            spatial[i] += local.spatial[i];
     });
     if (rows) {
         // A row's positions are the channels; an N x C x 1 x 1 map still has a single spatial position.
-        total.channel = total.spatial;
-        total.spatial.assign(1, 0);
-        for (auto c : total.channel)
-            total.spatial[0] += c;
+        channel = spatial;
+        spatial.assign(1, 0);
+        for (auto c : channel)
+            spatial[0] += c;
     }
 
     stats.elements += t.numel();
-    stats.zeros += total.bins[kZeroBin];
-    stats.negatives += total.bins[kNegativeBin];
+    stats.zeros += bins[kZeroBin];
+    stats.negatives += bins[kNegativeBin];
     stats.images += n;
-    stats.sum += total.sum;
-    stats.min = std::min(stats.min, total.min);
-    stats.max = std::max(stats.max, total.max);
+    stats.sum += sum;
+    stats.min = std::min(stats.min, lo);
+    stats.max = std::max(stats.max, hi);
     for (int b = 0; b < LogHistogram::kBinCount; ++b)
-        stats.positive.addToBin(b, total.bins[std::size_t(b)]);
-    if (stats.channelNonzero.size() < total.channel.size())
-        stats.channelNonzero.resize(total.channel.size(), 0);
-    for (std::size_t c = 0; c < total.channel.size(); ++c)
-        stats.channelNonzero[c] += total.channel[c];
+        stats.positive.addToBin(b, bins[std::size_t(b)]);
+    if (stats.channelNonzero.size() < channel.size())
+        stats.channelNonzero.resize(channel.size(), 0);
+    for (std::size_t c = 0; c < channel.size(); ++c)
+        stats.channelNonzero[c] += channel[c];
     if (t.dim() == 4) {
-        if (stats.spatialNonzero.size() < total.spatial.size())
-            stats.spatialNonzero.resize(total.spatial.size(), 0);
-        for (std::size_t i = 0; i < total.spatial.size(); ++i)
-            stats.spatialNonzero[i] += total.spatial[i];
+        if (stats.spatialNonzero.size() < spatial.size())
+            stats.spatialNonzero.resize(spatial.size(), 0);
+        for (std::size_t i = 0; i < spatial.size(); ++i)
+            stats.spatialNonzero[i] += spatial[i];
     }
 }
 
