@@ -397,7 +397,8 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
             search.perChannel = recipe.perChannelThresholds;
             search.strategy = recipe.searchStrategy;
             search.channelReference = recipe.channelReference;
-            say("searching " + std::string(search.perChannel ? "per-channel " : "") + "thresholds on " +
+            say("searching " + std::string(search.perChannel ? "per-channel " : "") + "thresholds" +
+                (search.strategy == SearchOptions::Strategy::Greedy ? " (greedy)" : "") + " on " +
                 std::to_string(calibration) + " calibration images, budget " + std::to_string(recipe.budgetPp) + " pp");
             result.search = searchThresholds(model, calibrationBatches, search, cancel, callbacks.search);
             t = result.search.thresholds;
