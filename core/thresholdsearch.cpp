@@ -93,26 +93,42 @@ float bisect(float lo, float hi, int steps, Ok ok)
 } // namespace
 
 ChannelScales channelReferenceScales(Model &model, const std::vector<Batch> &batches, ChannelReference reference,
-                                     const std::atomic<bool> *cancel)
+                                     const std::atomic<bool> *cancel, std::int64_t keptBytesLimit)
 {
     const std::size_t siteCount = model.sites().size();
-    // Per site and batch: the channel references (averaged over batches, weighted by positive count for the mean)
-    // and the channel maxima.
+    // Per site and slice of a batch: the channel references (averaged over slices, weighted by positive count for the
+    // mean) and the channel maxima.
     std::vector<at::Tensor> positiveSum(siteCount), positiveCount(siteCount), median(siteCount), maxima(siteCount);
     int medianBatches = 0;
-    for (const Batch &original : batches) {
-        if (cancel && cancel->load())
-            break;
-        Batch batch = original; // kept feature maps are found by index: number the images of this batch
-        batch.indices.resize(std::size_t(batch.n));
-        for (int i = 0; i < batch.n; ++i)
-            batch.indices[std::size_t(i)] = std::size_t(i);
+    // Every site's feature maps of a batch are kept at once: bound them (a ResNet-50 image has ~40 MB of activations
+    // at 224x224), so a batch may be measured in slices of a few images.
+    std::int64_t bytesPerImage = 0;
+    for (const auto &site : model.sites())
+        bytesPerImage += site.elementsPerImage * std::int64_t(sizeof(float));
+    const int sliceImages = int(std::clamp<std::int64_t>(keptBytesLimit / std::max<std::int64_t>(1, bytesPerImage), 1, 1 << 20));
+    // One slice of `original` (images [first, first + n)), its images numbered from 0: kept maps are found by index.
+    auto sliceOf = [](const Batch &original, int first, int n) {
+        Batch slice;
+        slice.n = n;
+        slice.c = original.c;
+        slice.h = original.h;
+        slice.w = original.w;
+        const std::size_t per = std::size_t(original.c) * std::size_t(original.h) * std::size_t(original.w);
+        slice.data.assign(original.data.begin() + std::ptrdiff_t(std::size_t(first) * per),
+                          original.data.begin() + std::ptrdiff_t(std::size_t(first + n) * per));
+        for (int i = 0; i < n; ++i) {
+            slice.indices.push_back(std::size_t(i));
+            slice.labels.push_back(original.labels.size() > std::size_t(first + i) ? original.labels[std::size_t(first + i)] : -1);
+        }
+        return slice;
+    };
+    auto measure = [&](const Batch &batch) {
         CaptureOptions options;
         options.keepPredictions = false;
         options.keepFeatureMaps = batch.indices;
         const CaptureResult r = capture(model, std::vector<Batch>{batch}, options, cancel);
         if (r.kept.empty())
-            continue;
+            return;
         ++medianBatches;
         for (std::size_t s = 0; s < siteCount; ++s) {
             const auto &shape = model.sites()[s].shape;
@@ -142,7 +158,10 @@ ChannelScales channelReferenceScales(Model &model, const std::vector<Batch> &bat
                 median[s] = median[s].defined() ? median[s] + m : m;
             }
         }
-    }
+    };
+    for (const Batch &original : batches)
+        for (int first = 0; first < original.n && !(cancel && cancel->load()); first += sliceImages)
+            measure(sliceOf(original, first, std::min(sliceImages, original.n - first)));
     ChannelScales out;
     out.reference.resize(siteCount);
     out.max.resize(siteCount);

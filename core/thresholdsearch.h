@@ -17,7 +17,7 @@ struct CaptureResult;
 // Per-channel reference scale r_c of a site's output (see SearchOptions::perChannel).
 enum class ChannelReference {
     MeanPositive,   // the mean of the channel's positive values
-    MedianPositive, // their median (per calibration batch, averaged over the batches)
+    MedianPositive, // their median (per calibration batch, or slice of one for large models, averaged)
 };
 
 struct SearchOptions {
@@ -79,8 +79,10 @@ struct ChannelScales {
     std::vector<std::vector<float>> reference; // [site][channel]; empty for sites that did not run
     std::vector<std::vector<float>> max;       // [site][channel]
 };
+// Every site's feature maps of a batch are held at once; batches whose maps would exceed `keptBytesLimit` are
+// measured in slices of fewer images (the mean and the maxima do not change; the median is then per slice).
 ChannelScales channelReferenceScales(Model &model, const std::vector<Batch> &batches, ChannelReference reference,
-                                     const std::atomic<bool> *cancel = nullptr);
+                                     const std::atomic<bool> *cancel = nullptr, std::int64_t keptBytesLimit = std::int64_t(256) << 20);
 
 // Starting points: the quantile rule (each site's threshold removes about `targetSparsity` of its values,
 // from its captured histogram) and one global value.

@@ -146,6 +146,29 @@ private Q_SLOTS:
         QCOMPARE(m->channelThresholds()[0], stem); // refused before anything changed
     }
 
+    // A large model's calibration batches are measured in slices (every site's feature maps of a slice are held at
+    // once): the mean reference and the maxima do not depend on the slicing.
+    void channelReferencesOfSlicedBatches()
+    {
+        auto m = resnet();
+        const auto calibration = loadBatches(*test_, m->defaultPreprocessing(), firstN(*test_, 200), 100);
+        capture(*m, {calibration.front()}); // the sites' sizes
+        std::int64_t bytesPerImage = 0;
+        for (const auto &site : m->sites())
+            bytesPerImage += site.elementsPerImage * 4;
+        const auto whole = channelReferenceScales(*m, calibration, ChannelReference::MeanPositive);
+        const auto sliced = channelReferenceScales(*m, calibration, ChannelReference::MeanPositive, nullptr, 7 * bytesPerImage);
+        QCOMPARE(sliced.max, whole.max);
+        int sites = 0;
+        for (std::size_t s = 0; s < whole.reference.size(); ++s) {
+            QCOMPARE(sliced.reference[s].size(), whole.reference[s].size());
+            sites += whole.reference[s].empty() ? 0 : 1;
+            for (std::size_t c = 0; c < whole.reference[s].size(); ++c)
+                QVERIFY(std::abs(sliced.reference[s][c] - whole.reference[s][c]) <= 1e-5f * (1.0f + whole.reference[s][c]));
+        }
+        QCOMPARE(sites, int(m->sites().size()));
+    }
+
     // Per channel: one searched scale per site, t_c = s * r_c with r_c each channel's mean positive activation,
     // still within the budget on the calibration set.
     void perChannelSearchRespectsItsBudget_data()
