@@ -61,7 +61,16 @@ void recordPenalty(const at::Tensor &y, ProbeState &state, int site)
     if (!state.regularize || !state.inScope[std::size_t(site)])
         return;
     const float band = state.band[std::size_t(site)];
-    auto inBand = band > 0.0f ? (y > 0).logical_and(y <= band) : (y > 0);
+    const std::vector<float> *perChannel =
+        std::size_t(site) < state.channelBand.size() ? &state.channelBand[std::size_t(site)] : nullptr;
+    at::Tensor inBand;
+    if (perChannel && !perChannel->empty() && y.dim() >= 2 && y.size(1) == std::int64_t(perChannel->size())) {
+        std::vector<std::int64_t> shape(std::size_t(y.dim()), 1);
+        shape[1] = y.size(1);
+        inBand = (y > 0).logical_and(y <= torch::tensor(*perChannel, y.options().requires_grad(false)).view(shape));
+    } else {
+        inBand = band > 0.0f ? (y > 0).logical_and(y <= band) : (y > 0);
+    }
     auto selected = y * inBand.to(y.scalar_type());
     at::Tensor term;
     if (state.hoyer) {

@@ -39,6 +39,7 @@ struct ProbeState {
     std::vector<float> band;      // activations in (0, band] are penalised; <= 0 means no upper limit (L1 on all)
     bool hoyer = false;
     std::vector<float> penaltyWeight;     // per site; empty: every site's term weighs 1
+    std::vector<std::vector<float>> channelBand; // per site, optional: the band's upper end per channel (overrides `band`)
     std::vector<at::Tensor> penaltyTerms; // filled by probes during a training forward pass
     bool retainOutputs = false;           // inspection: keep every probe output with its gradient
     std::vector<std::pair<int, at::Tensor>> retainedOutputs;

@@ -178,7 +178,7 @@ std::string Recipe::toJson() const
         {q("method"), q(kMethods.name(method))},
         {q("scope"), QJsonObject{{q("mode"), q(kScopes.name(scopeMode))}, {q("sites"), sites}, {q("min_depth"), minDepth},
                                  {q("max_depth"), maxDepth}}},
-        {q("band"), QJsonObject{{q("mode"), q(kBands.name(bandMode))}, {q("value"), band}}},
+        {q("band"), QJsonObject{{q("mode"), q(kBands.name(bandMode))}, {q("value"), band}, {q("per_channel"), bandPerChannel}}},
         {q("penalty"), QJsonObject{{q("type"), q(kPenalties.name(penalty))}, {q("lambda"), lambda},
                                    {q("weighting"), q(kWeightings.name(penaltyWeighting))}}},
         {q("regularize"), QJsonObject{{q("epochs"), regularizeEpochs}, {q("optimizer"), optimizerJson(regularizeOptimizer)}}},
@@ -227,6 +227,11 @@ Recipe Recipe::fromJson(const std::string &json, const std::string &origin)
     r.band = br.number("value", r.band, 0.0, 1e9);
     if (r.bandMode == BandMode::Quantile && r.band > 1.0)
         throw Error(origin + ": field 'band.value' is a quantile and must be between 0 and 1");
+    if (band.contains(q("per_channel"))) {
+        if (!band.value(q("per_channel")).isBool())
+            throw Error(origin + ": field 'band.per_channel' must be true or false");
+        r.bandPerChannel = band.value(q("per_channel")).toBool();
+    }
 
     const QJsonObject penalty = top.object("penalty");
     Reader pr{penalty, origin, "penalty."};

@@ -36,6 +36,9 @@ struct Recipe {
     // The near-zero band (0, b]: b absolute or the quantile of the site's captured positive values.
     enum class BandMode { Absolute, Quantile } bandMode = BandMode::Quantile;
     double band = 0.5;
+    // Quantile mode: the quantile of each channel's positive values instead of the site's, so a channel whose
+    // typical value lies above the site's band (e.g. a constant response to an empty background) is penalised too.
+    bool bandPerChannel = false;
     enum class Penalty { L1, HoyerSquare } penalty = Penalty::L1;
     double lambda = 2.0; // weight of the (element-count normalised) penalty
     // How the sites' terms are weighed. PerSite: each scoped site's term is its mean over its own elements, so a

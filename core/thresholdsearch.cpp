@@ -3,6 +3,7 @@
 #include "capture.h"
 #include "error.h"
 #include "greedysearch_p.h"
+#include "loghistogram.h"
 #include "model.h"
 
 #include <torch/torch.h>
@@ -90,6 +91,40 @@ float bisect(float lo, float hi, int steps, Ok ok)
     return lo;
 }
 
+// Captures the batches with every image's feature maps kept and hands each capture to `use`. Every site's maps of
+// a batch are held at once: batches whose maps would exceed `keptBytesLimit` (a ResNet-50 image has ~40 MB of
+// activations at 224x224) are captured in slices of fewer images.
+void forEachKeptSlice(Model &model, const std::vector<Batch> &batches, const std::atomic<bool> *cancel, std::int64_t keptBytesLimit,
+                      const std::function<void(const CaptureResult &)> &use)
+{
+    std::int64_t bytesPerImage = 0;
+    for (const auto &site : model.sites())
+        bytesPerImage += site.elementsPerImage * std::int64_t(sizeof(float));
+    const int sliceImages = int(std::clamp<std::int64_t>(keptBytesLimit / std::max<std::int64_t>(1, bytesPerImage), 1, 1 << 20));
+    for (const Batch &original : batches)
+        for (int first = 0; first < original.n && !(cancel && cancel->load()); first += sliceImages) {
+            // Kept maps are found by dataset index: the slice's images are numbered from 0.
+            Batch slice;
+            slice.n = std::min(sliceImages, original.n - first);
+            slice.c = original.c;
+            slice.h = original.h;
+            slice.w = original.w;
+            const std::size_t per = std::size_t(original.c) * std::size_t(original.h) * std::size_t(original.w);
+            slice.data.assign(original.data.begin() + std::ptrdiff_t(std::size_t(first) * per),
+                              original.data.begin() + std::ptrdiff_t(std::size_t(first + slice.n) * per));
+            for (int i = 0; i < slice.n; ++i) {
+                slice.indices.push_back(std::size_t(i));
+                slice.labels.push_back(original.labels.size() > std::size_t(first + i) ? original.labels[std::size_t(first + i)] : -1);
+            }
+            CaptureOptions options;
+            options.keepPredictions = false;
+            options.keepFeatureMaps = slice.indices;
+            const CaptureResult r = capture(model, std::vector<Batch>{slice}, options, cancel);
+            if (!r.kept.empty())
+                use(r);
+        }
+}
+
 } // namespace
 
 ChannelScales channelReferenceScales(Model &model, const std::vector<Batch> &batches, ChannelReference reference,
@@ -100,35 +135,7 @@ ChannelScales channelReferenceScales(Model &model, const std::vector<Batch> &bat
     // mean) and the channel maxima.
     std::vector<at::Tensor> positiveSum(siteCount), positiveCount(siteCount), median(siteCount), maxima(siteCount);
     int medianBatches = 0;
-    // Every site's feature maps of a batch are kept at once: bound them (a ResNet-50 image has ~40 MB of activations
-    // at 224x224), so a batch may be measured in slices of a few images.
-    std::int64_t bytesPerImage = 0;
-    for (const auto &site : model.sites())
-        bytesPerImage += site.elementsPerImage * std::int64_t(sizeof(float));
-    const int sliceImages = int(std::clamp<std::int64_t>(keptBytesLimit / std::max<std::int64_t>(1, bytesPerImage), 1, 1 << 20));
-    // One slice of `original` (images [first, first + n)), its images numbered from 0: kept maps are found by index.
-    auto sliceOf = [](const Batch &original, int first, int n) {
-        Batch slice;
-        slice.n = n;
-        slice.c = original.c;
-        slice.h = original.h;
-        slice.w = original.w;
-        const std::size_t per = std::size_t(original.c) * std::size_t(original.h) * std::size_t(original.w);
-        slice.data.assign(original.data.begin() + std::ptrdiff_t(std::size_t(first) * per),
-                          original.data.begin() + std::ptrdiff_t(std::size_t(first + n) * per));
-        for (int i = 0; i < n; ++i) {
-            slice.indices.push_back(std::size_t(i));
-            slice.labels.push_back(original.labels.size() > std::size_t(first + i) ? original.labels[std::size_t(first + i)] : -1);
-        }
-        return slice;
-    };
-    auto measure = [&](const Batch &batch) {
-        CaptureOptions options;
-        options.keepPredictions = false;
-        options.keepFeatureMaps = batch.indices;
-        const CaptureResult r = capture(model, std::vector<Batch>{batch}, options, cancel);
-        if (r.kept.empty())
-            return;
+    forEachKeptSlice(model, batches, cancel, keptBytesLimit, [&](const CaptureResult &r) {
         ++medianBatches;
         for (std::size_t s = 0; s < siteCount; ++s) {
             const auto &shape = model.sites()[s].shape;
@@ -158,10 +165,7 @@ ChannelScales channelReferenceScales(Model &model, const std::vector<Batch> &bat
                 median[s] = median[s].defined() ? median[s] + m : m;
             }
         }
-    };
-    for (const Batch &original : batches)
-        for (int first = 0; first < original.n && !(cancel && cancel->load()); first += sliceImages)
-            measure(sliceOf(original, first, std::min(sliceImages, original.n - first)));
+    });
     ChannelScales out;
     out.reference.resize(siteCount);
     out.max.resize(siteCount);
@@ -175,6 +179,33 @@ ChannelScales channelReferenceScales(Model &model, const std::vector<Batch> &bat
         out.reference[s].assign(ref.data_ptr<float>(), ref.data_ptr<float>() + ref.numel());
         out.max[s].assign(mx.data_ptr<float>(), mx.data_ptr<float>() + mx.numel());
     }
+    return out;
+}
+
+std::vector<std::vector<float>> channelQuantiles(Model &model, const std::vector<Batch> &batches, double quantile,
+                                                 const std::atomic<bool> *cancel, std::int64_t keptBytesLimit)
+{
+    const auto &sites = model.sites();
+    std::vector<std::vector<LogHistogram>> histograms(sites.size());
+    forEachKeptSlice(model, batches, cancel, keptBytesLimit, [&](const CaptureResult &r) {
+        for (std::size_t s = 0; s < sites.size(); ++s) {
+            if (sites[s].shape.empty() || r.kept.front().siteMaps[s].empty())
+                continue;
+            const auto channels = std::size_t(sites[s].shape[0]);
+            histograms[s].resize(channels);
+            for (const auto &image : r.kept) {
+                const auto &map = image.siteMaps[s];
+                const std::size_t plane = map.size() / channels;
+                for (std::size_t i = 0; i < map.size(); ++i)
+                    if (map[i] > 0.0f)
+                        histograms[s][i / plane].add(map[i]);
+            }
+        }
+    });
+    std::vector<std::vector<float>> out(sites.size());
+    for (std::size_t s = 0; s < sites.size(); ++s)
+        for (const auto &h : histograms[s])
+            out[s].push_back(float(h.quantileValue(quantile * double(h.total()))));
     return out;
 }
 

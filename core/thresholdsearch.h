@@ -84,6 +84,12 @@ struct ChannelScales {
 ChannelScales channelReferenceScales(Model &model, const std::vector<Batch> &batches, ChannelReference reference,
                                      const std::atomic<bool> *cancel = nullptr, std::int64_t keptBytesLimit = std::int64_t(256) << 20);
 
+// Per site and channel, the `quantile` of the channel's positive values over the batches (from 8-bins-per-octave
+// histograms, as SiteStats); empty for sites that did not run, 0 for a channel never positive.
+std::vector<std::vector<float>> channelQuantiles(Model &model, const std::vector<Batch> &batches, double quantile,
+                                                 const std::atomic<bool> *cancel = nullptr,
+                                                 std::int64_t keptBytesLimit = std::int64_t(256) << 20);
+
 // Starting points: the quantile rule (each site's threshold removes about `targetSparsity` of its values,
 // from its captured histogram) and one global value.
 std::vector<float> quantileThresholds(const Model &model, const CaptureResult &stats, double targetSparsity);

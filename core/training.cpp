@@ -76,10 +76,12 @@ struct Checkpoint {
     std::vector<float> thresholds, bands;
     std::vector<std::vector<float>> channelThresholds; // per site, empty = the scalar applies
     bool hasChannelThresholds = true;                  // false: a checkpoint from before they were stored
+    std::vector<std::vector<float>> channelBands;      // per site, empty = the site's band applies
 };
 
-// Per-channel thresholds in a checkpoint: all sites' values in one tensor, and each site's count (0 = scalar).
-void writeChannelThresholds(torch::serialize::OutputArchive &archive, const std::vector<std::vector<float>> &channels)
+// Per-channel values in a checkpoint (`name`: "threshold" or "band"): all sites' values in one tensor, and each
+// site's count (0 = none).
+void writeChannelValues(torch::serialize::OutputArchive &archive, const std::string &name, const std::vector<std::vector<float>> &channels)
 {
     std::vector<float> values;
     std::vector<std::int64_t> counts;
@@ -87,22 +89,22 @@ void writeChannelThresholds(torch::serialize::OutputArchive &archive, const std:
         counts.push_back(std::int64_t(c.size()));
         values.insert(values.end(), c.begin(), c.end());
     }
-    archive.write("channel_threshold_counts", torch::tensor(counts));
-    archive.write("channel_thresholds", torch::tensor(values));
+    archive.write("channel_" + name + "_counts", torch::tensor(counts));
+    archive.write("channel_" + name + "s", torch::tensor(values));
 }
 
-// Checkpoints written before per-channel thresholds existed have neither entry: the model's own per-channel
-// thresholds (if any) stay as they are (returns false).
-bool readChannelThresholds(torch::serialize::InputArchive &archive, const std::vector<Site> &sites, const std::string &path,
-                           std::vector<std::vector<float>> &out)
+// Checkpoints written before per-channel values existed have neither entry (returns false): for thresholds the
+// model's own per-channel thresholds (if any) stay as they are; for bands the sites' bands apply.
+bool readChannelValues(torch::serialize::InputArchive &archive, const std::string &name, const std::vector<Site> &sites,
+                       const std::string &path, std::vector<std::vector<float>> &out)
 {
     at::Tensor counts, values;
-    if (!archive.try_read("channel_threshold_counts", counts) || !archive.try_read("channel_thresholds", values))
+    if (!archive.try_read("channel_" + name + "_counts", counts) || !archive.try_read("channel_" + name + "s", values))
         return false;
     counts = counts.to(torch::kInt64).contiguous();
     values = values.to(torch::kFloat32).contiguous();
     const auto mismatch = [&] {
-        return Error(path + ": the checkpoint's per-channel thresholds do not match the model's " +
+        return Error(path + ": the checkpoint's per-channel " + name + "s do not match the model's " +
                      std::to_string(sites.size()) + " sites and their channels; it belongs to another model");
     };
     if (std::size_t(counts.numel()) != sites.size())
@@ -133,7 +135,8 @@ void saveCheckpoint(const std::string &path, Model::Impl &d, torch::optim::Optim
     archive.write("epochs_done", torch::tensor(std::int64_t(c.epochsDone)));
     archive.write("thresholds", torch::tensor(c.thresholds));
     archive.write("bands", torch::tensor(c.bands));
-    writeChannelThresholds(archive, c.channelThresholds);
+    writeChannelValues(archive, "threshold", c.channelThresholds);
+    writeChannelValues(archive, "band", c.channelBands);
     torch::serialize::OutputArchive optimizerArchive;
     optimizer.save(optimizerArchive);
     archive.write("optimizer", optimizerArchive);
@@ -159,7 +162,8 @@ Checkpoint loadCheckpoint(const std::string &path, Model::Impl &d, std::size_t s
         if (c.thresholds.size() != sites || c.bands.size() != sites)
             throw Error(path + ": the checkpoint has " + std::to_string(c.thresholds.size()) + " sites, the model " +
                         std::to_string(sites) + "; it belongs to another model");
-        c.hasChannelThresholds = readChannelThresholds(archive, d.sites, path, c.channelThresholds);
+        c.hasChannelThresholds = readChannelValues(archive, "threshold", d.sites, path, c.channelThresholds);
+        readChannelValues(archive, "band", d.sites, path, c.channelBands);
         // Last: a checkpoint of another model is refused before any weight is replaced.
         readModuleTensors(archive, d.module, path, "a training run of another model");
     } catch (const c10::Error &e) {
@@ -254,7 +258,8 @@ std::vector<float> bandsFor(const Recipe &recipe, const Model &model, const Capt
     return bands;
 }
 
-PenaltyInspection inspectPenalty(Model &model, const Recipe &recipe, const std::vector<float> &bands, const Batch &batch)
+PenaltyInspection inspectPenalty(Model &model, const Recipe &recipe, const std::vector<float> &bands, const Batch &batch,
+                                 const std::vector<std::vector<float>> &channelBands)
 {
     initTorchThreads();
     auto &d = model.impl();
@@ -264,6 +269,7 @@ PenaltyInspection inspectPenalty(Model &model, const Recipe &recipe, const std::
     state.regularize = true;
     state.inScope = scopeMask(recipe, model);
     state.band = bands;
+    state.channelBand = channelBands;
     state.hoyer = recipe.penalty == Recipe::Penalty::HoyerSquare;
     state.penaltyWeight = penaltyWeights(recipe, model);
     state.retainOutputs = true;
@@ -354,8 +360,16 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
         options.keepPredictions = false;
         const auto stats = capture(model, calibrationBatches, options, cancel);
         progress.bands = bandsFor(recipe, model, stats);
+        if (recipe.bandMode == Recipe::BandMode::Quantile && recipe.bandPerChannel) {
+            progress.channelBands = channelQuantiles(model, calibrationBatches, recipe.band, cancel);
+            for (std::size_t i = 0; i < siteCount; ++i)
+                if (!scope[i])
+                    progress.channelBands[i].clear();
+        }
     }
+    progress.channelBands.resize(siteCount); // a checkpoint from before per-channel bands has none
     result.bands = progress.bands;
+    result.channelBands = progress.channelBands;
     std::unique_ptr<torch::jit::Module> teacher;
     const std::string teacherPath = checkpointDir + "/" + kTeacherName;
     if (recipe.distillationWeight > 0.0)
@@ -437,6 +451,7 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
         state.regularize = phase.regularize;
         state.inScope = scope;
         state.band = progress.bands;
+        state.channelBand = progress.channelBands;
         state.hoyer = recipe.penalty == Recipe::Penalty::HoyerSquare;
         state.penaltyWeight = penaltyWeights(recipe, model);
 

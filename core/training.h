@@ -54,6 +54,7 @@ struct TrainingResult {
     bool cancelled = false;
     int epochsDone = 0;
     std::vector<float> bands;      // per site, the penalised band's upper end (0 = none)
+    std::vector<std::vector<float>> channelBands; // per site, per channel with band.per_channel (empty: `bands` applies)
     std::vector<float> thresholds; // per site, after the threshold phase
     std::vector<std::vector<float>> channelThresholds; // per site, per channel (empty = the scalar applies)
     SearchResult search;           // when the recipe searched thresholds
@@ -82,6 +83,8 @@ struct PenaltyInspection {
     std::vector<std::vector<float>> gradients; // [site] -> d(lambda x penalty) / d(output) for image 0
     double penalty = 0.0;
 };
-PenaltyInspection inspectPenalty(Model &model, const Recipe &recipe, const std::vector<float> &bands, const Batch &batch);
+// `channelBands` (per site, per channel; an empty site uses `bands`) as band.per_channel computes them.
+PenaltyInspection inspectPenalty(Model &model, const Recipe &recipe, const std::vector<float> &bands, const Batch &batch,
+                                 const std::vector<std::vector<float>> &channelBands = {});
 
 } // namespace sparsity

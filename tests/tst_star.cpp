@@ -428,6 +428,57 @@ private Q_SLOTS:
         QVERIFY(std::abs(bandGradient(perActivation, site("layer2.relu#2")) - expected) < 1e-9);
     }
 
+    // band.per_channel: each channel's band is the quantile of its own positive values (checked against the kept
+    // feature maps, within one histogram bin), and the penalty's gradient follows each channel's band.
+    void perChannelBands()
+    {
+        auto m = resnet();
+        const auto batches = loadBatches(*test_, m->defaultPreprocessing(), firstN(*test_, 64), 32);
+        const auto bands = channelQuantiles(*m, batches, 0.5);
+        const int stem = 0;
+        const auto channels = std::size_t(m->sites()[stem].shape[0]);
+        QCOMPARE(bands[stem].size(), channels);
+        CaptureOptions keep;
+        keep.keepFeatureMaps = firstN(*test_, 64);
+        const auto kept = capture(*m, batches, keep);
+        std::vector<std::vector<float>> values(channels);
+        for (const auto &image : kept.kept) {
+            const auto &map = image.siteMaps[stem];
+            for (std::size_t i = 0; i < map.size(); ++i)
+                if (map[i] > 0.0f)
+                    values[i / (map.size() / channels)].push_back(map[i]);
+        }
+        int distinct = 0;
+        for (std::size_t c = 0; c < channels; ++c) {
+            auto v = values[c];
+            QVERIFY(!v.empty());
+            std::nth_element(v.begin(), v.begin() + std::ptrdiff_t(v.size() / 2), v.end());
+            const float median = v[v.size() / 2];
+            QVERIFY2(std::abs(bands[stem][c] - median) <= 0.1f * median,
+                     qPrintable(QStringLiteral("channel %1: %2 vs median %3").arg(c).arg(bands[stem][c]).arg(median)));
+            distinct += std::abs(bands[stem][c] - bands[stem][0]) > 0.1f * bands[stem][0] ? 1 : 0;
+        }
+        QVERIFY(distinct > 0); // the channels' bands differ: one value per site would not do
+
+        Recipe r = Recipe::forMethod(Recipe::Method::Star);
+        r.scopeMode = Recipe::ScopeMode::Sites;
+        r.scopeSites = {m->sites()[stem].name};
+        std::vector<float> siteBands(m->sites().size(), 0.4f);
+        std::vector<std::vector<float>> channelBands(m->sites().size());
+        channelBands[stem] = bands[stem];
+        const auto inspection = inspectPenalty(*m, r, siteBands, batches[0], channelBands);
+        const auto &y = inspection.outputs[stem];
+        const auto &g = inspection.gradients[stem];
+        const std::size_t plane = y.size() / channels;
+        std::size_t inBand = 0;
+        for (std::size_t i = 0; i < y.size(); ++i) {
+            const bool band = y[i] > 0.0f && y[i] <= bands[stem][i / plane];
+            inBand += band;
+            QVERIFY2((g[i] != 0.0f) == band, qPrintable(QStringLiteral("%1 = %2, band %3, grad %4").arg(i).arg(y[i]).arg(bands[stem][i / plane]).arg(g[i])));
+        }
+        QVERIFY(inBand > 0);
+    }
+
     void recipeRoundTripAndErrors()
     {
         Recipe r = Recipe::forMethod(Recipe::Method::L1Only);
@@ -460,7 +511,10 @@ private Q_SLOTS:
         {
             Recipe greedy;
             greedy.searchStrategy = SearchOptions::Strategy::Greedy;
-            QCOMPARE(Recipe::fromJson(greedy.toJson(), "greedy.json").searchStrategy, SearchOptions::Strategy::Greedy);
+            greedy.bandPerChannel = true;
+            const Recipe read = Recipe::fromJson(greedy.toJson(), "greedy.json");
+            QCOMPARE(read.searchStrategy, SearchOptions::Strategy::Greedy);
+            QVERIFY(read.bandPerChannel);
         }
         {
             const Recipe defaults = Recipe::fromJson(R"({"schema": "sparsity-explorer/recipe", "version": 1, "penalty": {"lambda": 3}})", "x");
@@ -484,6 +538,7 @@ private Q_SLOTS:
              "'thresholds.channel_reference'"},
             {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"finetune\": {\"lambda\": -2}}", "'finetune.lambda'"},
             {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"penalty\": {\"weighting\": \"pixels\"}}", "'penalty.weighting'"},
+            {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"band\": {\"per_channel\": 1}}", "'band.per_channel'"},
             {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"thresholds\": {\"strategy\": \"random\"}}", "'thresholds.strategy'"},
             {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"thresholds\": {\"strategy\": \"greedy\", \"per_channel\": true}}",
              "'thresholds.strategy'"},
@@ -528,6 +583,7 @@ private Q_SLOTS:
         recipe.rounds = 2; // regularize, (thresholds, fine-tune) x 2: the cancel lands in the second round
         recipe.penalizeWhileFinetuning = true;
         recipe.distillationWeight = 0.5; // the teacher must survive the interruption too
+        recipe.bandPerChannel = true;    // and the per-channel bands, measured before the first epoch
         const auto probe = loadBatches(*test_, resnet()->defaultPreprocessing(), firstN(*test_, 16), 16);
 
         auto straight = resnet();
@@ -563,6 +619,8 @@ private Q_SLOTS:
         QVERIFY(!c.cancelled);
         QCOMPARE(c.epochsDone, 3);
         QCOMPARE(c.thresholds, a.thresholds);
+        QCOMPARE(c.channelBands, a.channelBands);
+        QVERIFY(std::any_of(a.channelBands.begin(), a.channelBands.end(), [](const auto &b) { return !b.empty(); }));
         const auto got = forwardOutput(*resumed, probe[0], true);
         QCOMPARE(got.size(), expected.size());
         for (std::size_t i = 0; i < got.size(); ++i) {
