@@ -79,7 +79,23 @@ class TestCapture : public QObject {
         return fixturesError_;
     }
 
+    // The statistics kernel of the current data row (statisticsMatchBruteForce_data's column); cleanup() restores it.
+    void useKernelOfRow()
+    {
+        QFETCH(bool, compressed);
+        setCompressedStatistics(compressed);
+    }
+
+    // A fixture model with a 3x16x16 input (exportFixtures() first).
+    std::shared_ptr<Model> fixtureModel(const char *file)
+    {
+        auto m = Model::load(fixtures_.filePath(QString::fromLatin1(file)).toStdString());
+        m->setInputShape({3, 16, 16});
+        return m;
+    }
+
 private Q_SLOTS:
+    void cleanup() { setCompressedStatistics(true); } // a test on the portable kernel leaves the default behind
     void initTestCase()
     {
         QVERIFY(dir_.isValid());
@@ -347,14 +363,11 @@ private Q_SLOTS:
     void statisticsOfOneByOneMaps_data() { statisticsMatchBruteForce_data(); }
     void statisticsOfOneByOneMaps()
     {
-        QFETCH(bool, compressed);
-        setCompressedStatistics(compressed);
-        const auto restore = qScopeGuard([] { setCompressedStatistics(true); });
+        useKernelOfRow();
         if (!testmodels::pythonTorchAvailable())
             QSKIP("python3-torch is not installed");
         QVERIFY2(exportFixtures().isEmpty(), qPrintable(exportFixtures()));
-        auto m = Model::load(fixtures_.filePath(QStringLiteral("squeeze_excite_scripted.pt")).toStdString());
-        m->setInputShape({3, 16, 16});
+        auto m = fixtureModel("squeeze_excite_scripted.pt");
         QVERIFY(m->instrumentedGraphText().find("sparsity::probe_relu") != std::string::npos);
         Batch b = syntheticBatch(6, 3, 16, 16, 4);
         b.indices = {0, 1, 2, 3, 4, 5};
@@ -391,14 +404,11 @@ private Q_SLOTS:
     void inPlaceReluOverwritesOnlyWhatTheModelDid_data() { statisticsMatchBruteForce_data(); }
     void inPlaceReluOverwritesOnlyWhatTheModelDid()
     {
-        QFETCH(bool, compressed);
-        setCompressedStatistics(compressed);
-        const auto restore = qScopeGuard([] { setCompressedStatistics(true); });
+        useKernelOfRow();
         if (!testmodels::pythonTorchAvailable())
             QSKIP("python3-torch is not installed");
         QVERIFY2(exportFixtures().isEmpty(), qPrintable(exportFixtures()));
-        auto m = Model::load(fixtures_.filePath(QStringLiteral("relu_input_read_again_scripted.pt")).toStdString());
-        m->setInputShape({3, 16, 16});
+        auto m = fixtureModel("relu_input_read_again_scripted.pt");
         const std::string graph = m->instrumentedGraphText();
         std::size_t fused = 0;
         for (auto at = graph.find("sparsity::probe_relu("); at != std::string::npos; at = graph.find("sparsity::probe_relu(", at + 1))

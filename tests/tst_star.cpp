@@ -110,28 +110,16 @@ private Q_SLOTS:
                 QCOMPARE(r.thresholds[std::size_t(s.index)], 0.0f);
     }
 
-    // The greedy search: cancelling restores the thresholds (per-channel ones too); per-channel thresholds and data
-    // without labels are refused with a message.
-    void greedySearchCancelsAndRefuses()
+    // The greedy search refuses per-channel thresholds and data without labels, with a message, before it changes
+    // anything.
+    void greedySearchRefuses()
     {
         auto m = resnet();
         const auto calibration = loadBatches(*test_, m->defaultPreprocessing(), firstN(*test_, 200), 100);
         const std::vector<float> stem(std::size_t(m->sites()[0].shape[0]), 0.05f);
         m->setChannelThresholds(0, stem);
-        std::atomic<bool> cancel{false};
         SearchOptions options;
         options.strategy = SearchOptions::Strategy::Greedy;
-        std::string phase;
-        const auto r = searchThresholds(*m, calibration, options, &cancel, [&](const SearchProgress &p) {
-            phase = p.phase;
-            if (p.evaluation >= 12)
-                cancel = true;
-        });
-        QVERIFY(r.cancelled);
-        QCOMPARE(phase, std::string("greedy"));
-        QCOMPARE(m->thresholds(), std::vector<float>(m->sites().size(), 0.0f));
-        QCOMPARE(m->channelThresholds()[0], stem);
-
         options.perChannel = true;
         QVERIFY_THROWS_EXCEPTION(Error, searchThresholds(*m, calibration, options));
         options.perChannel = false;
@@ -286,19 +274,30 @@ private Q_SLOTS:
         QVERIFY(std::memcmp(plain.data(), got.data(), got.size() * sizeof(float)) == 0);
     }
 
+    void searchCancelRestoresThresholds_data()
+    {
+        QTest::addColumn<bool>("greedy");
+        QTest::newRow("bisection") << false;
+        QTest::newRow("greedy") << true;
+    }
     void searchCancelRestoresThresholds()
     {
+        QFETCH(bool, greedy);
         auto m = resnet();
         const auto calibration = loadBatches(*test_, m->defaultPreprocessing(), firstN(*test_, 200), 100);
         const std::vector<float> stem(std::size_t(m->sites()[0].shape[0]), 0.05f);
         m->setChannelThresholds(0, stem);
         std::atomic<bool> cancel{false};
         SearchOptions options;
+        options.strategy = greedy ? SearchOptions::Strategy::Greedy : SearchOptions::Strategy::Bisection;
+        std::string phase;
         const auto r = searchThresholds(*m, calibration, options, &cancel, [&](const SearchProgress &p) {
-            if (p.evaluation >= 5)
+            phase = p.phase;
+            if (p.evaluation >= (greedy ? 12 : 5)) // the greedy search is stopped inside a step
                 cancel = true;
         });
         QVERIFY(r.cancelled);
+        QCOMPARE(phase == "greedy", greedy);
         QCOMPARE(m->thresholds(), std::vector<float>(m->sites().size(), 0.0f));
         QCOMPARE(m->channelThresholds()[0], stem);
     }
