@@ -65,6 +65,16 @@ class TestStar : public QObject {
         return forwardOutput(*exported, batch, false);
     }
 
+    // STAR with the penalty on two sites of different sizes (28x28x16 and 14x14x32), lambda 3.
+    static Recipe twoSiteStarRecipe()
+    {
+        Recipe r = Recipe::forMethod(Recipe::Method::Star);
+        r.scopeMode = Recipe::ScopeMode::Sites;
+        r.scopeSites = {"layer1.relu", "layer2.relu#2"};
+        r.lambda = 3.0;
+        return r;
+    }
+
 private Q_SLOTS:
     void initTestCase()
     {
@@ -346,10 +356,7 @@ private Q_SLOTS:
     void penaltyGradientOnlyInsideTheBandOfScopedSites()
     {
         auto m = resnet();
-        Recipe r = Recipe::forMethod(Recipe::Method::Star);
-        r.scopeMode = Recipe::ScopeMode::Sites;
-        r.scopeSites = {"layer1.relu", "layer2.relu#2"};
-        r.lambda = 3.0;
+        Recipe r = twoSiteStarRecipe();
         std::vector<float> bands(m->sites().size(), 0.0f);
         for (const auto &s : m->sites())
             bands[std::size_t(s.index)] = 0.4f;
@@ -387,10 +394,7 @@ private Q_SLOTS:
     void penaltyWeightingPerSiteAndPerActivation()
     {
         auto m = resnet();
-        Recipe r = Recipe::forMethod(Recipe::Method::Star);
-        r.scopeMode = Recipe::ScopeMode::Sites;
-        r.scopeSites = {"layer1.relu", "layer2.relu#2"};
-        r.lambda = 3.0;
+        Recipe r = twoSiteStarRecipe();
         std::vector<float> bands(m->sites().size(), 0.4f);
         const auto batches = loadBatches(*test_, m->defaultPreprocessing(), firstN(*test_, 4), 4);
         const auto site = [&](const std::string &name) {
