@@ -257,6 +257,10 @@ private Q_SLOTS:
         QCOMPARE(doc()->recipe().toJson(), r.toJson());
         // Penalty weighting and search strategy; the greedy search sets one threshold per site, so it turns
         // per-channel thresholds off in the recipe and disables the box.
+        auto *bandPerChannel = panel()->findChild<QCheckBox *>(QStringLiteral("bandPerChannel"));
+        QVERIFY(bandPerChannel);
+        bandPerChannel->setChecked(true);
+        QVERIFY(doc()->recipe().bandPerChannel);
         auto *weighting = panel()->findChild<QComboBox *>(QStringLiteral("weighting"));
         auto *strategy = panel()->findChild<QComboBox *>(QStringLiteral("strategy"));
         QVERIFY(weighting && strategy);

@@ -64,6 +64,10 @@ TrainingPanel::TrainingPanel(Document *doc, QWidget *parent) : QWidget(parent), 
     bandMode_->addItem(tr("Quantile of positive values"), int(Recipe::BandMode::Quantile));
     bandMode_->addItem(tr("Absolute"), int(Recipe::BandMode::Absolute));
     band_ = doubleSpin(0.0, 1e6, 4, 0.05, this);
+    bandPerChannel_ = new QCheckBox(tr("Quantile of each channel"), this);
+    bandPerChannel_->setObjectName(QStringLiteral("bandPerChannel"));
+    bandPerChannel_->setToolTip(tr("Each channel's band is the quantile of its own positive values, so a channel whose "
+                                   "typical value lies above the site's band is penalised too"));
     penalty_ = new QComboBox(this);
     penalty_->addItem(tr("L1"), int(Recipe::Penalty::L1));
     penalty_->addItem(tr("Hoyer-square"), int(Recipe::Penalty::HoyerSquare));
@@ -112,6 +116,7 @@ TrainingPanel::TrainingPanel(Document *doc, QWidget *parent) : QWidget(parent), 
     form->addRow(tr("Depths"), depth);
     form->addRow(tr("Near-zero band"), bandMode_);
     form->addRow(tr("Band value"), band_);
+    form->addRow(QString(), bandPerChannel_);
     form->addRow(tr("Penalty"), penalty_);
     form->addRow(tr("Penalty weighting"), weighting_);
     form->addRow(tr("λ"), lambda_);
@@ -200,7 +205,8 @@ TrainingPanel::TrainingPanel(Document *doc, QWidget *parent) : QWidget(parent), 
         connect(s, &QSpinBox::valueChanged, this, &TrainingPanel::storeInDocument);
     for (QDoubleSpinBox *s : {band_, lambda_, budget_, target_, regRate_, ftRate_})
         connect(s, &QDoubleSpinBox::valueChanged, this, &TrainingPanel::storeInDocument);
-    connect(perChannel_, &QCheckBox::toggled, this, &TrainingPanel::storeInDocument);
+    for (QCheckBox *c : {perChannel_, bandPerChannel_})
+        connect(c, &QCheckBox::toggled, this, &TrainingPanel::storeInDocument);
     connect(start_, &QPushButton::clicked, this, [this] { start(false); });
     connect(resume_, &QPushButton::clicked, this, [this] { start(true); });
     connect(cancel_, &QPushButton::clicked, doc_, &Document::cancelTraining);
@@ -246,6 +252,7 @@ Recipe TrainingPanel::recipe() const
     r.maxDepth = maxDepth_->value();
     r.bandMode = Recipe::BandMode(bandMode_->currentData().toInt());
     r.band = band_->value();
+    r.bandPerChannel = bandPerChannel_->isChecked();
     r.penalty = Recipe::Penalty(penalty_->currentData().toInt());
     r.penaltyWeighting = Recipe::PenaltyWeighting(weighting_->currentData().toInt());
     r.lambda = lambda_->value();
@@ -283,6 +290,7 @@ void TrainingPanel::showRecipe(const Recipe &r)
     maxDepth_->setValue(r.maxDepth);
     select(bandMode_, int(r.bandMode));
     band_->setValue(r.band);
+    bandPerChannel_->setChecked(r.bandPerChannel);
     select(penalty_, int(r.penalty));
     select(weighting_, int(r.penaltyWeighting));
     lambda_->setValue(r.lambda);
@@ -328,6 +336,7 @@ void TrainingPanel::updateEnabledFields()
     const auto mode = Recipe::ThresholdMode(thresholdMode_->currentData().toInt());
     budget_->setEnabled(mode == Recipe::ThresholdMode::Search);
     strategy_->setEnabled(mode == Recipe::ThresholdMode::Search);
+    bandPerChannel_->setEnabled(Recipe::BandMode(bandMode_->currentData().toInt()) == Recipe::BandMode::Quantile);
     const bool greedy = SearchOptions::Strategy(strategy_->currentData().toInt()) == SearchOptions::Strategy::Greedy;
     perChannel_->setEnabled(mode == Recipe::ThresholdMode::Search && !greedy); // greedy sets one per site
     target_->setEnabled(mode == Recipe::ThresholdMode::Quantile);
@@ -346,7 +355,7 @@ void TrainingPanel::updateButtons()
     cancel_->setEnabled(training);
     pause_->setEnabled(training);
     pause_->setText(doc_->isTrainingPaused() ? tr("Continue") : tr("Pause"));
-    for (QWidget *w : std::initializer_list<QWidget *>{method_, scope_, bandMode_, penalty_, weighting_, thresholdMode_, strategy_, perChannel_, band_, lambda_,
+    for (QWidget *w : std::initializer_list<QWidget *>{method_, scope_, bandMode_, penalty_, weighting_, thresholdMode_, strategy_, perChannel_, bandPerChannel_, band_, lambda_,
                                                         regEpochs_, regRate_, budget_, target_, ftEpochs_, ftRate_,
                                                         trainImages_, calibrationImages_, validationImages_, batch_, seed_})
         w->setEnabled(!training);

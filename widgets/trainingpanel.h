@@ -61,7 +61,7 @@ private:
     Document *doc_;
     bool loading_ = false;
     QComboBox *method_, *scope_, *bandMode_, *penalty_, *weighting_, *thresholdMode_, *strategy_;
-    QCheckBox *perChannel_;
+    QCheckBox *perChannel_, *bandPerChannel_;
     QSpinBox *minDepth_, *maxDepth_;
     QDoubleSpinBox *band_, *lambda_, *budget_, *target_;
     QSpinBox *regEpochs_, *ftEpochs_;
