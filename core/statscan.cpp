@@ -39,7 +39,7 @@ struct LocalStats {
     std::vector<std::uint32_t> bins;   // kLanes x kLaneStride
     std::vector<std::int64_t> channel; // nonzero count per channel
     std::vector<std::int64_t> spatial; // nonzero count per position in a plane
-    std::vector<int> scratch;          // one plane's bin indices
+    std::vector<int> scratch;          // bin indices waiting to be counted
 };
 
 bool cpuHasAvx512()
