@@ -850,12 +850,16 @@ QString searchText(const Model &model, const SearchResult &r, const std::vector<
         {
             const auto i = std::size_t(s.index);
             const bool perChannel = i < r.channelThresholds.size() && !r.channelThresholds[i].empty();
-            t.addRow({QString::number(s.index), q(s.name), fixed(before.at(i), 4),
-                      fixed(r.thresholds.at(i), 4) +
-                          (perChannel ? QStringLiteral(" (mean of %1 per channel, scale %2)")
-                                            .arg(r.channelThresholds[i].size())
-                                            .arg(double(r.scales.at(i)), 0, 'f', 3)
-                                      : QString())});
+            // A per-channel search has a scale for the sites it searched; other sites may keep per-channel
+            // thresholds they had (a scoped search), without one.
+            const bool scaled = i < r.scales.size() && r.scales[i] > 0.0f;
+            QString detail;
+            if (perChannel)
+                detail = scaled ? QStringLiteral(" (mean of %1 per channel, scale %2)")
+                                      .arg(r.channelThresholds[i].size())
+                                      .arg(double(r.scales[i]), 0, 'f', 3)
+                                : QStringLiteral(" (%1 per-channel thresholds apply)").arg(r.channelThresholds[i].size());
+            t.addRow({QString::number(s.index), q(s.name), fixed(before.at(i), 4), fixed(r.thresholds.at(i), 4) + detail});
         }
     return out + t.render();
 }

@@ -5,6 +5,7 @@
 #include "error.h"
 #include "model.h"
 #include "recipe.h"
+#include "report.h"
 #include "testmodels.h"
 #include "thresholdsearch.h"
 #include "training.h"
@@ -328,6 +329,9 @@ private Q_SLOTS:
         QVERIFY(m->channelThresholds()[1].empty());
         QVERIFY(r.thresholds[1] > 0.0f);
         QVERIFY(!m->channelThresholds()[0].empty()); // not searched: left alone
+        // The search's table says so (a scalar search has no per-channel scale to show for it).
+        const QString text = report::searchText(*m, r, std::vector<float>(m->sites().size(), 0.0f));
+        QVERIFY2(text.contains(QStringLiteral("16 per-channel thresholds apply")), qPrintable(text));
         options.sites = {0};
         const auto second = searchThresholds(*m, calibration, options);
         QVERIFY(m->channelThresholds()[0].empty());
