@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <exception>
 
 namespace sparsity {
 
@@ -81,6 +82,21 @@ SearchResult greedyThresholdSearch(Model &model, const std::vector<Batch> &calib
     for (const auto &b : calibration)
         if (std::any_of(b.labels.begin(), b.labels.end(), [](int l) { return l < 0; }) || !b.masks.empty())
             throw Error("the greedy threshold search needs labelled classification data");
+    // Whatever throws below (a model without class scores, a failing forward pass) leaves the thresholds as they were.
+    struct RestoreOnThrow {
+        Model &model;
+        const std::vector<float> &thresholds;
+        const std::vector<std::vector<float>> &channels;
+        const int uncaught = std::uncaught_exceptions();
+        ~RestoreOnThrow()
+        {
+            if (std::uncaught_exceptions() == uncaught)
+                return;
+            model.setThresholds(thresholds);
+            for (std::size_t i = 0; i < channels.size(); ++i)
+                model.setChannelThresholds(int(i), channels[i]);
+        }
+    } restoreOnThrow{model, start, startChannels};
     for (int s : scope)
         model.setChannelThresholds(s, {}); // they would override the scalar the search moves
 

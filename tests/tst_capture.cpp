@@ -8,6 +8,7 @@
 #include "loghistogram.h"
 #include "report.h"
 #include "testmodels.h"
+#include "thresholdsearch.h"
 #include "threads.h"
 
 #include <QFile>
@@ -433,6 +434,38 @@ private Q_SLOTS:
         QCOMPARE(m->sites()[2].op, std::string("aten::relu")); // made functional, then fused
         QCOMPARE(probed.size(), pristine.size());
         QVERIFY(std::memcmp(probed.data(), pristine.data(), pristine.size() * sizeof(float)) == 0);
+    }
+
+    // The greedy threshold search ranks steps by the class scores' KL divergence: a model that gives a map instead
+    // is refused with a message, and its thresholds (per-channel ones too) are left as they were.
+    void greedySearchRefusesAModelWithoutClassScores()
+    {
+        if (!testmodels::pythonTorchAvailable())
+            QSKIP("python3-torch is not installed");
+        QVERIFY2(exportFixtures().isEmpty(), qPrintable(exportFixtures()));
+        auto m = fixtureModel("dict_scripted.pt"); // {"out": N x 5 x H x W}
+        Batch b = syntheticBatch(4, 3, 16, 16, 5);
+        b.labels = {0, 1, 2, 3};
+        capture(*m, {b}); // the sites' shapes
+        const int site = [&] {
+            for (const auto &s : m->sites())
+                if (s.sparsifiable)
+                    return s.index;
+            return -1;
+        }();
+        QVERIFY(site >= 0);
+        const std::vector<float> channels(std::size_t(m->sites()[std::size_t(site)].shape[0]), 0.01f);
+        m->setChannelThresholds(site, channels);
+        SearchOptions options;
+        options.strategy = SearchOptions::Strategy::Greedy;
+        try {
+            searchThresholds(*m, {b}, options);
+            QFAIL("searched a model without class scores");
+        } catch (const Error &e) {
+            QVERIFY2(QString::fromUtf8(e.what()).contains(QStringLiteral("class scores")), e.what());
+        }
+        QCOMPARE(m->channelThresholds()[std::size_t(site)], channels);
+        QCOMPARE(m->thresholds(), std::vector<float>(m->sites().size(), 0.0f));
     }
 
     // Pixel accuracy and mIoU against a brute-force count over the pristine model's class scores.
