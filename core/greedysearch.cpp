@@ -79,6 +79,8 @@ SearchResult greedyThresholdSearch(Model &model, const std::vector<Batch> &calib
     const auto &sites = model.sites();
     const std::vector<float> start = model.thresholds();
     const auto startChannels = model.channelThresholds();
+    if (!(options.greedyStep > 0.0 && options.greedyStep <= 1.0))
+        throw Error("the greedy threshold search's step must be a sparsity fraction in (0, 1], not " + std::to_string(options.greedyStep));
     for (const auto &b : calibration)
         if (std::any_of(b.labels.begin(), b.labels.end(), [](int l) { return l < 0; }) || !b.masks.empty())
             throw Error("the greedy threshold search needs labelled classification data");
@@ -192,8 +194,7 @@ SearchResult greedyThresholdSearch(Model &model, const std::vector<Batch> &calib
         currentKl = bestKl;
     }
     model.setThresholds(t);
-    CaptureOptions finalOptions = statsOptions;
-    const CaptureResult last = capture(model, calibration, finalOptions, cancel);
+    const CaptureResult last = capture(model, calibration, statsOptions, cancel);
     if (cancelled())
         return finish(true);
     report(last.score());
