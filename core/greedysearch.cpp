@@ -143,16 +143,19 @@ SearchResult greedyThresholdSearch(Model &model, const std::vector<Batch> &calib
     double step = options.greedyStep;
     CaptureOptions statsOptions;
     statsOptions.keepPredictions = false;
-    bool first = true;
+    CaptureResult now; // the statistics at `t`, measured again only when a step was taken
+    bool measured = false, first = true;
     while (step >= options.greedyStep / 8.0) {
-        model.setThresholds(t);
-        const CaptureResult now = capture(model, calibration, statsOptions, cancel);
-        if (cancelled())
-            return finish(true);
-        report(now.score());
-        if (first) {
-            result.startSparsity = now.activationSparsity(searched);
+        if (!measured) {
+            model.setThresholds(t);
+            now = capture(model, calibration, statsOptions, cancel);
+            if (cancelled())
+                return finish(true);
+            report(now.score());
+            if (first)
+                result.startSparsity = now.activationSparsity(searched);
             first = false;
+            measured = true;
         }
         int bestSite = -1;
         double bestScore = -1.0, bestKl = 0.0;
@@ -192,6 +195,7 @@ SearchResult greedyThresholdSearch(Model &model, const std::vector<Batch> &calib
         }
         t[std::size_t(bestSite)] = bestThreshold;
         currentKl = bestKl;
+        measured = false;
     }
     model.setThresholds(t);
     const CaptureResult last = capture(model, calibration, statsOptions, cancel);
