@@ -558,6 +558,31 @@ private Q_SLOTS:
                  o.value(QStringLiteral("evaluation")).toObject().value(QStringLiteral("top1")).toDouble());
     }
 
+    // `train --thresholds FILE` starts from the file's thresholds (per channel too); a recipe that keeps them
+    // fine-tunes with them in place.
+    void trainFromAThresholdsFile()
+    {
+        const QString thresholds = path("start.thresholds.json");
+        writeFile(thresholds, R"({"schema": "sparsity-explorer/thresholds", "version": 1,
+            "thresholds": {"layer1.relu": 0.3},
+            "channel_thresholds": {"relu": [0.1, 0.2, 0.1, 0.2, 0.1, 0.2, 0.1, 0.2, 0.1, 0.2, 0.1, 0.2, 0.1, 0.2, 0.1, 0.2]}})");
+        const QString recipe = path("keep.recipe.json");
+        writeFile(recipe, R"({"schema": "sparsity-explorer/recipe", "version": 1, "method": "star",
+            "regularize": {"epochs": 0}, "thresholds": {"mode": "keep"}, "finetune": {"epochs": 1}})");
+        const Run r = runCli({QStringLiteral("train"), QStringLiteral("--recipe"), recipe, QStringLiteral("--thresholds"), thresholds,
+                              QStringLiteral("--train-images"), QStringLiteral("256"), QStringLiteral("--calibration-images"),
+                              QStringLiteral("64"), QStringLiteral("--validation-images"), QStringLiteral("64"), QStringLiteral("--subset"),
+                              QStringLiteral("100"), QStringLiteral("--checkpoints"), path("keep-checkpoints"), QStringLiteral("--json")});
+        QVERIFY2(r.exitCode == 0, qPrintable(describe(r)));
+        const QJsonObject training = parseReport(r, QStringLiteral("train")).value(QStringLiteral("training")).toObject();
+        const QJsonObject kept = training.value(QStringLiteral("thresholds")).toObject();
+        QVERIFY2(std::abs(kept.value(QStringLiteral("layer1.relu")).toDouble() - 0.3) < 1e-6, r.out.constData());
+        const QJsonArray channels =
+            training.value(QStringLiteral("channel_thresholds")).toObject().value(QStringLiteral("relu")).toArray();
+        QCOMPARE(channels.size(), 16);
+        QVERIFY(std::abs(channels.at(0).toDouble() - 0.1) < 1e-6 && std::abs(channels.at(1).toDouble() - 0.2) < 1e-6);
+    }
+
     void compareTwoMethods()
     {
         const Run r = runCli({QStringLiteral("compare"), QStringLiteral("--methods"), QStringLiteral("relu,l1-only"),
