@@ -186,7 +186,8 @@ std::string Recipe::toJson() const
                                       {q("target_sparsity"), targetSparsity}, {q("global_value"), globalThreshold},
                                       {q("per_channel"), perChannelThresholds},
                                       {q("channel_reference"), q(kChannelReferences.name(channelReference))},
-                                      {q("strategy"), q(kStrategies.name(searchStrategy))}}},
+                                      {q("strategy"), q(kStrategies.name(searchStrategy))},
+                                      {q("constant_share"), constantShare}}},
         {q("finetune"), finetuneJson()},
         {q("data"), QJsonObject{{q("batch_size"), double(batchSize)}, {q("train_images"), double(trainImages)},
                                 {q("calibration_images"), double(calibrationImages)},
@@ -256,6 +257,7 @@ Recipe Recipe::fromJson(const std::string &json, const std::string &origin)
     }
     r.channelReference = kChannelReferences.value(tr.text("channel_reference", kChannelReferences.name(r.channelReference)),
                                                   origin, "thresholds.channel_reference");
+    r.constantShare = tr.number("constant_share", r.constantShare, 0.0, 1.0);
     r.searchStrategy = kStrategies.value(tr.text("strategy", kStrategies.name(r.searchStrategy)), origin, "thresholds.strategy");
     if (r.searchStrategy == SearchOptions::Strategy::Greedy && r.perChannelThresholds)
         throw Error(origin + ": field 'thresholds.strategy' greedy sets one threshold per site; per_channel needs bisection");

@@ -59,6 +59,9 @@ struct Recipe {
     bool perChannelThresholds = false;
     ChannelReference channelReference = ChannelReference::MeanPositive;
     SearchOptions::Strategy searchStrategy = SearchOptions::Strategy::Bisection; // Search: bisection | greedy
+    // After the thresholds (any mode, Keep too): a channel whose most frequent positive value holds at least this
+    // share of its positions (a constant answer to an empty background) gets a threshold at that value. 0: off.
+    double constantShare = 0.0;
 
     int finetuneEpochs = 1;
     OptimizerSettings finetuneOptimizer;

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <map>
 
 namespace sparsity {
 
@@ -206,6 +207,56 @@ std::vector<std::vector<float>> channelQuantiles(Model &model, const std::vector
     for (std::size_t s = 0; s < sites.size(); ++s)
         for (const auto &h : histograms[s])
             out[s].push_back(float(h.quantileValue(quantile * double(h.total()))));
+    return out;
+}
+
+std::vector<ConstantResponse> constantResponses(Model &model, const std::vector<Batch> &batches, int site,
+                                               const std::atomic<bool> *cancel, std::int64_t keptBytesLimit)
+{
+    const auto &info = model.sites().at(std::size_t(site));
+    if (info.shape.empty())
+        return {};
+    const auto channels = std::size_t(info.shape[0]);
+    // Per channel: each slice's most frequent positive value with its count there, summed by value over the slices
+    // (a constant response is the most frequent value in every slice).
+    std::vector<std::map<float, std::int64_t>> modes(channels);
+    std::int64_t positions = 0; // per channel
+    forEachKeptSlice(model, batches, cancel, keptBytesLimit, [&](const CaptureResult &r) {
+        std::vector<std::vector<float>> values(channels);
+        for (const auto &image : r.kept) {
+            const auto &map = image.siteMaps[std::size_t(site)];
+            if (map.empty())
+                continue;
+            const std::size_t plane = map.size() / channels;
+            positions += std::int64_t(plane);
+            for (std::size_t i = 0; i < map.size(); ++i)
+                if (map[i] > 0.0f)
+                    values[i / plane].push_back(map[i]);
+        }
+        for (std::size_t c = 0; c < channels; ++c) {
+            auto &v = values[c];
+            std::sort(v.begin(), v.end());
+            float best = 0.0f;
+            std::int64_t bestCount = 0;
+            for (std::size_t i = 0; i < v.size();) {
+                std::size_t j = i;
+                while (j < v.size() && v[j] == v[i])
+                    ++j;
+                if (std::int64_t(j - i) > bestCount) {
+                    bestCount = std::int64_t(j - i);
+                    best = v[i];
+                }
+                i = j;
+            }
+            if (bestCount > 0)
+                modes[c][best] += bestCount;
+        }
+    });
+    std::vector<ConstantResponse> out(channels);
+    for (std::size_t c = 0; c < channels; ++c)
+        for (const auto &[value, count] : modes[c])
+            if (positions > 0 && double(count) / double(positions) > out[c].share)
+                out[c] = {value, double(count) / double(positions)};
     return out;
 }
 

@@ -90,6 +90,17 @@ std::vector<std::vector<float>> channelQuantiles(Model &model, const std::vector
                                                  const std::atomic<bool> *cancel = nullptr,
                                                  std::int64_t keptBytesLimit = std::int64_t(256) << 20);
 
+// A channel's most frequent positive value at `site` over the batches and the share of the channel's positions
+// (all images) that hold exactly it: a channel that answers a uniform region (an empty background, padding) with a
+// constant has a large share. Value 0 and share 0 for a channel never positive.
+struct ConstantResponse {
+    float value = 0.0f;
+    double share = 0.0;
+};
+std::vector<ConstantResponse> constantResponses(Model &model, const std::vector<Batch> &batches, int site,
+                                               const std::atomic<bool> *cancel = nullptr,
+                                               std::int64_t keptBytesLimit = std::int64_t(256) << 20);
+
 // Starting points: the quantile rule (each site's threshold removes about `targetSparsity` of its values,
 // from its captured histogram) and one global value.
 std::vector<float> quantileThresholds(const Model &model, const CaptureResult &stats, double targetSparsity);

@@ -16,6 +16,8 @@
 #include <QTest>
 
 #include <algorithm>
+#include <map>
+#include <numeric>
 #include <cstring>
 
 using namespace sparsity;
@@ -486,6 +488,70 @@ private Q_SLOTS:
         QVERIFY(inBand > 0);
     }
 
+    // Constant responses: a channel's most frequent positive value and its share of the channel's positions match a
+    // brute-force count over the kept maps; training with thresholds.constant_share puts a channel threshold at each
+    // such value, and after it no position of the channel holds it any more.
+    void constantResponsesAreCut()
+    {
+        auto m = resnet();
+        std::vector<std::size_t> calibration(128); // the images training calibrates on: the split's last ones
+        std::iota(calibration.begin(), calibration.end(), train_->size() - calibration.size());
+        const auto batches = loadBatches(*train_, m->defaultPreprocessing(), calibration, 64);
+        const int stem = 0;
+        const auto responses = constantResponses(*m, batches, stem);
+        const auto channels = std::size_t(m->sites()[stem].shape[0]);
+        QCOMPARE(responses.size(), channels);
+        CaptureOptions keep;
+        keep.keepFeatureMaps = calibration;
+        const auto kept = capture(*m, batches, keep);
+        QCOMPARE(kept.kept.size(), std::size_t(128));
+        const std::size_t plane = kept.kept.front().siteMaps[stem].size() / channels;
+        int constant = 0;
+        for (std::size_t c = 0; c < channels; ++c) {
+            std::map<float, std::int64_t> counts;
+            for (const auto &image : kept.kept)
+                for (std::size_t i = c * plane; i < (c + 1) * plane; ++i)
+                    if (image.siteMaps[stem][i] > 0.0f)
+                        ++counts[image.siteMaps[stem][i]];
+            std::pair<float, std::int64_t> best{0.0f, 0};
+            for (const auto &vc : counts)
+                if (vc.second > best.second)
+                    best = vc;
+            const double share = double(best.second) / double(plane * kept.kept.size());
+            if (share < 0.1)
+                continue; // a per-slice mode may differ from the overall one only for channels without a dominant value
+            ++constant;
+            QCOMPARE(responses[c].value, best.first);
+            QVERIFY2(std::abs(responses[c].share - share) < 1e-12, qPrintable(QStringLiteral("%1 vs %2").arg(responses[c].share).arg(share)));
+        }
+        QVERIFY(constant > 0); // Fashion-MNIST's empty background: some stem channels answer it with a constant
+
+        Recipe r = smallRecipe(Recipe::ThresholdMode::Keep);
+        r.regularizeEpochs = 0;
+        r.finetuneEpochs = 0;
+        r.calibrationImages = 128;
+        r.constantShare = 0.1;
+        TrainingData data{train_.get(), test_.get(), m->defaultPreprocessing()};
+        const auto result = train(*m, r, data, dir_.filePath(QStringLiteral("constants")).toStdString());
+        QVERIFY(!result.cancelled);
+        const auto cut = m->channelThresholds()[stem];
+        QCOMPARE(cut.size(), channels);
+        int cutChannels = 0;
+        for (std::size_t c = 0; c < channels; ++c) {
+            if (responses[c].share >= 0.1) {
+                QCOMPARE(cut[c], responses[c].value);
+                ++cutChannels;
+            } else {
+                QCOMPARE(cut[c], 0.0f); // the site's own threshold
+            }
+        }
+        QCOMPARE(cutChannels, constant);
+        const auto after = constantResponses(*m, batches, stem);
+        for (std::size_t c = 0; c < channels; ++c)
+            if (responses[c].share >= 0.1)
+                QVERIFY(after[c].value != responses[c].value || after[c].share == 0.0);
+    }
+
     void recipeRoundTripAndErrors()
     {
         Recipe r = Recipe::forMethod(Recipe::Method::L1Only);
@@ -519,7 +585,9 @@ private Q_SLOTS:
             Recipe greedy;
             greedy.searchStrategy = SearchOptions::Strategy::Greedy;
             greedy.bandPerChannel = true;
+            greedy.constantShare = 0.25;
             const Recipe read = Recipe::fromJson(greedy.toJson(), "greedy.json");
+            QCOMPARE(read.constantShare, 0.25);
             QCOMPARE(read.searchStrategy, SearchOptions::Strategy::Greedy);
             QVERIFY(read.bandPerChannel);
         }
@@ -546,6 +614,7 @@ private Q_SLOTS:
             {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"finetune\": {\"lambda\": -2}}", "'finetune.lambda'"},
             {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"penalty\": {\"weighting\": \"pixels\"}}", "'penalty.weighting'"},
             {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"band\": {\"per_channel\": 1}}", "'band.per_channel'"},
+            {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"thresholds\": {\"constant_share\": 2}}", "'thresholds.constant_share'"},
             {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"thresholds\": {\"strategy\": \"random\"}}", "'thresholds.strategy'"},
             {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"thresholds\": {\"strategy\": \"greedy\", \"per_channel\": true}}",
              "'thresholds.strategy'"},
