@@ -261,6 +261,11 @@ private Q_SLOTS:
         QVERIFY(bandPerChannel);
         bandPerChannel->setChecked(true);
         QVERIFY(doc()->recipe().bandPerChannel);
+        auto *constantShare = panel()->findChild<QDoubleSpinBox *>(QStringLiteral("constantShare"));
+        QVERIFY(constantShare);
+        QCOMPARE(constantShare->value(), r.constantShare);
+        constantShare->setValue(0.2);
+        QCOMPARE(doc()->recipe().constantShare, 0.2);
         auto *weighting = panel()->findChild<QComboBox *>(QStringLiteral("weighting"));
         auto *strategy = panel()->findChild<QComboBox *>(QStringLiteral("strategy"));
         QVERIFY(weighting && strategy);

@@ -98,6 +98,11 @@ TrainingPanel::TrainingPanel(Document *doc, QWidget *parent) : QWidget(parent), 
     budget_ = doubleSpin(0.0, 100.0, 2, 0.1, this);
     budget_->setSuffix(tr(" pp"));
     target_ = doubleSpin(0.0, 1.0, 3, 0.05, this);
+    constantShare_ = doubleSpin(0.0, 1.0, 2, 0.05, this);
+    constantShare_->setObjectName(QStringLiteral("constantShare"));
+    constantShare_->setSpecialValueText(tr("off"));
+    constantShare_->setToolTip(tr("After the thresholds: a channel whose most frequent value covers at least this share of "
+                                  "its positions (a constant answer to an empty background) is thresholded at that value"));
     ftEpochs_ = intSpin(0, 1000, this);
     ftRate_ = doubleSpin(0.0, 10.0, 6, 1e-4, this);
     trainImages_ = intSpin(0, std::numeric_limits<int>::max(), this, tr("all"));
@@ -127,6 +132,7 @@ TrainingPanel::TrainingPanel(Document *doc, QWidget *parent) : QWidget(parent), 
     form->addRow(QString(), perChannel_);
     form->addRow(tr("Accuracy budget"), budget_);
     form->addRow(tr("Target sparsity"), target_);
+    form->addRow(tr("Cut constant responses"), constantShare_);
     form->addRow(tr("Fine-tune epochs"), ftEpochs_);
     form->addRow(tr("Fine-tune learning rate"), ftRate_);
     form->addRow(tr("Training images"), trainImages_);
@@ -203,7 +209,7 @@ TrainingPanel::TrainingPanel(Document *doc, QWidget *parent) : QWidget(parent), 
     for (QSpinBox *s : {minDepth_, maxDepth_, regEpochs_, ftEpochs_, trainImages_, calibrationImages_, validationImages_,
                         batch_, seed_})
         connect(s, &QSpinBox::valueChanged, this, &TrainingPanel::storeInDocument);
-    for (QDoubleSpinBox *s : {band_, lambda_, budget_, target_, regRate_, ftRate_})
+    for (QDoubleSpinBox *s : {band_, lambda_, budget_, target_, constantShare_, regRate_, ftRate_})
         connect(s, &QDoubleSpinBox::valueChanged, this, &TrainingPanel::storeInDocument);
     for (QCheckBox *c : {perChannel_, bandPerChannel_})
         connect(c, &QCheckBox::toggled, this, &TrainingPanel::storeInDocument);
@@ -263,6 +269,7 @@ Recipe TrainingPanel::recipe() const
     r.searchStrategy = SearchOptions::Strategy(strategy_->currentData().toInt());
     r.perChannelThresholds = perChannel_->isChecked() && r.searchStrategy == SearchOptions::Strategy::Bisection;
     r.targetSparsity = target_->value();
+    r.constantShare = constantShare_->value();
     r.finetuneEpochs = ftEpochs_->value();
     r.finetuneOptimizer.learningRate = ftRate_->value();
     r.trainImages = std::size_t(trainImages_->value());
@@ -301,6 +308,7 @@ void TrainingPanel::showRecipe(const Recipe &r)
     select(strategy_, int(r.searchStrategy));
     perChannel_->setChecked(r.perChannelThresholds);
     target_->setValue(r.targetSparsity);
+    constantShare_->setValue(r.constantShare);
     ftEpochs_->setValue(r.finetuneEpochs);
     ftRate_->setValue(r.finetuneOptimizer.learningRate);
     trainImages_->setValue(int(std::min<std::size_t>(r.trainImages, std::size_t(std::numeric_limits<int>::max()))));
@@ -356,7 +364,7 @@ void TrainingPanel::updateButtons()
     pause_->setEnabled(training);
     pause_->setText(doc_->isTrainingPaused() ? tr("Continue") : tr("Pause"));
     for (QWidget *w : std::initializer_list<QWidget *>{method_, scope_, bandMode_, penalty_, weighting_, thresholdMode_, strategy_, perChannel_, bandPerChannel_, band_, lambda_,
-                                                        regEpochs_, regRate_, budget_, target_, ftEpochs_, ftRate_,
+                                                        regEpochs_, regRate_, budget_, target_, constantShare_, ftEpochs_, ftRate_,
                                                         trainImages_, calibrationImages_, validationImages_, batch_, seed_})
         w->setEnabled(!training);
     if (!training)
