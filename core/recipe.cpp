@@ -187,7 +187,7 @@ std::string Recipe::toJson() const
                                       {q("per_channel"), perChannelThresholds},
                                       {q("channel_reference"), q(kChannelReferences.name(channelReference))},
                                       {q("strategy"), q(kStrategies.name(searchStrategy))},
-                                      {q("constant_share"), constantShare}}},
+                                      {q("constant_share"), constantShare}, {q("constants_first"), constantsFirst}}},
         {q("finetune"), finetuneJson()},
         {q("data"), QJsonObject{{q("batch_size"), double(batchSize)}, {q("train_images"), double(trainImages)},
                                 {q("calibration_images"), double(calibrationImages)},
@@ -258,6 +258,11 @@ Recipe Recipe::fromJson(const std::string &json, const std::string &origin)
     r.channelReference = kChannelReferences.value(tr.text("channel_reference", kChannelReferences.name(r.channelReference)),
                                                   origin, "thresholds.channel_reference");
     r.constantShare = tr.number("constant_share", r.constantShare, 0.0, 1.0);
+    if (th.contains(q("constants_first"))) {
+        if (!th.value(q("constants_first")).isBool())
+            throw Error(origin + ": field 'thresholds.constants_first' must be true or false");
+        r.constantsFirst = th.value(q("constants_first")).toBool();
+    }
     r.searchStrategy = kStrategies.value(tr.text("strategy", kStrategies.name(r.searchStrategy)), origin, "thresholds.strategy");
     if (r.searchStrategy == SearchOptions::Strategy::Greedy && r.perChannelThresholds)
         throw Error(origin + ": field 'thresholds.strategy' greedy sets one threshold per site; per_channel needs bisection");

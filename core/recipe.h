@@ -62,6 +62,7 @@ struct Recipe {
     // After the thresholds (any mode, Keep too): a channel whose most frequent positive value holds at least this
     // share of its positions (a constant answer to an empty background) gets a threshold at that value. 0: off.
     double constantShare = 0.0;
+    bool constantsFirst = false; // cut them before the first epoch as well
 
     int finetuneEpochs = 1;
     OptimizerSettings finetuneOptimizer;

@@ -397,6 +397,14 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
                 if (!scope[i])
                     progress.channelBands[i].clear();
         }
+        // Constant responses are cut before training too, so the epochs before the thresholds adapt to their
+        // absence (the cut after the thresholds then finds the constants of the trained model).
+        if (recipe.constantShare > 0.0 && recipe.constantsFirst && recipe.method != Recipe::Method::L1Only &&
+            recipe.method != Recipe::Method::Relu) {
+            const int cut = cutConstantResponses(model, calibrationBatches, recipe.constantShare, cancel);
+            progress.channelThresholds = model.channelThresholds();
+            say("cut the constant responses of " + std::to_string(cut) + " channels before training");
+        }
     }
     progress.channelBands.resize(siteCount); // a checkpoint from before per-channel bands has none
     result.bands = progress.bands;

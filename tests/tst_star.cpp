@@ -550,6 +550,19 @@ private Q_SLOTS:
         for (std::size_t c = 0; c < channels; ++c)
             if (responses[c].share >= 0.1)
                 QVERIFY(after[c].value != responses[c].value || after[c].share == 0.0);
+
+        // constants_first: the cut is in place before the first epoch (a run cancelled in its first steps has it;
+        // without the option the cut waits for the threshold phase).
+        Recipe first = smallRecipe(Recipe::ThresholdMode::Keep);
+        first.constantShare = 0.1;
+        first.calibrationImages = 128;
+        for (bool early : {true, false}) {
+            first.constantsFirst = early;
+            auto fresh = resnet();
+            const auto cancelled = cancelledRun(*fresh, first, data, dir_.filePath(early ? QStringLiteral("first") : QStringLiteral("later")), 0, 1);
+            QVERIFY(cancelled.cancelled);
+            QCOMPARE(fresh->channelThresholds()[stem] == cut, early);
+        }
     }
 
     void recipeRoundTripAndErrors()
@@ -586,8 +599,10 @@ private Q_SLOTS:
             greedy.searchStrategy = SearchOptions::Strategy::Greedy;
             greedy.bandPerChannel = true;
             greedy.constantShare = 0.25;
+            greedy.constantsFirst = true;
             const Recipe read = Recipe::fromJson(greedy.toJson(), "greedy.json");
             QCOMPARE(read.constantShare, 0.25);
+            QVERIFY(read.constantsFirst);
             QCOMPARE(read.searchStrategy, SearchOptions::Strategy::Greedy);
             QVERIFY(read.bandPerChannel);
         }
@@ -615,6 +630,7 @@ private Q_SLOTS:
             {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"penalty\": {\"weighting\": \"pixels\"}}", "'penalty.weighting'"},
             {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"band\": {\"per_channel\": 1}}", "'band.per_channel'"},
             {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"thresholds\": {\"constant_share\": 2}}", "'thresholds.constant_share'"},
+            {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"thresholds\": {\"constants_first\": 1}}", "'thresholds.constants_first'"},
             {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"thresholds\": {\"strategy\": \"random\"}}", "'thresholds.strategy'"},
             {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"thresholds\": {\"strategy\": \"greedy\", \"per_channel\": true}}",
              "'thresholds.strategy'"},
