@@ -69,6 +69,13 @@ Damage compare(const std::vector<Batch> &batches, const std::vector<std::vector<
     return {images ? 100.0 * double(correct) / double(images) : 0.0, images ? kl / double(images) : 0.0};
 }
 
+void restoreThresholds(Model &model, const std::vector<float> &thresholds, const std::vector<std::vector<float>> &channels)
+{
+    model.setThresholds(thresholds);
+    for (std::size_t i = 0; i < channels.size(); ++i)
+        model.setChannelThresholds(int(i), channels[i]);
+}
+
 } // namespace
 
 SearchResult greedyThresholdSearch(Model &model, const std::vector<Batch> &calibration, const SearchOptions &options,
@@ -92,11 +99,8 @@ SearchResult greedyThresholdSearch(Model &model, const std::vector<Batch> &calib
         const int uncaught = std::uncaught_exceptions();
         ~RestoreOnThrow()
         {
-            if (std::uncaught_exceptions() == uncaught)
-                return;
-            model.setThresholds(thresholds);
-            for (std::size_t i = 0; i < channels.size(); ++i)
-                model.setChannelThresholds(int(i), channels[i]);
+            if (std::uncaught_exceptions() != uncaught)
+                restoreThresholds(model, thresholds, channels);
         }
     } restoreOnThrow{model, start, startChannels};
     for (int s : scope)
@@ -111,11 +115,8 @@ SearchResult greedyThresholdSearch(Model &model, const std::vector<Batch> &calib
     auto cancelled = [&] { return cancel && cancel->load(); };
     auto finish = [&](bool wasCancelled) {
         result.cancelled = wasCancelled;
-        if (wasCancelled) {
-            model.setThresholds(start);
-            for (int s : scope)
-                model.setChannelThresholds(s, startChannels[std::size_t(s)]);
-        }
+        if (wasCancelled)
+            restoreThresholds(model, start, startChannels);
         result.thresholds = model.thresholds();
         result.channelThresholds = model.channelThresholds();
         result.evaluations = state.evaluation;

@@ -1,6 +1,4 @@
 #pragma once
-
-#include <unordered_set>
 // Internal to core: the torch side of Model.
 
 #include "model.h"
@@ -9,6 +7,7 @@
 #include <torch/script.h>
 
 #include <mutex>
+#include <unordered_set>
 
 namespace sparsity {
 

@@ -38,15 +38,22 @@ std::shared_ptr<ProbeState> probeState(int id)
 
 namespace {
 
+// One value per channel of `x` (N x C x ...) as a tensor that broadcasts against it; undefined when the values do
+// not match x's channels (the caller then uses the site's scalar).
+at::Tensor perChannelTensor(const std::vector<float> &values, const at::Tensor &x)
+{
+    if (values.empty() || x.dim() < 2 || x.size(1) != std::int64_t(values.size()))
+        return {};
+    std::vector<std::int64_t> shape(std::size_t(x.dim()), 1);
+    shape[1] = x.size(1);
+    return torch::tensor(values, x.options()).view(shape);
+}
+
 at::Tensor applyThreshold(const at::Tensor &x, ProbeState &state, int site, bool inPlace)
 {
     if (!state.thresholdable[std::size_t(site)])
         return x;
-    const auto &perChannel = state.channelThresholds[std::size_t(site)];
-    if (!perChannel.empty() && x.dim() >= 2 && x.size(1) == std::int64_t(perChannel.size())) {
-        std::vector<std::int64_t> shape(std::size_t(x.dim()), 1);
-        shape[1] = x.size(1);
-        auto t = torch::tensor(perChannel, x.options()).view(shape);
+    if (const auto t = perChannelTensor(state.channelThresholds[std::size_t(site)], x); t.defined()) {
         auto kept = x.gt(t);
         return inPlace ? x.mul_(kept) : x * kept;
     }
@@ -61,16 +68,10 @@ void recordPenalty(const at::Tensor &y, ProbeState &state, int site)
     if (!state.regularize || !state.inScope[std::size_t(site)])
         return;
     const float band = state.band[std::size_t(site)];
-    const std::vector<float> *perChannel =
-        std::size_t(site) < state.channelBand.size() ? &state.channelBand[std::size_t(site)] : nullptr;
-    at::Tensor inBand;
-    if (perChannel && !perChannel->empty() && y.dim() >= 2 && y.size(1) == std::int64_t(perChannel->size())) {
-        std::vector<std::int64_t> shape(std::size_t(y.dim()), 1);
-        shape[1] = y.size(1);
-        inBand = (y > 0).logical_and(y <= torch::tensor(*perChannel, y.options().requires_grad(false)).view(shape));
-    } else {
-        inBand = band > 0.0f ? (y > 0).logical_and(y <= band) : (y > 0);
-    }
+    const auto channelBand =
+        std::size_t(site) < state.channelBand.size() ? perChannelTensor(state.channelBand[std::size_t(site)], y) : at::Tensor();
+    const auto inBand = channelBand.defined() ? (y > 0).logical_and(y <= channelBand)
+                                              : (band > 0.0f ? (y > 0).logical_and(y <= band) : (y > 0));
     auto selected = y * inBand.to(y.scalar_type());
     at::Tensor term;
     if (state.hoyer) {

@@ -101,6 +101,14 @@ struct Reader {
             throw Error(origin + ": field '" + path(key) + "' must be a string");
         return o.value(q(key)).toString();
     }
+    bool flag(const char *key, bool fallback) const
+    {
+        if (!o.contains(q(key)))
+            return fallback;
+        if (!o.value(q(key)).isBool())
+            throw Error(origin + ": field '" + path(key) + "' must be true or false");
+        return o.value(q(key)).toBool();
+    }
     QJsonObject object(const char *key) const
     {
         if (!o.contains(q(key)))
@@ -228,11 +236,7 @@ Recipe Recipe::fromJson(const std::string &json, const std::string &origin)
     r.band = br.number("value", r.band, 0.0, 1e9);
     if (r.bandMode == BandMode::Quantile && r.band > 1.0)
         throw Error(origin + ": field 'band.value' is a quantile and must be between 0 and 1");
-    if (band.contains(q("per_channel"))) {
-        if (!band.value(q("per_channel")).isBool())
-            throw Error(origin + ": field 'band.per_channel' must be true or false");
-        r.bandPerChannel = band.value(q("per_channel")).toBool();
-    }
+    r.bandPerChannel = br.flag("per_channel", r.bandPerChannel);
 
     const QJsonObject penalty = top.object("penalty");
     Reader pr{penalty, origin, "penalty."};
@@ -250,19 +254,11 @@ Recipe Recipe::fromJson(const std::string &json, const std::string &origin)
     r.budgetPp = tr.number("budget_pp", r.budgetPp, 0.0, 100.0);
     r.targetSparsity = tr.number("target_sparsity", r.targetSparsity, 0.0, 1.0);
     r.globalThreshold = tr.number("global_value", r.globalThreshold, 0.0, 1e9);
-    if (th.contains(q("per_channel"))) {
-        if (!th.value(q("per_channel")).isBool())
-            throw Error(origin + ": field 'thresholds.per_channel' must be true or false");
-        r.perChannelThresholds = th.value(q("per_channel")).toBool();
-    }
+    r.perChannelThresholds = tr.flag("per_channel", r.perChannelThresholds);
     r.channelReference = kChannelReferences.value(tr.text("channel_reference", kChannelReferences.name(r.channelReference)),
                                                   origin, "thresholds.channel_reference");
     r.constantShare = tr.number("constant_share", r.constantShare, 0.0, 1.0);
-    if (th.contains(q("constants_first"))) {
-        if (!th.value(q("constants_first")).isBool())
-            throw Error(origin + ": field 'thresholds.constants_first' must be true or false");
-        r.constantsFirst = th.value(q("constants_first")).toBool();
-    }
+    r.constantsFirst = tr.flag("constants_first", r.constantsFirst);
     r.searchStrategy = kStrategies.value(tr.text("strategy", kStrategies.name(r.searchStrategy)), origin, "thresholds.strategy");
     if (r.searchStrategy == SearchOptions::Strategy::Greedy && r.perChannelThresholds)
         throw Error(origin + ": field 'thresholds.strategy' greedy sets one threshold per site; per_channel needs bisection");

@@ -126,6 +126,32 @@ void forEachKeptSlice(Model &model, const std::vector<Batch> &batches, const std
         }
 }
 
+// `sites` sorted in execution order; empty: every sparsifiable site that ran.
+std::vector<int> inExecutionOrder(const Model &model, std::vector<int> sites)
+{
+    const auto &all = model.sites();
+    if (sites.empty())
+        for (const auto &s : all)
+            if (s.sparsifiable && model.siteExecuted(s.index))
+                sites.push_back(s.index);
+    std::sort(sites.begin(), sites.end(), [&](int a, int b) { return all[std::size_t(a)].depth < all[std::size_t(b)].depth; });
+    return sites;
+}
+
+// The positive values of `site` in a capture's kept maps, by channel.
+std::vector<std::vector<float>> positivesByChannel(const CaptureResult &r, std::size_t site, std::size_t channels)
+{
+    std::vector<std::vector<float>> values(channels);
+    for (const auto &image : r.kept) {
+        const auto &map = image.siteMaps[site];
+        const std::size_t plane = map.size() / channels;
+        for (std::size_t i = 0; i < map.size(); ++i)
+            if (map[i] > 0.0f)
+                values[i / plane].push_back(map[i]);
+    }
+    return values;
+}
+
 } // namespace
 
 ChannelScales channelReferenceScales(Model &model, const std::vector<Batch> &batches, ChannelReference reference,
@@ -194,13 +220,10 @@ std::vector<std::vector<float>> channelQuantiles(Model &model, const std::vector
                 continue;
             const auto channels = std::size_t(sites[s].shape[0]);
             histograms[s].resize(channels);
-            for (const auto &image : r.kept) {
-                const auto &map = image.siteMaps[s];
-                const std::size_t plane = map.size() / channels;
-                for (std::size_t i = 0; i < map.size(); ++i)
-                    if (map[i] > 0.0f)
-                        histograms[s][i / plane].add(map[i]);
-            }
+            const auto positives = positivesByChannel(r, s, channels);
+            for (std::size_t c = 0; c < channels; ++c)
+                for (float v : positives[c])
+                    histograms[s][c].add(v);
         }
     });
     std::vector<std::vector<float>> out(sites.size());
@@ -222,17 +245,9 @@ std::vector<ConstantResponse> constantResponses(Model &model, const std::vector<
     std::vector<std::map<float, std::int64_t>> modes(channels);
     std::int64_t positions = 0; // per channel
     forEachKeptSlice(model, batches, cancel, keptBytesLimit, [&](const CaptureResult &r) {
-        std::vector<std::vector<float>> values(channels);
-        for (const auto &image : r.kept) {
-            const auto &map = image.siteMaps[std::size_t(site)];
-            if (map.empty())
-                continue;
-            const std::size_t plane = map.size() / channels;
-            positions += std::int64_t(plane);
-            for (std::size_t i = 0; i < map.size(); ++i)
-                if (map[i] > 0.0f)
-                    values[i / plane].push_back(map[i]);
-        }
+        auto values = positivesByChannel(r, std::size_t(site), channels);
+        for (const auto &image : r.kept)
+            positions += std::int64_t(image.siteMaps[std::size_t(site)].size() / channels);
         for (std::size_t c = 0; c < channels; ++c) {
             auto &v = values[c];
             std::sort(v.begin(), v.end());
@@ -260,6 +275,31 @@ std::vector<ConstantResponse> constantResponses(Model &model, const std::vector<
     return out;
 }
 
+// Site by site in execution order: cutting one site's constants changes what the next sites see.
+int cutConstantResponses(Model &model, const std::vector<Batch> &calibration, double share, const std::atomic<bool> *cancel,
+                         std::int64_t keptBytesLimit)
+{
+    int cut = 0;
+    for (int s : inExecutionOrder(model, {})) {
+        if (cancel && cancel->load())
+            break;
+        const auto responses = constantResponses(model, calibration, s, cancel, keptBytesLimit);
+        auto channels = model.channelThresholds()[std::size_t(s)];
+        if (channels.size() != responses.size())
+            channels.assign(responses.size(), model.thresholds()[std::size_t(s)]);
+        int here = 0;
+        for (std::size_t c = 0; c < responses.size(); ++c)
+            if (responses[c].share >= share && responses[c].value > channels[c]) { // x > t survives: t = the value cuts it
+                channels[c] = responses[c].value;
+                ++here;
+            }
+        if (here > 0)
+            model.setChannelThresholds(s, channels);
+        cut += here;
+    }
+    return cut;
+}
+
 std::vector<float> quantileThresholds(const Model &model, const CaptureResult &stats, double targetSparsity)
 {
     std::vector<float> t(model.sites().size(), 0.0f);
@@ -284,12 +324,7 @@ SearchResult searchThresholds(Model &model, const std::vector<Batch> &calibratio
     const auto started = std::chrono::steady_clock::now();
     const std::vector<float> start = model.thresholds();
     const auto &sites = model.sites();
-    std::vector<int> scope = options.sites;
-    if (scope.empty())
-        for (const auto &s : sites)
-            if (s.sparsifiable && model.siteExecuted(s.index))
-                scope.push_back(s.index);
-    std::sort(scope.begin(), scope.end(), [&](int a, int b) { return sites[std::size_t(a)].depth < sites[std::size_t(b)].depth; });
+    std::vector<int> scope = inExecutionOrder(model, options.sites);
     if (options.strategy == SearchOptions::Strategy::Greedy) {
         if (options.perChannel)
             throw Error("the greedy threshold search sets one threshold per site; per-channel thresholds use the bisection search");

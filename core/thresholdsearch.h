@@ -79,16 +79,19 @@ struct ChannelScales {
     std::vector<std::vector<float>> reference; // [site][channel]; empty for sites that did not run
     std::vector<std::vector<float>> max;       // [site][channel]
 };
+// The measurements below keep every site's feature maps of a batch at once, at most this many bytes of them.
+constexpr std::int64_t kKeptMapsBytes = std::int64_t(256) << 20;
+
 // Every site's feature maps of a batch are held at once; batches whose maps would exceed `keptBytesLimit` are
 // measured in slices of fewer images (the mean and the maxima do not change; the median is then per slice).
 ChannelScales channelReferenceScales(Model &model, const std::vector<Batch> &batches, ChannelReference reference,
-                                     const std::atomic<bool> *cancel = nullptr, std::int64_t keptBytesLimit = std::int64_t(256) << 20);
+                                     const std::atomic<bool> *cancel = nullptr, std::int64_t keptBytesLimit = kKeptMapsBytes);
 
 // Per site and channel, the `quantile` of the channel's positive values over the batches (from 8-bins-per-octave
 // histograms, as SiteStats); empty for sites that did not run, 0 for a channel never positive.
 std::vector<std::vector<float>> channelQuantiles(Model &model, const std::vector<Batch> &batches, double quantile,
                                                  const std::atomic<bool> *cancel = nullptr,
-                                                 std::int64_t keptBytesLimit = std::int64_t(256) << 20);
+                                                 std::int64_t keptBytesLimit = kKeptMapsBytes);
 
 // A channel's most frequent positive value at `site` over the batches and the share of the channel's positions
 // (all images) that hold exactly it: a channel that answers a uniform region (an empty background, padding) with a
@@ -99,7 +102,12 @@ struct ConstantResponse {
 };
 std::vector<ConstantResponse> constantResponses(Model &model, const std::vector<Batch> &batches, int site,
                                                const std::atomic<bool> *cancel = nullptr,
-                                               std::int64_t keptBytesLimit = std::int64_t(256) << 20);
+                                               std::int64_t keptBytesLimit = kKeptMapsBytes);
+// Per-channel thresholds at each channel's constant response holding at least `share` of its positions
+// (Recipe::constantShare); a channel keeps its threshold when that already removes the value. Returns how many
+// channels were cut.
+int cutConstantResponses(Model &model, const std::vector<Batch> &batches, double share, const std::atomic<bool> *cancel = nullptr,
+                         std::int64_t keptBytesLimit = kKeptMapsBytes);
 
 // Starting points: the quantile rule (each site's threshold removes about `targetSparsity` of its values,
 // from its captured histogram) and one global value.

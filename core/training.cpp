@@ -239,37 +239,6 @@ std::vector<std::size_t> rangeIndices(std::size_t begin, std::size_t end)
     return v;
 }
 
-// Per-channel thresholds at each channel's constant response (Recipe::constantShare), site by site in execution
-// order: cutting one site's constants changes what the next sites see. Returns how many channels were cut.
-int cutConstantResponses(Model &model, const std::vector<Batch> &calibration, double share, const std::atomic<bool> *cancel)
-{
-    const auto &sites = model.sites();
-    std::vector<int> order;
-    for (const auto &s : sites)
-        if (s.sparsifiable && model.siteExecuted(s.index))
-            order.push_back(s.index);
-    std::sort(order.begin(), order.end(), [&](int a, int b) { return sites[std::size_t(a)].depth < sites[std::size_t(b)].depth; });
-    int cut = 0;
-    for (int s : order) {
-        if (cancel && cancel->load())
-            break;
-        const auto responses = constantResponses(model, calibration, s, cancel);
-        auto channels = model.channelThresholds()[std::size_t(s)];
-        if (channels.size() != responses.size())
-            channels.assign(responses.size(), model.thresholds()[std::size_t(s)]);
-        int here = 0;
-        for (std::size_t c = 0; c < responses.size(); ++c)
-            if (responses[c].share >= share && responses[c].value > channels[c]) { // x > t survives: t = the value cuts it
-                channels[c] = responses[c].value;
-                ++here;
-            }
-        if (here > 0)
-            model.setChannelThresholds(s, channels);
-        cut += here;
-    }
-    return cut;
-}
-
 } // namespace
 
 std::vector<float> bandsFor(const Recipe &recipe, const Model &model, const CaptureResult &calibrationStats)
