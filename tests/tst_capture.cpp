@@ -26,6 +26,16 @@ using namespace sparsity;
 
 namespace {
 
+// How many ReLU sites of the model run as fused probes (sparsity::probe_relu nodes in its instrumented graph).
+std::size_t fusedReluProbes(const Model &model)
+{
+    const std::string graph = model.instrumentedGraphText();
+    std::size_t n = 0;
+    for (auto at = graph.find("sparsity::probe_relu("); at != std::string::npos; at = graph.find("sparsity::probe_relu(", at + 1))
+        ++n;
+    return n;
+}
+
 // A batch of deterministic pseudo-random images for models without a dataset of their own.
 Batch syntheticBatch(int n, int c, int h, int w, unsigned seed)
 {
@@ -78,6 +88,21 @@ class TestCapture : public QObject {
             fixturesError_ = testmodels::exportModels(fixtures_.path(), false);
         }
         return fixturesError_;
+    }
+
+    // The fixture models exported (once per run); false when the test cannot go on: skipped without python3-torch,
+    // failed when the export fails.
+    bool fixturesReady()
+    {
+        if (!testmodels::pythonTorchAvailable()) {
+            QTest::qSkip("python3-torch is not installed", __FILE__, __LINE__);
+            return false;
+        }
+        if (const QString error = exportFixtures(); !error.isEmpty()) {
+            QTest::qFail(qPrintable(error), __FILE__, __LINE__);
+            return false;
+        }
+        return true;
     }
 
     // The statistics kernel of the current data row (statisticsMatchBruteForce_data's column); cleanup() restores it.
@@ -138,9 +163,7 @@ private Q_SLOTS:
     }
     void statisticsMatchBruteForce()
     {
-        QFETCH(bool, compressed);
-        setCompressedStatistics(compressed);
-        const auto restore = qScopeGuard([] { setCompressedStatistics(true); });
+        useKernelOfRow();
         // Keep the feature maps of every image, then recount them by hand.
         const auto indices = firstN(*test_, 40);
         CaptureOptions options;
@@ -200,9 +223,7 @@ private Q_SLOTS:
     void statisticsOfSpecialValues_data() { statisticsMatchBruteForce_data(); }
     void statisticsOfSpecialValues()
     {
-        QFETCH(bool, compressed);
-        setCompressedStatistics(compressed);
-        const auto restore = qScopeGuard([] { setCompressedStatistics(true); });
+        useKernelOfRow();
         const float specials[] = {0.0f, -0.0f, std::nanf(""), -std::nanf(""), INFINITY, -INFINITY, 1e-40f, -1e-40f,
                                   1e-30f, 3e-8f, 0.5f, 1.0f, 7e4f, 3e38f, -2.0f, 1e-6f};
         Batch b = syntheticBatch(3, 1, 28, 28, 7);
@@ -257,9 +278,7 @@ private Q_SLOTS:
     void fusedReluPassMatchesUnfused_data() { statisticsMatchBruteForce_data(); }
     void fusedReluPassMatchesUnfused()
     {
-        QFETCH(bool, compressed);
-        setCompressedStatistics(compressed);
-        const auto restoreScan = qScopeGuard([] { setCompressedStatistics(true); });
+        useKernelOfRow();
         const auto indices = firstN(*test_, 96);
         const auto pre = resnet_->defaultPreprocessing();
         const auto before = capture(*resnet_, *test_, pre, indices);
@@ -278,11 +297,7 @@ private Q_SLOTS:
             }
         QCOMPARE(relus, 7);
         // Every ReLU site of the sample ResNet is a fused probe.
-        const std::string graph = resnet_->instrumentedGraphText();
-        std::size_t fusedProbes = 0;
-        for (auto at = graph.find("sparsity::probe_relu("); at != std::string::npos; at = graph.find("sparsity::probe_relu(", at + 1))
-            ++fusedProbes;
-        QCOMPARE(fusedProbes, std::size_t(7));
+        QCOMPARE(fusedReluProbes(*resnet_), std::size_t(7));
         const auto fused = capture(*resnet_, *test_, pre, indices);
         for (const auto &site : resnet_->sites())
             if (site.sparsifiable)
@@ -332,9 +347,8 @@ private Q_SLOTS:
 
     void loopSiteCountsEveryExecution()
     {
-        if (!testmodels::pythonTorchAvailable())
-            QSKIP("python3-torch is not installed");
-        QVERIFY2(exportFixtures().isEmpty(), qPrintable(exportFixtures()));
+        if (!fixturesReady())
+            return;
         auto m = Model::load(fixtures_.filePath(QStringLiteral("loop_scripted.pt")).toStdString());
         m->setInputShape({3, 16, 16});
         const auto r = capture(*m, {syntheticBatch(4, 3, 16, 16, 1)});
@@ -365,9 +379,8 @@ private Q_SLOTS:
     void statisticsOfOneByOneMaps()
     {
         useKernelOfRow();
-        if (!testmodels::pythonTorchAvailable())
-            QSKIP("python3-torch is not installed");
-        QVERIFY2(exportFixtures().isEmpty(), qPrintable(exportFixtures()));
+        if (!fixturesReady())
+            return;
         auto m = fixtureModel("squeeze_excite_scripted.pt");
         QVERIFY(m->instrumentedGraphText().find("sparsity::probe_relu") != std::string::npos);
         Batch b = syntheticBatch(6, 3, 16, 16, 4);
@@ -406,15 +419,10 @@ private Q_SLOTS:
     void inPlaceReluOverwritesOnlyWhatTheModelDid()
     {
         useKernelOfRow();
-        if (!testmodels::pythonTorchAvailable())
-            QSKIP("python3-torch is not installed");
-        QVERIFY2(exportFixtures().isEmpty(), qPrintable(exportFixtures()));
+        if (!fixturesReady())
+            return;
         auto m = fixtureModel("relu_input_read_again_scripted.pt");
-        const std::string graph = m->instrumentedGraphText();
-        std::size_t fused = 0;
-        for (auto at = graph.find("sparsity::probe_relu("); at != std::string::npos; at = graph.find("sparsity::probe_relu(", at + 1))
-            ++fused;
-        QCOMPARE(fused, std::size_t(3));
+        QCOMPARE(fusedReluProbes(*m), std::size_t(3));
         Batch b = syntheticBatch(4, 3, 16, 16, 9);
         CaptureOptions options;
         options.keepFeatureMaps = b.indices;
@@ -440,9 +448,8 @@ private Q_SLOTS:
     // is refused with a message, and its thresholds (per-channel ones too) are left as they were.
     void greedySearchRefusesAModelWithoutClassScores()
     {
-        if (!testmodels::pythonTorchAvailable())
-            QSKIP("python3-torch is not installed");
-        QVERIFY2(exportFixtures().isEmpty(), qPrintable(exportFixtures()));
+        if (!fixturesReady())
+            return;
         auto m = fixtureModel("dict_scripted.pt"); // {"out": N x 5 x H x W}
         Batch b = syntheticBatch(4, 3, 16, 16, 5);
         b.labels = {0, 1, 2, 3};
@@ -471,9 +478,8 @@ private Q_SLOTS:
     // Pixel accuracy and mIoU against a brute-force count over the pristine model's class scores.
     void segmentationScoresMasks()
     {
-        if (!testmodels::pythonTorchAvailable())
-            QSKIP("python3-torch is not installed");
-        QVERIFY2(exportFixtures().isEmpty(), qPrintable(exportFixtures()));
+        if (!fixturesReady())
+            return;
         const std::string root = dir_.filePath(QStringLiteral("seg")).toStdString();
         for (int i = 0; i < 5; ++i) {
             fixtures::writeImage(root + "/images/img" + std::to_string(i) + ".png", fixtures::patternImage(16, 16, i + 1));
