@@ -108,7 +108,7 @@ std::string describeSignature(const c10::FunctionSchema &schema, int &requiredTe
 }
 
 struct ProbeKinds {
-    c10::Symbol probe, probeInPlace, probeRelu;
+    c10::Symbol probe, probeInPlace, probeRelu, probeBatchNormRelu, probeBatchNormAddRelu;
 };
 
 // Interned on first use, not during static initialisation (the symbol table may not exist yet).
@@ -116,7 +116,9 @@ const ProbeKinds &probeKinds()
 {
     static const ProbeKinds kinds{c10::Symbol::fromQualString("sparsity::probe"),
                                   c10::Symbol::fromQualString("sparsity::probe_"),
-                                  c10::Symbol::fromQualString("sparsity::probe_relu")};
+                                  c10::Symbol::fromQualString("sparsity::probe_relu"),
+                                  c10::Symbol::fromQualString("sparsity::probe_bn_relu"),
+                                  c10::Symbol::fromQualString("sparsity::probe_bn_add_relu")};
     return kinds;
 }
 
@@ -163,7 +165,57 @@ bool isProbe(const Node *node)
 {
     const auto &kinds = probeKinds();
     const auto kind = node->kind();
-    return kind == kinds.probe || kind == kinds.probeInPlace || kind == kinds.probeRelu;
+    return kind == kinds.probe || kind == kinds.probeInPlace || kind == kinds.probeRelu || kind == kinds.probeBatchNormRelu ||
+           kind == kinds.probeBatchNormAddRelu;
+}
+
+// The aten::batch_norm node that produces `v` when nothing else reads v and it sits in `block`; else nullptr.
+Node *batchNormFeedingOnly(Value *v, const torch::jit::Block *block)
+{
+    Node *bn = v->node();
+    return bn->kind() == c10::aten::batch_norm && bn->inputs().size() == 9 && bn->owningBlock() == block && v->uses().size() == 1
+               ? bn
+               : nullptr;
+}
+
+// probe_relu(batch_norm(x, ...)) becomes probe_bn_relu(x, ...), and probe_relu(add(batch_norm(x, ...), r, alpha))
+// (a residual block's `out += identity`) probe_bn_add_relu(x, ..., r, alpha), when nothing else reads the
+// intermediate results: while capturing, the probe folds them into its own pass (see probes.cpp). Returns the new
+// node or nullptr.
+Node *foldBatchNormIntoProbe(Node *probe)
+{
+    if (probe->kind() != probeKinds().probeRelu)
+        return nullptr;
+    const auto *block = probe->owningBlock();
+    Node *bn = batchNormFeedingOnly(probe->input(0), block);
+    Node *add = nullptr;
+    if (!bn) {
+        add = probe->input(0)->node();
+        const bool isAdd = (add->kind() == c10::aten::add || add->kind() == c10::aten::add_) && add->inputs().size() == 3 &&
+                           add->owningBlock() == block && probe->input(0)->uses().size() == 1 &&
+                           add->input(1)->type()->kind() == c10::TypeKind::TensorType;
+        bn = isAdd ? batchNormFeedingOnly(add->input(0), block) : nullptr;
+        if (!bn)
+            return nullptr;
+    }
+    auto &g = *probe->owningGraph();
+    torch::jit::WithInsertPoint guard(probe);
+    std::vector<Value *> inputs(bn->inputs().begin(), bn->inputs().end());
+    if (add) {
+        inputs.push_back(add->input(1));
+        inputs.push_back(add->input(2));
+    }
+    inputs.push_back(probe->input(1));
+    inputs.push_back(probe->input(2));
+    Node *folded = g.insertNode(g.create(add ? probeKinds().probeBatchNormAddRelu : probeKinds().probeBatchNormRelu, inputs, 1));
+    folded->output()->setType(probe->output()->type());
+    folded->copyMetadata(probe);
+    probe->output()->replaceAllUsesWith(folded->output());
+    probe->destroy();
+    if (add)
+        add->destroy();
+    bn->destroy();
+    return folded;
 }
 
 } // namespace
@@ -265,6 +317,9 @@ std::shared_ptr<Model> Model::load(const std::string &path)
         d.sites.push_back(s);
     }
     d.activationSiteCount = int(d.sites.size());
+    for (auto &output : d.siteOutputs)
+        if (Node *folded = foldBatchNormIntoProbe(output->node()))
+            output = folded->output();
 
     std::vector<Node *> computeNodes;
     std::function<void(torch::jit::Block *)> walk = [&](torch::jit::Block *b) {
@@ -283,7 +338,8 @@ std::shared_ptr<Model> Model::load(const std::string &path)
             layer.geometry.name = d.metadata.layerNames[d.layers.size()];
         Value *in = n->input(0);
         if (isProbe(in->node())) {
-            layer.inputSite = int(torch::jit::toIValue(in->node()->input(2))->toInt());
+            // Every probe kind ends with (model, site).
+            layer.inputSite = int(torch::jit::toIValue(in->node()->inputs().back())->toInt());
         } else {
             Site s;
             s.index = int(d.sites.size());
@@ -315,6 +371,7 @@ std::shared_ptr<Model> Model::load(const std::string &path)
         d.state->thresholdable[i] = d.sites[i].sparsifiable;
     overwritesInput.resize(n, false); // input taps never do
     d.state->overwritesInput = overwritesInput;
+    d.state->batchNormFoldExact.assign(n, 0);
     d.state->shapes.assign(n, {});
     d.state->executionOrder.assign(n, -1);
     d.state->stats.assign(n, {});
@@ -461,6 +518,21 @@ std::vector<float> Model::channelThresholds(int site) const
 std::vector<std::vector<float>> Model::channelThresholds() const
 {
     return d->state->channelThresholds;
+}
+
+std::vector<Model::BatchNormFold> Model::batchNormFolds() const
+{
+    const auto &kinds = probeKinds();
+    std::lock_guard<std::mutex> lock(d->runMutex);
+    std::vector<BatchNormFold> folds(d->sites.size(), BatchNormFold::None);
+    for (std::size_t i = 0; i < folds.size(); ++i) {
+        const auto kind = d->siteOutputs[i]->node()->kind();
+        if (kind != kinds.probeBatchNormRelu && kind != kinds.probeBatchNormAddRelu)
+            continue;
+        const int exact = d->state->batchNormFoldExact[i];
+        folds[i] = exact == 0 ? BatchNormFold::Unchecked : (exact > 0 ? BatchNormFold::Exact : BatchNormFold::Differs);
+    }
+    return folds;
 }
 
 bool Model::siteExecuted(int site) const

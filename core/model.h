@@ -76,6 +76,12 @@ public:
     // Sites that were never executed in the last forward pass (e.g. in a branch not taken).
     bool siteExecuted(int site) const;
 
+    // While capturing, a ReLU site fed only by an inference BatchNorm (optionally plus a residual add) computes them
+    // in its own pass. The fold is checked against aten's ops on the site's first batch and dropped if it differs
+    // (e.g. under ATen's kernels without FMA). Per site: not folded, not yet checked, exact, or differs.
+    enum class BatchNormFold { None, Unchecked, Exact, Differs };
+    std::vector<BatchNormFold> batchNormFolds() const;
+
     // Saves a standalone TorchScript archive in which every probe is replaced by standard ops
     // (aten::threshold, or a per-channel comparison), with `metadataJson` as its metadata extra file.
     // Refuses to overwrite the model's own input file; writes atomically.

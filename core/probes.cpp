@@ -3,6 +3,8 @@
 #include <torch/library.h>
 #include <torch/torch.h>
 
+#include <cmath>
+#include <cstring>
 #include <unordered_map>
 
 namespace sparsity::detail {
@@ -150,6 +152,88 @@ at::Tensor probeRelu(const at::Tensor &x, int64_t model, int64_t site)
     return y;
 }
 
+// An inference BatchNorm (plus, optionally, a residual added to its output) whose only reader is a ReLU site: while
+// statistics are collected the probe folds them into its pass (one pass instead of two or three,
+// bench/bench_capture). aten::batch_norm's CPU kernel computes alpha = w / sqrt(var + eps), beta = b - mean * alpha
+// and x * alpha + beta with FMAs; the fold does the same and checks on each site's first batch that it matches the
+// unfolded ops bit for bit, else that site keeps them. Training, gradients, per-channel thresholds: the unfolded ops.
+struct BatchNormArgs {
+    const c10::optional<at::Tensor> &weight, &bias, &runningMean, &runningVar;
+    bool training;
+    double momentum, eps;
+    bool cudnnEnabled;
+};
+
+at::Tensor foldedProbe(const at::Tensor &x, const BatchNormArgs &bn, const at::Tensor &residual, const c10::Scalar &alpha,
+                       int64_t model, int64_t site)
+{
+    auto state = probeState(int(model));
+    const auto s = std::size_t(site);
+    auto unfolded = [&](bool training) {
+        auto h = at::batch_norm(x, bn.weight, bn.bias, bn.runningMean, bn.runningVar, training, bn.momentum, bn.eps, bn.cudnnEnabled);
+        if (residual.defined())
+            h.add_(residual, alpha);
+        return h;
+    };
+    auto channelVector = [&](const c10::optional<at::Tensor> &t) {
+        return t && t->defined() && t->dim() == 1 && t->size(0) == x.size(1) && t->scalar_type() == at::kFloat;
+    };
+    auto absentOrVector = [&](const c10::optional<at::Tensor> &t) { return !(t && t->defined()) || channelVector(t); };
+    const bool foldable =
+        state && state->collectStats && !bn.training && state->batchNormFoldExact[s] >= 0 && !at::GradMode::is_enabled() &&
+        x.dim() >= 3 && x.scalar_type() == at::kFloat && x.is_contiguous() && x.numel() > x.size(0) * x.size(1) &&
+        state->channelThresholds[s].empty() && channelVector(bn.runningMean) && channelVector(bn.runningVar) &&
+        absentOrVector(bn.weight) && absentOrVector(bn.bias) &&
+        (!residual.defined() || (alpha.equal(1) && residual.scalar_type() == at::kFloat && residual.is_contiguous() &&
+                                 residual.sizes() == x.sizes()));
+    if (!foldable)
+        return probeRelu(unfolded(bn.training), model, site);
+
+    const auto channels = std::size_t(x.size(1));
+    const auto mean = bn.runningMean->contiguous(), var = bn.runningVar->contiguous();
+    const auto w = bn.weight && bn.weight->defined() ? bn.weight->contiguous() : at::Tensor();
+    const auto b = bn.bias && bn.bias->defined() ? bn.bias->contiguous() : at::Tensor();
+    std::vector<float> scale(channels), shift(channels);
+    for (std::size_t c = 0; c < channels; ++c) {
+        const float invstd = 1.0f / std::sqrt(var.data_ptr<float>()[c] + float(bn.eps));
+        scale[c] = invstd * (w.defined() ? w.data_ptr<float>()[c] : 1.0f);
+        shift[c] = std::fma(-mean.data_ptr<float>()[c], scale[c], b.defined() ? b.data_ptr<float>()[c] : 0.0f);
+    }
+    recordFirstExecution(*state, s, x);
+    const float t = state->thresholdable[s] ? std::max(0.0f, state->thresholds[s]) : 0.0f;
+    at::Tensor y;
+    if (state->batchNormFoldExact[s] == 0) {
+        SiteStats folded, reference;
+        y = affineThresholdWithStats(x, scale, shift, residual, t, folded);
+        const at::Tensor expected = thresholdWithStats(unfolded(false), t, reference, true);
+        const bool exact = expected.is_contiguous() &&
+                           std::memcmp(y.data_ptr<float>(), expected.data_ptr<float>(), std::size_t(y.numel()) * sizeof(float)) == 0;
+        state->batchNormFoldExact[s] = exact ? 1 : -1;
+        if (!exact)
+            y = expected;
+        state->stats[s].merge(exact ? folded : reference);
+    } else {
+        y = affineThresholdWithStats(x, scale, shift, residual, t, state->stats[s]);
+    }
+    keepFeatureMaps(*state, s, y);
+    return y;
+}
+
+at::Tensor probeBatchNormRelu(const at::Tensor &x, const c10::optional<at::Tensor> &weight, const c10::optional<at::Tensor> &bias,
+                              const c10::optional<at::Tensor> &runningMean, const c10::optional<at::Tensor> &runningVar,
+                              bool training, double momentum, double eps, bool cudnnEnabled, int64_t model, int64_t site)
+{
+    return foldedProbe(x, {weight, bias, runningMean, runningVar, training, momentum, eps, cudnnEnabled}, at::Tensor(), 1, model, site);
+}
+
+at::Tensor probeBatchNormAddRelu(const at::Tensor &x, const c10::optional<at::Tensor> &weight, const c10::optional<at::Tensor> &bias,
+                                 const c10::optional<at::Tensor> &runningMean, const c10::optional<at::Tensor> &runningVar,
+                                 bool training, double momentum, double eps, bool cudnnEnabled, const at::Tensor &residual,
+                                 const c10::Scalar &alpha, int64_t model, int64_t site)
+{
+    return foldedProbe(x, {weight, bias, runningMean, runningVar, training, momentum, eps, cudnnEnabled}, residual, alpha, model, site);
+}
+
 at::Tensor probe(const at::Tensor &x, int64_t model, int64_t site)
 {
     return runProbe(x, model, site, false);
@@ -170,6 +254,10 @@ TORCH_LIBRARY(sparsity, m)
     m.def("probe(Tensor x, int model, int site) -> Tensor");
     m.def("probe_(Tensor(a!) x, int model, int site) -> Tensor(a!)");
     m.def("probe_relu(Tensor x, int model, int site) -> Tensor");
+    m.def("probe_bn_relu(Tensor x, Tensor? weight, Tensor? bias, Tensor? running_mean, Tensor? running_var, bool training, "
+          "float momentum, float eps, bool cudnn_enabled, int model, int site) -> Tensor");
+    m.def("probe_bn_add_relu(Tensor x, Tensor? weight, Tensor? bias, Tensor? running_mean, Tensor? running_var, bool training, "
+          "float momentum, float eps, bool cudnn_enabled, Tensor residual, Scalar alpha, int model, int site) -> Tensor");
 }
 
 TORCH_LIBRARY_IMPL(sparsity, CompositeImplicitAutograd, m)
@@ -177,4 +265,6 @@ TORCH_LIBRARY_IMPL(sparsity, CompositeImplicitAutograd, m)
     m.impl("probe", &sparsity::detail::probe);
     m.impl("probe_", &sparsity::detail::probeInPlace);
     m.impl("probe_relu", &sparsity::detail::probeRelu);
+    m.impl("probe_bn_relu", &sparsity::detail::probeBatchNormRelu);
+    m.impl("probe_bn_add_relu", &sparsity::detail::probeBatchNormAddRelu);
 }

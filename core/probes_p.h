@@ -22,6 +22,9 @@ struct ProbeState {
     // probe_relu sites that were in-place ReLUs in the model, on an input nothing else reads: outside autograd
     // the probe writes its output over its input, as the model did (no new buffer, cache-warm writes).
     std::vector<bool> overwritesInput;
+    // probe_bn_relu sites: whether the folded BatchNorm reproduced aten::batch_norm bit for bit on its first batch
+    // (0 not checked yet, 1 yes, -1 no: that site then runs aten::batch_norm and the ReLU probe).
+    std::vector<int> batchNormFoldExact;
     std::vector<std::vector<std::int64_t>> shapes; // per-image output shape, seen on first execution
     std::vector<int> executionOrder;          // first-execution rank, -1 until executed
     std::atomic<int> executedCount{0};
@@ -57,5 +60,10 @@ void accumulateStats(const at::Tensor &output, SiteStats &stats);
 // y = x <= t ? 0 : x (aten::threshold(x, t, 0); with t >= 0 this includes the ReLU) and its statistics into
 // `stats`, in one pass over a float x. y is a new tensor, or with `overwrite` x itself when x is contiguous.
 at::Tensor thresholdWithStats(const at::Tensor &x, float threshold, SiteStats &stats, bool overwrite = false);
+// The same after an affine per channel and an optional residual, y = threshold(x * alpha[c] + beta[c] + r, t), the
+// product and sum rounded once (as an FMA; an inference BatchNorm folded into the pass), then r added, into a new
+// tensor. x (and r): contiguous float N x C x H x ... with planes of more than one element; t >= 0.
+at::Tensor affineThresholdWithStats(const at::Tensor &x, const std::vector<float> &alpha, const std::vector<float> &beta,
+                                    const at::Tensor &residual, float threshold, SiteStats &stats);
 
 } // namespace sparsity::detail

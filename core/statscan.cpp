@@ -33,6 +33,17 @@ constexpr int kLaneStride = LogHistogram::kBinCount + 2;
 // no counter can overflow before the lanes are folded into 64-bit totals.
 constexpr std::int64_t kMaxChunkElements = std::int64_t(1) << 28;
 
+// y = x * alpha[c] + beta[c] (one rounding, as an FMA), then + residual when given (same layout as x), before the
+// threshold: an inference BatchNorm (and a residual add) folded into the pass.
+struct Affine {
+    const float *alpha;
+    const float *beta;
+    const float *residual = nullptr;
+};
+
+// What a vector pass does to its input before the threshold.
+enum Fold { kNoFold, kAffineFold, kResidualFold };
+
 struct LocalStats {
     double sum = 0.0;
     float min = INFINITY, max = -INFINITY;
@@ -66,8 +77,9 @@ inline int binIndexOfBits(std::uint32_t bits)
 // With `out`, the pass first thresholds (y = x <= t ? 0 : x, as aten::threshold; NaN stays) into out and
 // takes the statistics of y.
 __attribute__((target_clones("avx2", "default"))) void scanPlanesPortable(const float *data, float *out, float threshold,
-                                                                         std::int64_t channels, std::int64_t planeSize,
-                                                                         std::int64_t begin, std::int64_t end, LocalStats &s)
+                                                                         const Affine *affine, std::int64_t channels,
+                                                                         std::int64_t planeSize, std::int64_t begin,
+                                                                         std::int64_t end, LocalStats &s)
 {
     std::uint32_t *__restrict bins = s.bins.data();
     std::int64_t *__restrict spatial = s.spatial.data();
@@ -78,9 +90,21 @@ __attribute__((target_clones("avx2", "default"))) void scanPlanesPortable(const 
         const float *in = data + plane * planeSize;
         if (out) {
             float *y = out + plane * planeSize; // may be `in` itself (overwriting thresholdWithStats)
+            if (affine) {
+                const float a = affine->alpha[plane % channels], b = affine->beta[plane % channels];
+                const float *r = affine->residual ? affine->residual + plane * planeSize : nullptr;
 #pragma omp simd
-            for (int k = 0; k < n; ++k)
-                y[k] = in[k] <= threshold ? 0.0f : in[k];
+                for (int k = 0; k < n; ++k) {
+                    float h = std::fma(in[k], a, b);
+                    if (r)
+                        h += r[k];
+                    y[k] = h <= threshold ? 0.0f : h;
+                }
+            } else {
+#pragma omp simd
+                for (int k = 0; k < n; ++k)
+                    y[k] = in[k] <= threshold ? 0.0f : in[k];
+            }
             in = y;
         }
         const float *__restrict p = in;
@@ -121,42 +145,69 @@ struct VectorConstants {
 };
 
 // One vector of a plane at offset k (`valid`: all lanes but in a plane's tail). Appends the lane-tagged bins of
-// its positive elements to kept[pending...].
-template <bool Threshold>
-__attribute__((target("avx512f,popcnt"), always_inline)) inline void
-scanVector(const float *p, float *y, int k, __mmask16 valid, const VectorConstants &c, __m512 &planeSum, __m512 &lo, __m512 &hi,
-           std::uint32_t *spatial, int *kept, int &pending, int &nonzero)
+// its positive elements to kept[pending...] and returns the mask of its nonzero elements.
+template <bool Threshold, Fold F>
+__attribute__((target("avx512f,popcnt"), always_inline)) inline __mmask16
+scanVector(const float *p, const float *r, float *y, int k, __mmask16 valid, const VectorConstants &c, __m512 alpha, __m512 beta,
+           __m512 &planeSum, __m512 &lo, __m512 &hi, int *kept, int &pending)
 {
     __m512 v = _mm512_maskz_loadu_ps(valid, p + k); // invalid lanes read as 0
+    if constexpr (F != kNoFold)
+        v = _mm512_maskz_fmadd_ps(valid, v, alpha, beta); // and stay 0
+    if constexpr (F == kResidualFold)
+        v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(valid, r + k));
+    __mmask16 isNonzero;
     if constexpr (Threshold) {
-        // Not (x <= t), unordered: x > t or NaN is kept, as aten::threshold does.
-        v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, c.limit, _CMP_NLE_UQ), v);
+        // Not (x <= t), unordered: x > t or NaN is kept, as aten::threshold does. With t >= 0 (the only
+        // thresholds the probes use) what is kept is exactly what is nonzero, and invalid lanes (0) are not kept.
+        isNonzero = _mm512_cmp_ps_mask(v, c.limit, _CMP_NLE_UQ);
+        v = _mm512_maskz_mov_ps(isNonzero, v);
         _mm512_mask_storeu_ps(y + k, valid, v);
+    } else {
+        isNonzero = _mm512_mask_cmp_ps_mask(valid, v, c.zero, _CMP_NEQ_UQ);
     }
     // NaN counts as nonzero (unordered compare) but not as positive (ordered), as in the portable pass.
-    const __mmask16 isNonzero = _mm512_mask_cmp_ps_mask(valid, v, c.zero, _CMP_NEQ_UQ);
     const __mmask16 isPositive = _mm512_mask_cmp_ps_mask(valid, v, c.zero, _CMP_GT_OQ);
     planeSum = _mm512_add_ps(planeSum, v);
     lo = _mm512_mask_min_ps(lo, valid, v, lo); // a NaN element keeps the old value, as std::min does
     hi = _mm512_mask_max_ps(hi, valid, v, hi);
-    const __m512i counts = _mm512_loadu_si512(spatial + k);
-    _mm512_storeu_si512(spatial + k, _mm512_mask_sub_epi32(counts, isNonzero, counts, c.minusOne));
     __m512i key = _mm512_sub_epi32(_mm512_srli_epi32(_mm512_castps_si512(v), 20), c.keyBias);
     key = _mm512_min_epi32(_mm512_max_epi32(key, _mm512_setzero_si512()), c.lastBin);
     // Compress in a register and store all 16 lanes: much faster than a masked compress-store.
     _mm512_storeu_si512(kept + pending, _mm512_maskz_compress_epi32(isPositive, _mm512_add_epi32(key, c.laneBase)));
-    nonzero += __builtin_popcount(isNonzero);
     pending += __builtin_popcount(isPositive);
+    return isNonzero;
+}
+
+// Counts the nonzero elements of the vectors at offset k of `planes` planes (1 or 2) into the per-position
+// counts with one load and one store: two planes at a time halve that traffic.
+template <bool Threshold, Fold F, int Planes>
+__attribute__((target("avx512f,popcnt"), always_inline)) inline void
+scanPosition(const float *const *p, const float *const *r, float *const *y, int k, __mmask16 valid, const VectorConstants &c,
+             const __m512 *alpha, const __m512 *beta, __m512 &planeSum, __m512 &lo, __m512 &hi, std::uint32_t *spatial, int *kept,
+             int &pending, int *nonzero)
+{
+    __m512i counts = _mm512_loadu_si512(spatial + k);
+    for (int i = 0; i < Planes; ++i) {
+        const __mmask16 isNonzero = scanVector<Threshold, F>(p[i], r[i], Threshold ? y[i] : nullptr, k, valid, c, alpha[i], beta[i],
+                                                             planeSum, lo, hi, kept, pending);
+        counts = _mm512_mask_sub_epi32(counts, isNonzero, counts, c.minusOne);
+        nonzero[i] += __builtin_popcount(isNonzero);
+    }
+    _mm512_storeu_si512(spatial + k, counts);
 }
 
 // AVX-512 pass: one loop reads each element once. Only the positive elements reach the scalar counter
 // increments (compressed in a register); zeros and negatives are counted with mask popcounts. Sum, min and max
-// stay in vector registers across planes, so a small plane (7x7) pays no horizontal reduction.
-template <bool Threshold>
+// stay in vector registers across planes, so a small plane (7x7) pays no horizontal reduction. With Threshold,
+// `threshold` must be >= 0; a fold needs Threshold.
+template <bool Threshold, Fold F>
 __attribute__((target("avx512f,popcnt"))) void scanPlanesAvx512(const float *data, float *out, float threshold,
-                                                                 std::int64_t channels, std::int64_t planeSize,
-                                                                 std::int64_t begin, std::int64_t end, LocalStats &s)
+                                                                 const Affine *affine, std::int64_t channels,
+                                                                 std::int64_t planeSize, std::int64_t begin, std::int64_t end,
+                                                                 LocalStats &s)
 {
+    static_assert(Threshold || F == kNoFold);
     const int n = int(planeSize);
     const int full = n & ~15;
     const __mmask16 tailMask = __mmask16((1u << (n - full)) - 1u);
@@ -166,7 +217,7 @@ __attribute__((target("avx512f,popcnt"))) void scanPlanesAvx512(const float *dat
     // The bins of positive elements wait here across planes and are counted in one loop per kFlushAt of them:
     // a small plane (7x7: ~25 positives) would otherwise pay a loop exit per plane.
     constexpr int kFlushAt = 2048;
-    s.scratch.resize(std::size_t(kFlushAt + n) + 16);
+    s.scratch.resize(std::size_t(kFlushAt + 2 * n) + 16);
     std::uint32_t *__restrict spatial = spatialCounts.data();
     int *__restrict kept = s.scratch.data();
     std::uint32_t *__restrict bins = s.bins.data();
@@ -178,27 +229,53 @@ __attribute__((target("avx512f,popcnt"))) void scanPlanesAvx512(const float *dat
     std::int64_t channel = begin % channels;
     int pending = 0; // entries of `kept` not yet counted
 
-    for (std::int64_t plane = begin; plane < end; ++plane) {
-        const float *p = data + plane * planeSize;
-        float *y = Threshold ? out + plane * planeSize : nullptr;
-        __m512 planeSum = _mm512_setzero_ps();
-        int nonzero = 0;
+    for (std::int64_t plane = begin; plane < end;) {
+        const bool pair = plane + 1 < end;
+        const float *p[2] = {data + plane * planeSize, data + (plane + 1) * planeSize};
+        float *y[2] = {Threshold ? out + plane * planeSize : nullptr, Threshold ? out + (plane + 1) * planeSize : nullptr};
+        __m512 planeSum = _mm512_setzero_ps(); // of both planes: at most 2 x 784 / 16 values per lane
+        __m512 alpha[2] = {c.zero, c.zero}, beta[2] = {c.zero, c.zero};
+        const float *r[2] = {nullptr, nullptr};
+        if constexpr (F == kResidualFold)
+            for (int i = 0; i < 2; ++i)
+                r[i] = affine->residual + (plane + i) * planeSize;
+        if constexpr (F != kNoFold)
+            for (int i = 0; i < 2; ++i) {
+                const std::int64_t ch = (channel + i) % channels;
+                alpha[i] = _mm512_set1_ps(affine->alpha[ch]);
+                beta[i] = _mm512_set1_ps(affine->beta[ch]);
+            }
+        int nonzero[2] = {0, 0};
         const int firstPending = pending;
-        for (int k = 0; k < full; k += 16)
-            scanVector<Threshold>(p, y, k, __mmask16(0xffff), c, planeSum, lo, hi, spatial, kept, pending, nonzero);
-        if (full < n)
-            scanVector<Threshold>(p, y, full, tailMask, c, planeSum, lo, hi, spatial, kept, pending, nonzero);
-        s.channel[std::size_t(channel)] += nonzero;
-        if (++channel == channels)
-            channel = 0;
-        nonzeroTotal += nonzero;
+        if (pair) {
+            for (int k = 0; k < full; k += 16)
+                scanPosition<Threshold, F, 2>(p, r, y, k, __mmask16(0xffff), c, alpha, beta, planeSum, lo, hi, spatial, kept,
+                                                       pending, nonzero);
+            if (full < n)
+                scanPosition<Threshold, F, 2>(p, r, y, full, tailMask, c, alpha, beta, planeSum, lo, hi, spatial, kept, pending,
+                                                       nonzero);
+        } else {
+            for (int k = 0; k < full; k += 16)
+                scanPosition<Threshold, F, 1>(p, r, y, k, __mmask16(0xffff), c, alpha, beta, planeSum, lo, hi, spatial, kept,
+                                                       pending, nonzero);
+            if (full < n)
+                scanPosition<Threshold, F, 1>(p, r, y, full, tailMask, c, alpha, beta, planeSum, lo, hi, spatial, kept, pending,
+                                                       nonzero);
+        }
+        for (int i = 0; i < (pair ? 2 : 1); ++i) {
+            s.channel[std::size_t(channel)] += nonzero[i];
+            if (++channel == channels)
+                channel = 0;
+            nonzeroTotal += nonzero[i];
+        }
+        plane += pair ? 2 : 1;
         positiveTotal += pending - firstPending;
-        if (pending >= kFlushAt || plane + 1 == end) {
+        if (pending >= kFlushAt || plane >= end) {
             for (int k = 0; k < pending; ++k)
                 ++bins[kept[k]];
             pending = 0;
         }
-        // Per plane into double: a float sum over a whole chunk would lose precision.
+        // Per plane (pair) into double: a float sum over a whole chunk would lose precision.
         sum = _mm512_add_pd(sum, _mm512_cvtps_pd(_mm512_castps512_ps256(planeSum)));
         sum = _mm512_add_pd(sum, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(planeSum), 1))));
     }
@@ -213,7 +290,7 @@ __attribute__((target("avx512f,popcnt"))) void scanPlanesAvx512(const float *dat
 }
 
 // The statistics of a float, contiguous t (or, with `out`, of threshold(t) written to out) merged into stats.
-void scanTensor(const at::Tensor &t, float *out, float threshold, SiteStats &stats)
+void scanTensor(const at::Tensor &t, float *out, float threshold, SiteStats &stats, const Affine *affine = nullptr)
 {
     const std::int64_t n = t.size(0);
     const std::int64_t channels = t.dim() >= 2 ? t.size(1) : 1;
@@ -226,7 +303,8 @@ void scanTensor(const at::Tensor &t, float *out, float threshold, SiteStats &sta
     const std::int64_t planes = t.numel() / std::max<std::int64_t>(1, scanPlaneSize);
     const float *data = t.data_ptr<float>();
     // Planes smaller than one vector would leave most lanes idle.
-    const bool vectorKernel = avx512Scan.load(std::memory_order_relaxed) && scanPlaneSize >= 16;
+    // The vector kernel thresholds only at t >= 0 (every probe's threshold is).
+    const bool vectorKernel = avx512Scan.load(std::memory_order_relaxed) && scanPlaneSize >= 16 && !(out && !(threshold >= 0.0f));
 
     std::mutex mergeMutex;
     double sum = 0.0;
@@ -248,12 +326,16 @@ void scanTensor(const at::Tensor &t, float *out, float threshold, SiteStats &sta
         std::int64_t folded[kLaneStride] = {};
         for (std::int64_t from = begin; from < end; from += chunkPlanes) {
             const std::int64_t to = std::min(end, from + chunkPlanes);
-            if (vectorKernel && out)
-                scanPlanesAvx512<true>(data, out, threshold, scanChannels, scanPlaneSize, from, to, local);
+            if (vectorKernel && affine && affine->residual)
+                scanPlanesAvx512<true, kResidualFold>(data, out, threshold, affine, scanChannels, scanPlaneSize, from, to, local);
+            else if (vectorKernel && affine)
+                scanPlanesAvx512<true, kAffineFold>(data, out, threshold, affine, scanChannels, scanPlaneSize, from, to, local);
+            else if (vectorKernel && out)
+                scanPlanesAvx512<true, kNoFold>(data, out, threshold, nullptr, scanChannels, scanPlaneSize, from, to, local);
             else if (vectorKernel)
-                scanPlanesAvx512<false>(data, nullptr, threshold, scanChannels, scanPlaneSize, from, to, local);
+                scanPlanesAvx512<false, kNoFold>(data, nullptr, threshold, nullptr, scanChannels, scanPlaneSize, from, to, local);
             else
-                scanPlanesPortable(data, out, threshold, scanChannels, scanPlaneSize, from, to, local);
+                scanPlanesPortable(data, out, threshold, affine, scanChannels, scanPlaneSize, from, to, local);
             // Fold the lanes before taking the lock: the other thread waits while this one merges.
             for (int lane = 0; lane < kLanes; ++lane)
                 for (int b = 0; b < kLaneStride; ++b) {
@@ -320,6 +402,23 @@ at::Tensor thresholdWithStats(const at::Tensor &x, float threshold, SiteStats &s
     // Element k is read before it is written, in both kernels, so the output may be the input.
     auto y = overwrite && in.is_same(x) ? x : at::empty_like(in, at::MemoryFormat::Contiguous);
     scanTensor(in.dim() == 0 ? in.reshape({1, 1}) : in, y.data_ptr<float>(), threshold, stats);
+    return y;
+}
+
+at::Tensor affineThresholdWithStats(const at::Tensor &x, const std::vector<float> &alpha, const std::vector<float> &beta,
+                                    const at::Tensor &residual, float threshold, SiteStats &stats)
+{
+    // Planes of one element are scanned as rows (channels along the row), where a per-plane affine has no place.
+    TORCH_CHECK(x.dim() >= 3 && x.is_contiguous() && x.scalar_type() == at::kFloat && threshold >= 0.0f &&
+                    std::int64_t(alpha.size()) == x.size(1) && alpha.size() == beta.size() &&
+                    x.numel() > x.size(0) * x.size(1),
+                "affineThresholdWithStats: needs a contiguous float N x C x H x ... tensor with planes of more than one "
+                "element, C values each and a threshold >= 0");
+    TORCH_CHECK(!residual.defined() || (residual.is_contiguous() && residual.scalar_type() == at::kFloat && residual.sizes() == x.sizes()),
+                "affineThresholdWithStats: the residual must be a contiguous float tensor of the input's shape");
+    auto y = at::empty_like(x, at::MemoryFormat::Contiguous);
+    const Affine affine{alpha.data(), beta.data(), residual.defined() ? residual.data_ptr<float>() : nullptr};
+    scanTensor(x, y.data_ptr<float>(), threshold, stats, &affine);
     return y;
 }
 

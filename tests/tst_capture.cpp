@@ -19,6 +19,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -26,14 +27,34 @@ using namespace sparsity;
 
 namespace {
 
-// How many ReLU sites of the model run as fused probes (sparsity::probe_relu nodes in its instrumented graph).
+std::size_t occurrences(const std::string &text, const std::string &what)
+{
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+        ++n;
+    return n;
+}
+
+// How many ReLU sites of the model run as fused probes (probe_relu nodes in its instrumented graph, or the probes
+// that fold a BatchNorm, and a residual add, into them).
 std::size_t fusedReluProbes(const Model &model)
 {
     const std::string graph = model.instrumentedGraphText();
-    std::size_t n = 0;
-    for (auto at = graph.find("sparsity::probe_relu("); at != std::string::npos; at = graph.find("sparsity::probe_relu(", at + 1))
-        ++n;
-    return n;
+    return occurrences(graph, "sparsity::probe_relu(") + occurrences(graph, "sparsity::probe_bn_relu(") +
+           occurrences(graph, "sparsity::probe_bn_add_relu(");
+}
+
+int countFolds(const Model &model, Model::BatchNormFold kind)
+{
+    const auto folds = model.batchNormFolds();
+    return int(std::count(folds.begin(), folds.end(), kind));
+}
+
+// ATen runs its AVX2 or AVX-512 kernels (which use FMAs, as the fold does) unless told otherwise.
+bool atenUsesFma()
+{
+    const auto level = qEnvironmentVariable("ATEN_CPU_CAPABILITY");
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && level != QLatin1String("default");
 }
 
 // A batch of deterministic pseudo-random images for models without a dataset of their own.
@@ -296,9 +317,16 @@ private Q_SLOTS:
                 resnet_->setThreshold(site.index, float(stats.thresholdForSparsity(stats.sparsity() + 0.15)));
             }
         QCOMPARE(relus, 7);
-        // Every ReLU site of the sample ResNet is a fused probe.
+        // Every ReLU site of the sample ResNet is a fused probe, and each folds the BatchNorm before it (three of
+        // them also the residual add): 4 + 3.
         QCOMPARE(fusedReluProbes(*resnet_), std::size_t(7));
+        const std::string graph = resnet_->instrumentedGraphText();
+        QCOMPARE(occurrences(graph, "sparsity::probe_bn_relu("), std::size_t(4));
+        QCOMPARE(occurrences(graph, "sparsity::probe_bn_add_relu("), std::size_t(3));
         const auto fused = capture(*resnet_, *test_, pre, indices);
+        QCOMPARE(countFolds(*resnet_, Model::BatchNormFold::None), int(resnet_->sites().size()) - 7);
+        if (atenUsesFma())
+            QCOMPARE(countFolds(*resnet_, Model::BatchNormFold::Exact), 7);
         for (const auto &site : resnet_->sites())
             if (site.sparsifiable)
                 resnet_->setChannelThresholds(site.index, std::vector<float>(std::size_t(site.shape[0]),
@@ -319,6 +347,46 @@ private Q_SLOTS:
             QCOMPARE(a.min, b.min);
             QCOMPARE(a.max, b.max);
             QVERIFY(std::abs(a.sum - b.sum) <= 1e-9 * std::abs(b.sum) + 1e-9);
+        }
+    }
+
+    // The fold is checked against aten's own ops on each site's first batch. Under ATen's DEFAULT kernels (no
+    // FMA) it differs, so every folded site falls back to them: statistics and predictions equal the unfused
+    // path's. ATen reads its kernel level once per process, so this runs in a child process.
+    void batchNormFoldFallsBackWhenAtenDiffers()
+    {
+        if (qEnvironmentVariable("ATEN_CPU_CAPABILITY") != QLatin1String("default")) {
+            QProcess child;
+            auto env = QProcessEnvironment::systemEnvironment();
+            env.insert(QStringLiteral("ATEN_CPU_CAPABILITY"), QStringLiteral("default"));
+            child.setProcessEnvironment(env);
+            child.setProcessChannelMode(QProcess::MergedChannels);
+            child.start(QCoreApplication::applicationFilePath(), {QStringLiteral("batchNormFoldFallsBackWhenAtenDiffers")});
+            QVERIFY(child.waitForFinished(600000));
+            QVERIFY2(child.exitStatus() == QProcess::NormalExit && child.exitCode() == 0, child.readAll().constData());
+            return;
+        }
+        auto model = Model::load(testmodels::sampleModel("sample-resnet").toStdString());
+        const auto indices = firstN(*test_, 96);
+        const auto pre = model->defaultPreprocessing();
+        QCOMPARE(countFolds(*model, Model::BatchNormFold::Unchecked), 7);
+        for (const auto &site : model->sites())
+            if (site.sparsifiable)
+                model->setThreshold(site.index, 0.1f);
+        const auto folded = capture(*model, *test_, pre, indices);
+        QCOMPARE(countFolds(*model, Model::BatchNormFold::Differs), 7);
+        const auto again = capture(*model, *test_, pre, indices); // the fallback itself, past the first batch
+        for (const auto &site : model->sites())
+            if (site.sparsifiable)
+                model->setChannelThresholds(site.index, std::vector<float>(std::size_t(site.shape[0]), 0.1f));
+        const auto unfused = capture(*model, *test_, pre, indices);
+        for (const auto *r : {&folded, &again}) {
+            QCOMPARE(r->predictions, unfused.predictions);
+            for (std::size_t s = 0; s < unfused.sites.size(); ++s) {
+                QCOMPARE(r->sites[s].zeros, unfused.sites[s].zeros);
+                QCOMPARE(r->sites[s].positive.counts(), unfused.sites[s].positive.counts());
+                QCOMPARE(r->sites[s].spatialNonzero, unfused.sites[s].spatialNonzero);
+            }
         }
     }
 
