@@ -25,17 +25,29 @@ int main(int argc, char **argv)
         setCompressedStatistics(avx512);
         // Statistics of a ReLU output (accumulateStats), and the fused pass the probes run while capturing
         // (ReLU, threshold 0 and statistics, written over its input as for an in-place ReLU of the model).
-        for (bool fused : {false, true}) {
-            std::printf("%-9s %-25s", avx512 ? "AVX-512" : "portable", fused ? "fused relu+stats in place" : "statistics of a ReLU output");
+        // "batchnorm folded": the pass of a probe that also computes the BatchNorm before it (x * alpha + beta).
+        for (int pass : {0, 1, 2}) {
+            const bool fused = pass == 1, folded = pass == 2;
+            if (folded && !avx512)
+                continue; // the probes fold only with the AVX-512 pass
+            std::printf("%-9s %-27s", avx512 ? "AVX-512" : "portable",
+                        folded ? "batchnorm+relu+stats folded" : fused ? "fused relu+stats in place" : "statistics of a ReLU output");
             for (const auto &shape : shapes) {
+                if (folded && shape.size() != 4) {
+                    std::printf("  (BatchNorm folds only into N x C x H x W maps)");
+                    continue;
+                }
                 const auto preActivation = torch::randn(shape);
                 const auto x = torch::relu(preActivation);
+                const std::vector<float> alpha(std::size_t(shape[1]), 1.1f), beta(std::size_t(shape[1]), -0.05f);
                 double best = 1e9;
                 for (int r = 0; r < repeats; ++r) {
                     SiteStats stats;
                     auto input = preActivation.clone();
                     const auto t0 = std::chrono::steady_clock::now();
-                    if (fused)
+                    if (folded)
+                        sparsity::detail::affineThresholdWithStats(input, alpha, beta, at::Tensor(), 0.0f, stats);
+                    else if (fused)
                         sparsity::detail::thresholdWithStats(input, 0.0f, stats, true);
                     else
                         sparsity::detail::accumulateStats(x, stats);

@@ -1,4 +1,5 @@
 #include "probes_p.h"
+#include "threads.h"
 
 #include <torch/library.h>
 #include <torch/torch.h>
@@ -39,6 +40,8 @@ std::shared_ptr<ProbeState> probeState(int id)
 }
 
 namespace {
+
+std::atomic<bool> foldBatchNorms{true};
 
 // One value per channel of `x` (N x C x ...) as a tensor that broadcasts against it; undefined when the values do
 // not match x's channels (the caller then uses the site's scalar).
@@ -180,8 +183,10 @@ at::Tensor foldedProbe(const at::Tensor &x, const BatchNormArgs &bn, const at::T
     };
     auto absentOrVector = [&](const c10::optional<at::Tensor> &t) { return !(t && t->defined()) || channelVector(t); };
     const bool foldable =
-        state && state->collectStats && !bn.training && state->batchNormFoldExact[s] >= 0 && !at::GradMode::is_enabled() &&
+        foldBatchNorms.load(std::memory_order_relaxed) && state && state->collectStats && !bn.training &&
+        state->batchNormFoldExact[s] >= 0 && !at::GradMode::is_enabled() &&
         x.dim() >= 3 && x.scalar_type() == at::kFloat && x.is_contiguous() && x.numel() > x.size(0) * x.size(1) &&
+        vectorScanFor(x.numel() / (x.size(0) * x.size(1))) &&
         state->channelThresholds[s].empty() && channelVector(bn.runningMean) && channelVector(bn.runningVar) &&
         absentOrVector(bn.weight) && absentOrVector(bn.bias) &&
         (!residual.defined() || (alpha.equal(1) && residual.scalar_type() == at::kFloat && residual.is_contiguous() &&
@@ -248,6 +253,20 @@ at::Tensor &probeInPlace(at::Tensor &x, int64_t model, int64_t site)
 } // namespace
 
 } // namespace sparsity::detail
+
+namespace sparsity {
+
+void setBatchNormFolding(bool enabled)
+{
+    detail::foldBatchNorms = enabled;
+}
+
+bool batchNormFolding()
+{
+    return detail::foldBatchNorms.load();
+}
+
+} // namespace sparsity
 
 TORCH_LIBRARY(sparsity, m)
 {

@@ -60,6 +60,8 @@ void accumulateStats(const at::Tensor &output, SiteStats &stats);
 // y = x <= t ? 0 : x (aten::threshold(x, t, 0); with t >= 0 this includes the ReLU) and its statistics into
 // `stats`, in one pass over a float x. y is a new tensor, or with `overwrite` x itself when x is contiguous.
 at::Tensor thresholdWithStats(const at::Tensor &x, float threshold, SiteStats &stats, bool overwrite = false);
+// Whether planes of this size get the AVX-512 pass (the portable one computes a folded affine much more slowly).
+bool vectorScanFor(std::int64_t planeSize);
 // The same after an affine per channel and an optional residual, y = threshold(x * alpha[c] + beta[c] + r, t), the
 // product and sum rounded once (as an FMA; an inference BatchNorm folded into the pass), then r added, into a new
 // tensor. x (and r): contiguous float N x C x H x ... with planes of more than one element; t >= 0.

@@ -145,11 +145,11 @@ struct VectorConstants {
 };
 
 // One vector of a plane at offset k (`valid`: all lanes but in a plane's tail). Appends the lane-tagged bins of
-// its positive elements to kept[pending...] and returns the mask of its nonzero elements.
+// its positive elements to kept[pending...].
 template <bool Threshold, Fold F>
-__attribute__((target("avx512f,popcnt"), always_inline)) inline __mmask16
+__attribute__((target("avx512f,popcnt"), always_inline)) inline void
 scanVector(const float *p, const float *r, float *y, int k, __mmask16 valid, const VectorConstants &c, __m512 alpha, __m512 beta,
-           __m512 &planeSum, __m512 &lo, __m512 &hi, int *kept, int &pending)
+           __m512 &planeSum, __m512 &lo, __m512 &hi, std::uint32_t *spatial, int *kept, int &pending, int &nonzero)
 {
     __m512 v = _mm512_maskz_loadu_ps(valid, p + k); // invalid lanes read as 0
     if constexpr (F != kNoFold)
@@ -171,30 +171,14 @@ scanVector(const float *p, const float *r, float *y, int k, __mmask16 valid, con
     planeSum = _mm512_add_ps(planeSum, v);
     lo = _mm512_mask_min_ps(lo, valid, v, lo); // a NaN element keeps the old value, as std::min does
     hi = _mm512_mask_max_ps(hi, valid, v, hi);
+    const __m512i counts = _mm512_loadu_si512(spatial + k);
+    _mm512_storeu_si512(spatial + k, _mm512_mask_sub_epi32(counts, isNonzero, counts, c.minusOne));
     __m512i key = _mm512_sub_epi32(_mm512_srli_epi32(_mm512_castps_si512(v), 20), c.keyBias);
     key = _mm512_min_epi32(_mm512_max_epi32(key, _mm512_setzero_si512()), c.lastBin);
     // Compress in a register and store all 16 lanes: much faster than a masked compress-store.
     _mm512_storeu_si512(kept + pending, _mm512_maskz_compress_epi32(isPositive, _mm512_add_epi32(key, c.laneBase)));
+    nonzero += __builtin_popcount(isNonzero);
     pending += __builtin_popcount(isPositive);
-    return isNonzero;
-}
-
-// Counts the nonzero elements of the vectors at offset k of `planes` planes (1 or 2) into the per-position
-// counts with one load and one store: two planes at a time halve that traffic.
-template <bool Threshold, Fold F, int Planes>
-__attribute__((target("avx512f,popcnt"), always_inline)) inline void
-scanPosition(const float *const *p, const float *const *r, float *const *y, int k, __mmask16 valid, const VectorConstants &c,
-             const __m512 *alpha, const __m512 *beta, __m512 &planeSum, __m512 &lo, __m512 &hi, std::uint32_t *spatial, int *kept,
-             int &pending, int *nonzero)
-{
-    __m512i counts = _mm512_loadu_si512(spatial + k);
-    for (int i = 0; i < Planes; ++i) {
-        const __mmask16 isNonzero = scanVector<Threshold, F>(p[i], r[i], Threshold ? y[i] : nullptr, k, valid, c, alpha[i], beta[i],
-                                                             planeSum, lo, hi, kept, pending);
-        counts = _mm512_mask_sub_epi32(counts, isNonzero, counts, c.minusOne);
-        nonzero[i] += __builtin_popcount(isNonzero);
-    }
-    _mm512_storeu_si512(spatial + k, counts);
 }
 
 // AVX-512 pass: one loop reads each element once. Only the positive elements reach the scalar counter
@@ -217,7 +201,7 @@ __attribute__((target("avx512f,popcnt"))) void scanPlanesAvx512(const float *dat
     // The bins of positive elements wait here across planes and are counted in one loop per kFlushAt of them:
     // a small plane (7x7: ~25 positives) would otherwise pay a loop exit per plane.
     constexpr int kFlushAt = 2048;
-    s.scratch.resize(std::size_t(kFlushAt + 2 * n) + 16);
+    s.scratch.resize(std::size_t(kFlushAt + n) + 16);
     std::uint32_t *__restrict spatial = spatialCounts.data();
     int *__restrict kept = s.scratch.data();
     std::uint32_t *__restrict bins = s.bins.data();
@@ -229,53 +213,33 @@ __attribute__((target("avx512f,popcnt"))) void scanPlanesAvx512(const float *dat
     std::int64_t channel = begin % channels;
     int pending = 0; // entries of `kept` not yet counted
 
-    for (std::int64_t plane = begin; plane < end;) {
-        const bool pair = plane + 1 < end;
-        const float *p[2] = {data + plane * planeSize, data + (plane + 1) * planeSize};
-        float *y[2] = {Threshold ? out + plane * planeSize : nullptr, Threshold ? out + (plane + 1) * planeSize : nullptr};
-        __m512 planeSum = _mm512_setzero_ps(); // of both planes: at most 2 x 784 / 16 values per lane
-        __m512 alpha[2] = {c.zero, c.zero}, beta[2] = {c.zero, c.zero};
-        const float *r[2] = {nullptr, nullptr};
-        if constexpr (F == kResidualFold)
-            for (int i = 0; i < 2; ++i)
-                r[i] = affine->residual + (plane + i) * planeSize;
-        if constexpr (F != kNoFold)
-            for (int i = 0; i < 2; ++i) {
-                const std::int64_t ch = (channel + i) % channels;
-                alpha[i] = _mm512_set1_ps(affine->alpha[ch]);
-                beta[i] = _mm512_set1_ps(affine->beta[ch]);
-            }
-        int nonzero[2] = {0, 0};
+    for (std::int64_t plane = begin; plane < end; ++plane) {
+        const float *p = data + plane * planeSize;
+        const float *r = F == kResidualFold ? affine->residual + plane * planeSize : nullptr;
+        float *y = Threshold ? out + plane * planeSize : nullptr;
+        __m512 alpha = c.zero, beta = c.zero;
+        if constexpr (F != kNoFold) {
+            alpha = _mm512_set1_ps(affine->alpha[channel]);
+            beta = _mm512_set1_ps(affine->beta[channel]);
+        }
+        __m512 planeSum = _mm512_setzero_ps();
+        int nonzero = 0;
         const int firstPending = pending;
-        if (pair) {
-            for (int k = 0; k < full; k += 16)
-                scanPosition<Threshold, F, 2>(p, r, y, k, __mmask16(0xffff), c, alpha, beta, planeSum, lo, hi, spatial, kept,
-                                                       pending, nonzero);
-            if (full < n)
-                scanPosition<Threshold, F, 2>(p, r, y, full, tailMask, c, alpha, beta, planeSum, lo, hi, spatial, kept, pending,
-                                                       nonzero);
-        } else {
-            for (int k = 0; k < full; k += 16)
-                scanPosition<Threshold, F, 1>(p, r, y, k, __mmask16(0xffff), c, alpha, beta, planeSum, lo, hi, spatial, kept,
-                                                       pending, nonzero);
-            if (full < n)
-                scanPosition<Threshold, F, 1>(p, r, y, full, tailMask, c, alpha, beta, planeSum, lo, hi, spatial, kept, pending,
-                                                       nonzero);
-        }
-        for (int i = 0; i < (pair ? 2 : 1); ++i) {
-            s.channel[std::size_t(channel)] += nonzero[i];
-            if (++channel == channels)
-                channel = 0;
-            nonzeroTotal += nonzero[i];
-        }
-        plane += pair ? 2 : 1;
+        for (int k = 0; k < full; k += 16)
+            scanVector<Threshold, F>(p, r, y, k, __mmask16(0xffff), c, alpha, beta, planeSum, lo, hi, spatial, kept, pending, nonzero);
+        if (full < n)
+            scanVector<Threshold, F>(p, r, y, full, tailMask, c, alpha, beta, planeSum, lo, hi, spatial, kept, pending, nonzero);
+        s.channel[std::size_t(channel)] += nonzero;
+        if (++channel == channels)
+            channel = 0;
+        nonzeroTotal += nonzero;
         positiveTotal += pending - firstPending;
-        if (pending >= kFlushAt || plane >= end) {
+        if (pending >= kFlushAt || plane + 1 == end) {
             for (int k = 0; k < pending; ++k)
                 ++bins[kept[k]];
             pending = 0;
         }
-        // Per plane (pair) into double: a float sum over a whole chunk would lose precision.
+        // Per plane into double: a float sum over a whole chunk would lose precision.
         sum = _mm512_add_pd(sum, _mm512_cvtps_pd(_mm512_castps512_ps256(planeSum)));
         sum = _mm512_add_pd(sum, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(planeSum), 1))));
     }
@@ -403,6 +367,11 @@ at::Tensor thresholdWithStats(const at::Tensor &x, float threshold, SiteStats &s
     auto y = overwrite && in.is_same(x) ? x : at::empty_like(in, at::MemoryFormat::Contiguous);
     scanTensor(in.dim() == 0 ? in.reshape({1, 1}) : in, y.data_ptr<float>(), threshold, stats);
     return y;
+}
+
+bool vectorScanFor(std::int64_t planeSize)
+{
+    return avx512Scan.load(std::memory_order_relaxed) && planeSize >= 16;
 }
 
 at::Tensor affineThresholdWithStats(const at::Tensor &x, const std::vector<float> &alpha, const std::vector<float> &beta,

@@ -13,4 +13,10 @@ int computeThreads();
 bool compressedStatisticsAvailable();
 void setCompressedStatistics(bool enabled);
 
+// While capturing, a ReLU site fed only by an inference BatchNorm (and a residual add) computes them in its own pass
+// (Model::batchNormFolds). On by default; off, capture runs the model's BatchNorm and add as they are (benchmarks
+// print both).
+void setBatchNormFolding(bool enabled);
+bool batchNormFolding();
+
 } // namespace sparsity
