@@ -1,7 +1,9 @@
 // Model loading, site discovery, naming and geometry on real models: the sample models, models exported
 // with torch.jit.script/trace, and torchvision models.
+#include "capture.h"
 #include "error.h"
 #include "model.h"
+#include "threads.h"
 #include "testmodels.h"
 
 #include <QFile>
@@ -10,6 +12,8 @@
 #include <QTest>
 
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 
 using namespace sparsity;
 
@@ -169,6 +173,53 @@ private Q_SLOTS:
         QVERIFY(findSite(*m, "layer4.1.relu#2"));
         m->setInputShape({3, 64, 64});
         QCOMPARE(findSite(*m, "layer4.1.relu#2")->shape, (std::vector<std::int64_t>{512, 2, 2}));
+    }
+
+    // Every ReLU site of torchvision's ResNet-18 (scripted and traced) folds the BatchNorm before it (and the
+    // residual add, in the second ReLU call of each block) while capturing: the feature maps and statistics equal
+    // those of aten's own BatchNorm and add byte for byte.
+    void torchvisionResNet18FoldsItsBatchNorms_data()
+    {
+        QTest::addColumn<QString>("file");
+        QTest::newRow("scripted") << QStringLiteral("tv_resnet18_scripted.pt");
+        QTest::newRow("traced") << QStringLiteral("tv_resnet18_traced.pt");
+    }
+    void torchvisionResNet18FoldsItsBatchNorms()
+    {
+        QFETCH(QString, file);
+        if (!QFile::exists(dir_.filePath(file)))
+            QSKIP("torchvision is not installed");
+        if (!compressedStatisticsAvailable())
+            QSKIP("the probes fold a BatchNorm only with the AVX-512 statistics pass");
+        auto m = Model::load(dir_.filePath(file).toStdString());
+        m->setInputShape({3, 128, 128}); // layer4's maps are then 4x4: planes under 16 elements are not folded
+        Batch b;
+        b.n = 3;
+        b.c = 3;
+        b.h = b.w = 128;
+        b.data.resize(std::size_t(b.n * b.c * b.h * b.w));
+        for (std::size_t i = 0; i < b.data.size(); ++i)
+            b.data[i] = float(std::sin(0.37 * double(i)) + 0.3 * std::cos(0.011 * double(i)));
+        b.indices = {0, 1, 2};
+        CaptureOptions options;
+        options.keepFeatureMaps = b.indices;
+        const auto folded = capture(*m, {b}, options);
+        const auto folds = m->batchNormFolds();
+        QCOMPARE(int(std::count(folds.begin(), folds.end(), Model::BatchNormFold::Exact)), 17);
+        setBatchNormFolding(false);
+        const auto plain = capture(*m, {b}, options);
+        setBatchNormFolding(true);
+        QCOMPARE(folded.kept.size(), std::size_t(3));
+        for (std::size_t i = 0; i < folded.kept.size(); ++i)
+            for (std::size_t s = 0; s < folded.kept[i].siteMaps.size(); ++s) {
+                const auto &x = folded.kept[i].siteMaps[s], &y = plain.kept[i].siteMaps[s];
+                QCOMPARE(x.size(), y.size());
+                QVERIFY(std::memcmp(x.data(), y.data(), x.size() * sizeof(float)) == 0);
+            }
+        for (std::size_t s = 0; s < folded.sites.size(); ++s) {
+            QCOMPARE(folded.sites[s].zeros, plain.sites[s].zeros);
+            QCOMPARE(folded.sites[s].positive.counts(), plain.sites[s].positive.counts());
+        }
     }
 
     void torchvisionMobileNetV2ActivationsInsideIf()
