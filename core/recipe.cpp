@@ -172,7 +172,7 @@ std::string Recipe::toJson() const
 {
     auto finetuneJson = [&] {
         QJsonObject o{{q("epochs"), finetuneEpochs}, {q("optimizer"), optimizerJson(finetuneOptimizer)},
-                      {q("rounds"), rounds}, {q("penalize"), penalizeWhileFinetuning}};
+                      {q("rounds"), rounds}, {q("penalize"), penalizeWhileFinetuning}, {q("ramp_epochs"), rampEpochs}};
         if (finetuneLambda >= 0.0) // absent: the penalty's lambda
             o.insert(q("lambda"), finetuneLambda);
         return o;
@@ -267,6 +267,10 @@ Recipe Recipe::fromJson(const std::string &json, const std::string &origin)
     r.finetuneEpochs = int(Reader{ft, origin, "finetune."}.number("epochs", r.finetuneEpochs, 0, 10000));
     r.rounds = int(Reader{ft, origin, "finetune."}.number("rounds", r.rounds, 1, 100));
     r.finetuneLambda = Reader{ft, origin, "finetune."}.number("lambda", r.finetuneLambda, 0.0, 1e9);
+    r.rampEpochs = Reader{ft, origin, "finetune."}.number("ramp_epochs", r.rampEpochs, 0.0, 10000.0);
+    if (r.rampEpochs > double(r.finetuneEpochs))
+        throw Error(origin + ": field 'finetune.ramp_epochs' (" + std::to_string(r.rampEpochs) +
+                    ") must not exceed 'finetune.epochs' (" + std::to_string(r.finetuneEpochs) + "): the thresholds would never reach their value");
     if (ft.contains(q("penalize")))
         r.penalizeWhileFinetuning = ft.value(q("penalize")).toBool(r.penalizeWhileFinetuning);
     r.finetuneOptimizer = readOptimizer(ft.value(q("optimizer")).toObject(), r.finetuneOptimizer, origin, "finetune.optimizer.");

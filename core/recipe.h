@@ -70,6 +70,9 @@ struct Recipe {
     bool penalizeWhileFinetuning = false; // keep the partial penalty on during the fine-tune rounds
     double finetuneLambda = -1.0;         // its weight there; < 0: the regularize phase's `lambda`
     double finetuneLambdaOrDefault() const { return finetuneLambda >= 0.0 ? finetuneLambda : lambda; }
+    // Each round's thresholds grow linearly from 0 to their value over this many fine-tune epochs (step by step),
+    // so the network adapts while they rise (gradual, as in gradual pruning); 0: at once. At most `finetuneEpochs`.
+    double rampEpochs = 0.0;
 
     std::size_t batchSize = 64;
     std::size_t trainImages = 0;       // 0 = the whole training split

@@ -10,6 +10,7 @@
 #include <QDir>
 #include <QFile>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <numeric>
@@ -229,6 +230,21 @@ void freezeBatchNorm(torch::jit::Module &module)
             name.resize(underscore);
         if (kinds.count(name))
             m.train(false);
+    }
+}
+
+// A fine-tune ramp's thresholds: `fraction` (clamped to [0, 1]) of the round's, scalar and per channel. The caller
+// holds the model's run lock (Model::setThresholds would take it); a fraction of 1 gives the round's values exactly.
+void rampThresholds(detail::ProbeState &state, const Checkpoint &round, double fraction)
+{
+    const float f = float(std::clamp(fraction, 0.0, 1.0));
+    for (std::size_t i = 0; i < state.thresholds.size() && i < round.thresholds.size(); ++i) {
+        state.thresholds[i] = f * round.thresholds[i];
+        if (i < round.channelThresholds.size()) {
+            state.channelThresholds[i] = round.channelThresholds[i];
+            for (auto &t : state.channelThresholds[i])
+                t *= f;
+        }
     }
 }
 
@@ -498,6 +514,8 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
                     cancelled = true;
                     break;
                 }
+                if (phase.thresholdsFirst && recipe.rampEpochs > 0.0)
+                    rampThresholds(state, progress, (double(epoch - phase.firstEpoch) * steps + step + 1) / (recipe.rampEpochs * steps));
                 const double rate = scheduledRate(phase.optimizer, epoch - phase.firstEpoch, step, steps, phase.epochs);
                 setRate(*optimizer, rate);
                 state.penaltyTerms.clear();
@@ -559,6 +577,12 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
             state.regularize = phase.regularize;
         }
         leaveTraining();
+        if (phase.thresholdsFirst && recipe.rampEpochs > 0.0) {
+            // Cancelled mid-ramp: the model keeps the round's thresholds, as its checkpoint does.
+            model.setThresholds(progress.thresholds);
+            for (std::size_t i = 0; i < siteCount && i < progress.channelThresholds.size(); ++i)
+                model.setChannelThresholds(int(i), progress.channelThresholds[i]);
+        }
     }
     result.cancelled = cancelled;
     result.epochsDone = progress.epochsDone;

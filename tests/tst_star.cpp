@@ -580,6 +580,8 @@ private Q_SLOTS:
         r.penalizeWhileFinetuning = true;
         r.finetuneLambda = 0.5;
         r.penaltyWeighting = Recipe::PenaltyWeighting::PerActivation;
+        r.finetuneEpochs = 4;
+        r.rampEpochs = 2.5;
         const QString file = dir_.filePath(QStringLiteral("recipe.json"));
         r.save(file.toStdString());
         const Recipe back = Recipe::load(file.toStdString());
@@ -594,6 +596,7 @@ private Q_SLOTS:
         QCOMPARE(back.finetuneLambda, 0.5);
         QCOMPARE(back.finetuneLambdaOrDefault(), 0.5);
         QCOMPARE(back.penaltyWeighting, Recipe::PenaltyWeighting::PerActivation);
+        QCOMPARE(back.rampEpochs, 2.5);
         {
             Recipe greedy;
             greedy.searchStrategy = SearchOptions::Strategy::Greedy;
@@ -627,6 +630,9 @@ private Q_SLOTS:
             {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"thresholds\": {\"channel_reference\": \"max\"}}",
              "'thresholds.channel_reference'"},
             {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"finetune\": {\"lambda\": -2}}", "'finetune.lambda'"},
+            {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"finetune\": {\"ramp_epochs\": -1}}", "'finetune.ramp_epochs'"},
+            {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"finetune\": {\"epochs\": 2, \"ramp_epochs\": 3}}",
+             "'finetune.ramp_epochs'"},
             {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"penalty\": {\"weighting\": \"pixels\"}}", "'penalty.weighting'"},
             {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"band\": {\"per_channel\": 1}}", "'band.per_channel'"},
             {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"thresholds\": {\"constant_share\": 2}}", "'thresholds.constant_share'"},
@@ -667,6 +673,37 @@ private Q_SLOTS:
             QVERIFY(m->channelThresholds()[std::size_t(site.index)].empty());
             QCOMPARE(m->thresholds()[std::size_t(site.index)], site.sparsifiable ? 0.2f : 0.0f);
         }
+    }
+
+    // finetune.ramp_epochs: the round's thresholds grow linearly, step by step, and are reached exactly at the end of
+    // the ramp; a run cancelled mid-ramp leaves the model with the round's thresholds (as its checkpoint has them).
+    void rampRaisesThresholdsStepByStep()
+    {
+        Recipe recipe = smallRecipe(Recipe::ThresholdMode::Global);
+        recipe.globalThreshold = 0.2;
+        recipe.regularizeEpochs = 0;
+        recipe.finetuneEpochs = 2;
+        recipe.rampEpochs = 1.5;
+        auto m = resnet();
+        TrainingData data{train_.get(), test_.get(), m->defaultPreprocessing()};
+        std::vector<std::pair<int, float>> seen; // (step counted over the phase, threshold of the stem)
+        TrainingCallbacks callbacks;
+        callbacks.step = [&](const TrainingStep &s) { seen.emplace_back(s.epoch * s.stepsPerEpoch + s.step, m->thresholds()[0]); };
+        const auto r = train(*m, recipe, data, dir_.filePath(QStringLiteral("ramp")).toStdString(), false, nullptr, callbacks);
+        QVERIFY(!r.cancelled);
+        const int steps = int(seen.size()) / 2;
+        QCOMPARE(steps, 8); // 256 images in batches of 32
+        for (const auto &[step, t] : seen) {
+            const double expected = 0.2 * std::min(1.0, double(step + 1) / (1.5 * steps));
+            QVERIFY2(std::abs(double(t) - expected) < 1e-6, qPrintable(QStringLiteral("step %1: %2 vs %3").arg(step).arg(t).arg(expected)));
+        }
+        QCOMPARE(seen.back().second, 0.2f);
+        QCOMPARE(r.thresholds[0], 0.2f);
+
+        auto cancelled = resnet();
+        const auto c = cancelledRun(*cancelled, recipe, data, dir_.filePath(QStringLiteral("ramp-cancelled")), 0, 3);
+        QVERIFY(c.cancelled);
+        QCOMPARE(cancelled->thresholds()[0], 0.2f);
     }
 
     void resumeAfterCancelMatchesAnUninterruptedRun()
