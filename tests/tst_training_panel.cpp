@@ -266,6 +266,18 @@ private Q_SLOTS:
         QCOMPARE(constantShare->value(), r.constantShare);
         constantShare->setValue(0.2);
         QCOMPARE(doc()->recipe().constantShare, 0.2);
+        // The threshold ramp reaches the recipe and cannot outlast the fine-tune.
+        auto *ramp = panel()->findChild<QDoubleSpinBox *>(QStringLiteral("ramp"));
+        auto *finetuneEpochs = panel()->findChild<QSpinBox *>(QStringLiteral("finetuneEpochs"));
+        QVERIFY(ramp && finetuneEpochs);
+        QCOMPARE(ramp->value(), r.rampEpochs);
+        finetuneEpochs->setValue(2);
+        ramp->setValue(0.5);
+        QCOMPARE(doc()->recipe().rampEpochs, 0.5);
+        ramp->setValue(7.0);
+        QCOMPARE(doc()->recipe().rampEpochs, 2.0);
+        finetuneEpochs->setValue(1);
+        QCOMPARE(doc()->recipe().rampEpochs, 1.0);
         auto *weighting = panel()->findChild<QComboBox *>(QStringLiteral("weighting"));
         auto *strategy = panel()->findChild<QComboBox *>(QStringLiteral("strategy"));
         QVERIFY(weighting && strategy);

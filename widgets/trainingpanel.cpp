@@ -104,6 +104,13 @@ TrainingPanel::TrainingPanel(Document *doc, QWidget *parent) : QWidget(parent), 
     constantShare_->setToolTip(tr("After the thresholds: a channel whose most frequent value covers at least this share of "
                                   "its positions (a constant answer to an empty background) is thresholded at that value"));
     ftEpochs_ = intSpin(0, 1000, this);
+    ftEpochs_->setObjectName(QStringLiteral("finetuneEpochs"));
+    ramp_ = doubleSpin(0.0, 1000.0, 1, 0.5, this);
+    ramp_->setObjectName(QStringLiteral("ramp"));
+    ramp_->setSuffix(tr(" epochs"));
+    ramp_->setSpecialValueText(tr("at once"));
+    ramp_->setToolTip(tr("The thresholds grow linearly from 0 to their value over this many fine-tune epochs, so the "
+                         "network adapts while they rise (at most the fine-tune epochs)"));
     ftRate_ = doubleSpin(0.0, 10.0, 6, 1e-4, this);
     trainImages_ = intSpin(0, std::numeric_limits<int>::max(), this, tr("all"));
     calibrationImages_ = intSpin(1, std::numeric_limits<int>::max(), this);
@@ -134,6 +141,7 @@ TrainingPanel::TrainingPanel(Document *doc, QWidget *parent) : QWidget(parent), 
     form->addRow(tr("Target sparsity"), target_);
     form->addRow(tr("Cut constant responses"), constantShare_);
     form->addRow(tr("Fine-tune epochs"), ftEpochs_);
+    form->addRow(tr("Threshold ramp"), ramp_);
     form->addRow(tr("Fine-tune learning rate"), ftRate_);
     form->addRow(tr("Training images"), trainImages_);
     form->addRow(tr("Calibration images"), calibrationImages_);
@@ -209,7 +217,9 @@ TrainingPanel::TrainingPanel(Document *doc, QWidget *parent) : QWidget(parent), 
     for (QSpinBox *s : {minDepth_, maxDepth_, regEpochs_, ftEpochs_, trainImages_, calibrationImages_, validationImages_,
                         batch_, seed_})
         connect(s, &QSpinBox::valueChanged, this, &TrainingPanel::storeInDocument);
-    for (QDoubleSpinBox *s : {band_, lambda_, budget_, target_, constantShare_, regRate_, ftRate_})
+    // A ramp longer than the fine-tune would never reach the thresholds (the recipe file refuses it too).
+    connect(ftEpochs_, &QSpinBox::valueChanged, this, [this](int epochs) { ramp_->setMaximum(double(epochs)); });
+    for (QDoubleSpinBox *s : {band_, lambda_, budget_, target_, constantShare_, regRate_, ftRate_, ramp_})
         connect(s, &QDoubleSpinBox::valueChanged, this, &TrainingPanel::storeInDocument);
     for (QCheckBox *c : {perChannel_, bandPerChannel_})
         connect(c, &QCheckBox::toggled, this, &TrainingPanel::storeInDocument);
@@ -271,6 +281,7 @@ Recipe TrainingPanel::recipe() const
     r.targetSparsity = target_->value();
     r.constantShare = constantShare_->value();
     r.finetuneEpochs = ftEpochs_->value();
+    r.rampEpochs = std::min(ramp_->value(), double(r.finetuneEpochs));
     r.finetuneOptimizer.learningRate = ftRate_->value();
     r.trainImages = std::size_t(trainImages_->value());
     r.calibrationImages = std::size_t(calibrationImages_->value());
@@ -310,6 +321,8 @@ void TrainingPanel::showRecipe(const Recipe &r)
     target_->setValue(r.targetSparsity);
     constantShare_->setValue(r.constantShare);
     ftEpochs_->setValue(r.finetuneEpochs);
+    ramp_->setMaximum(double(r.finetuneEpochs));
+    ramp_->setValue(r.rampEpochs);
     ftRate_->setValue(r.finetuneOptimizer.learningRate);
     trainImages_->setValue(int(std::min<std::size_t>(r.trainImages, std::size_t(std::numeric_limits<int>::max()))));
     calibrationImages_->setValue(int(std::min<std::size_t>(r.calibrationImages, std::size_t(std::numeric_limits<int>::max()))));
@@ -364,7 +377,7 @@ void TrainingPanel::updateButtons()
     pause_->setEnabled(training);
     pause_->setText(doc_->isTrainingPaused() ? tr("Continue") : tr("Pause"));
     for (QWidget *w : std::initializer_list<QWidget *>{method_, scope_, bandMode_, penalty_, weighting_, thresholdMode_, strategy_, perChannel_, bandPerChannel_, band_, lambda_,
-                                                        regEpochs_, regRate_, budget_, target_, constantShare_, ftEpochs_, ftRate_,
+                                                        regEpochs_, regRate_, budget_, target_, constantShare_, ftEpochs_, ramp_, ftRate_,
                                                         trainImages_, calibrationImages_, validationImages_, batch_, seed_})
         w->setEnabled(!training);
     if (!training)

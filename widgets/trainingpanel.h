@@ -63,7 +63,7 @@ private:
     QComboBox *method_, *scope_, *bandMode_, *penalty_, *weighting_, *thresholdMode_, *strategy_;
     QCheckBox *perChannel_, *bandPerChannel_;
     QSpinBox *minDepth_, *maxDepth_;
-    QDoubleSpinBox *band_, *lambda_, *budget_, *target_, *constantShare_;
+    QDoubleSpinBox *band_, *lambda_, *budget_, *target_, *constantShare_, *ramp_;
     QSpinBox *regEpochs_, *ftEpochs_;
     QDoubleSpinBox *regRate_, *ftRate_;
     QSpinBox *trainImages_, *calibrationImages_, *validationImages_, *batch_, *seed_;
