@@ -2,6 +2,8 @@
 // Test models exported the way PyTorch users export them, written once per test run by
 // tests/fixtures/make_test_models.py with Debian's python3-torch (and torchvision when installed).
 
+#include "dataset.h"
+
 #include <QDir>
 #include <QProcess>
 #include <QString>
@@ -40,6 +42,27 @@ inline QString exportModels(const QString &dir, bool withTorchvision)
     if (!p.waitForFinished(300000) || p.exitCode() != 0)
         return QString::fromUtf8(p.readAllStandardError());
     return {};
+}
+
+// A batch of deterministic pseudo-random images for models without a dataset of their own.
+inline sparsity::Batch syntheticBatch(int n, int c, int h, int w, unsigned seed)
+{
+    sparsity::Batch b;
+    b.n = n;
+    b.c = c;
+    b.h = h;
+    b.w = w;
+    b.data.resize(std::size_t(n * c * h * w));
+    unsigned state = seed;
+    for (auto &v : b.data) {
+        state = state * 1664525u + 1013904223u;
+        v = float(state >> 8) / float(1u << 24) * 2.0f - 1.0f;
+    }
+    for (int i = 0; i < n; ++i) {
+        b.indices.push_back(std::size_t(i));
+        b.labels.push_back(-1); // unlabelled: these models have no classes
+    }
+    return b;
 }
 
 } // namespace testmodels

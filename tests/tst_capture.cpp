@@ -57,27 +57,6 @@ bool atenUsesFma()
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && level != QLatin1String("default");
 }
 
-// A batch of deterministic pseudo-random images for models without a dataset of their own.
-Batch syntheticBatch(int n, int c, int h, int w, unsigned seed)
-{
-    Batch b;
-    b.n = n;
-    b.c = c;
-    b.h = h;
-    b.w = w;
-    b.data.resize(std::size_t(n * c * h * w));
-    unsigned state = seed;
-    for (auto &v : b.data) {
-        state = state * 1664525u + 1013904223u;
-        v = float(state >> 8) / float(1u << 24) * 2.0f - 1.0f;
-    }
-    for (int i = 0; i < n; ++i) {
-        b.indices.push_back(std::size_t(i));
-        b.labels.push_back(-1); // unlabelled: these models have no classes
-    }
-    return b;
-}
-
 template <typename F>
 QString errorOf(F f)
 {
@@ -247,7 +226,7 @@ private Q_SLOTS:
         useKernelOfRow();
         const float specials[] = {0.0f, -0.0f, std::nanf(""), -std::nanf(""), INFINITY, -INFINITY, 1e-40f, -1e-40f,
                                   1e-30f, 3e-8f, 0.5f, 1.0f, 7e4f, 3e38f, -2.0f, 1e-6f};
-        Batch b = syntheticBatch(3, 1, 28, 28, 7);
+        Batch b = testmodels::syntheticBatch(3, 1, 28, 28, 7);
         for (std::size_t i = 0; i < b.data.size(); ++i)
             if (i % 3 != 0) // keep some ordinary values between the special ones
                 b.data[i] = specials[(i * 7) % 16];
@@ -431,25 +410,25 @@ private Q_SLOTS:
             return;
         auto m = Model::load(fixtures_.filePath(QStringLiteral("loop_scripted.pt")).toStdString());
         m->setInputShape({3, 16, 16});
-        const auto r = capture(*m, {syntheticBatch(4, 3, 16, 16, 1)});
+        const auto r = capture(*m, {testmodels::syntheticBatch(4, 3, 16, 16, 1)});
         QCOMPARE(r.sites[0].elements, qint64(3 * 4 * 3 * 16 * 16)); // three iterations per forward
 
         auto dict = Model::load(fixtures_.filePath(QStringLiteral("dict_scripted.pt")).toStdString());
         dict->setInputShape({3, 16, 16});
         std::vector<std::int64_t> shape;
-        forwardOutput(*dict, syntheticBatch(2, 3, 16, 16, 2), true, &shape);
+        forwardOutput(*dict, testmodels::syntheticBatch(2, 3, 16, 16, 2), true, &shape);
         QCOMPARE(shape, (std::vector<std::int64_t>{2, 5, 16, 16})); // "out" by default
         dict->setOutputSelection({OutputSelection::Rule::Key, 0, "aux"});
-        forwardOutput(*dict, syntheticBatch(2, 3, 16, 16, 2), true, &shape);
+        forwardOutput(*dict, testmodels::syntheticBatch(2, 3, 16, 16, 2), true, &shape);
         QCOMPARE(shape, (std::vector<std::int64_t>{2, 6, 16, 16}));
         dict->setOutputSelection({OutputSelection::Rule::Key, 0, "nope"});
-        QVERIFY_THROWS_EXCEPTION(Error, forwardOutput(*dict, syntheticBatch(2, 3, 16, 16, 2), true));
+        QVERIFY_THROWS_EXCEPTION(Error, forwardOutput(*dict, testmodels::syntheticBatch(2, 3, 16, 16, 2), true));
 
         auto tuple = Model::load(fixtures_.filePath(QStringLiteral("tuple_scripted.pt")).toStdString());
-        forwardOutput(*tuple, syntheticBatch(2, 3, 16, 16, 3), true, &shape);
+        forwardOutput(*tuple, testmodels::syntheticBatch(2, 3, 16, 16, 3), true, &shape);
         QCOMPARE(shape, (std::vector<std::int64_t>{2, 5}));
         tuple->setOutputSelection({OutputSelection::Rule::Index, 1, {}});
-        forwardOutput(*tuple, syntheticBatch(2, 3, 16, 16, 3), true, &shape);
+        forwardOutput(*tuple, testmodels::syntheticBatch(2, 3, 16, 16, 3), true, &shape);
         QCOMPARE(shape, (std::vector<std::int64_t>{2, 6, 16, 16}));
     }
 
@@ -463,7 +442,7 @@ private Q_SLOTS:
             return;
         auto m = fixtureModel("squeeze_excite_scripted.pt");
         QVERIFY(m->instrumentedGraphText().find("sparsity::probe_relu") != std::string::npos);
-        Batch b = syntheticBatch(6, 3, 16, 16, 4);
+        Batch b = testmodels::syntheticBatch(6, 3, 16, 16, 4);
         b.indices = {0, 1, 2, 3, 4, 5};
         CaptureOptions options;
         options.keepFeatureMaps = b.indices;
@@ -503,7 +482,7 @@ private Q_SLOTS:
             return;
         auto m = fixtureModel("relu_input_read_again_scripted.pt");
         QCOMPARE(fusedReluProbes(*m), std::size_t(3));
-        Batch b = syntheticBatch(4, 3, 16, 16, 9);
+        Batch b = testmodels::syntheticBatch(4, 3, 16, 16, 9);
         CaptureOptions options;
         options.keepFeatureMaps = b.indices;
         const auto r = capture(*m, {b}, options);
@@ -531,7 +510,7 @@ private Q_SLOTS:
         if (!fixturesReady())
             return;
         auto m = fixtureModel("dict_scripted.pt"); // {"out": N x 5 x H x W}
-        Batch b = syntheticBatch(4, 3, 16, 16, 5);
+        Batch b = testmodels::syntheticBatch(4, 3, 16, 16, 5);
         b.labels = {0, 1, 2, 3};
         capture(*m, {b}); // the sites' shapes
         const int site = [&] {

@@ -193,14 +193,7 @@ private Q_SLOTS:
             QSKIP("the probes fold a BatchNorm only with the AVX-512 statistics pass");
         auto m = Model::load(dir_.filePath(file).toStdString());
         m->setInputShape({3, 128, 128}); // layer4's maps are then 4x4: planes under 16 elements are not folded
-        Batch b;
-        b.n = 3;
-        b.c = 3;
-        b.h = b.w = 128;
-        b.data.resize(std::size_t(b.n * b.c * b.h * b.w));
-        for (std::size_t i = 0; i < b.data.size(); ++i)
-            b.data[i] = float(std::sin(0.37 * double(i)) + 0.3 * std::cos(0.011 * double(i)));
-        b.indices = {0, 1, 2};
+        const Batch b = testmodels::syntheticBatch(3, 3, 128, 128, 11);
         CaptureOptions options;
         options.keepFeatureMaps = b.indices;
         const auto folded = capture(*m, {b}, options);
