@@ -17,6 +17,7 @@
 #include <QLabel>
 #include <QPushButton>
 #include <QScrollArea>
+#include <QScrollBar>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QVBoxLayout>
@@ -153,6 +154,9 @@ TrainingPanel::TrainingPanel(Document *doc, QWidget *parent) : QWidget(parent), 
     auto *scroll = new QScrollArea(this);
     scroll->setWidget(editor);
     scroll->setWidgetResizable(true);
+    // The form keeps its full width (combo texts were cut, behind a horizontal scroll bar); the plot takes the rest.
+    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    scroll->setMinimumWidth(editor->sizeHint().width() + scroll->verticalScrollBar()->sizeHint().width() + 2 * scroll->frameWidth());
 
     start_ = new QPushButton(tr("Start"), this);
     start_->setToolTip(tr("Fine-tune a fresh copy of the model file with this recipe, starting from the current thresholds."));
