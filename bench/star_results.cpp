@@ -1,6 +1,8 @@
 // Writes docs/results.md: ReLU vs threshold-only vs L1-only vs STAR on the sample ResNet with the shipped data,
 // the same training budget for every method, evaluated on the 2,000 shipped test images.
-// Usage: star_results [RECIPE.json] > docs/results.md   (progress on stderr)
+// Usage: star_results [RECIPE.json [TRAIN_DATA]] > docs/results.md   (progress on stderr)
+// TRAIN_DATA: train on another dataset's training split (e.g. Debian's full Fashion-MNIST in
+// /usr/share/datasets/fashion-mnist, with the recipe's data.train_images); evaluation stays on the shipped test images.
 #include "comparison.h"
 #include "training.h"
 #include "dataset.h"
@@ -22,7 +24,8 @@ int main(int argc, char **argv)
         const std::string model = SPARSITY_SAMPLEDATA_DIR "/models/sample-resnet.pt";
         const std::string data = SPARSITY_SAMPLEDATA_DIR "/fashion-mnist";
         const Recipe star = argc > 1 ? Recipe::load(argv[1]) : Recipe::load(SPARSITY_RESOURCES_DIR "/recipes/star-sample-resnet.json");
-        auto train = openDataset(data, Split::Train);
+        const std::string trainData = argc > 2 ? argv[2] : data;
+        auto train = openDataset(trainData, Split::Train);
         auto test = openDataset(data, Split::Test);
         auto probe = Model::load(model);
         TrainingData td{train.get(), test.get(), probe->defaultPreprocessing()};
@@ -44,10 +47,14 @@ int main(int argc, char **argv)
 
         std::printf("# STAR on the sample ResNet: results\n\n");
         std::printf("The tables down to the acceptance line are printed by `build/dev/bench/star_results` (recipe: "
-                    "`resources/recipes/star-sample-resnet.json`). Model `sampledata/models/sample-resnet.pt`; training "
-                    "on the shipped 10,000 Fashion-MNIST training images (the last %zu held out for calibration); every "
-                    "figure below on the %zu shipped test images. Every method gets the same %d epochs on the same "
-                    "data (see docs/star.md). Machine: %u cores, CPU only.\n\n",
+                    "`%s`). Model `sampledata/models/sample-resnet.pt`; training on %s (the last %zu held out for "
+                    "calibration); every figure below on the %zu shipped test images. Every method gets the same %d "
+                    "epochs on the same data (see docs/star.md). Machine: %u cores, CPU only.\n\n",
+                    argc > 1 ? argv[1] : "resources/recipes/star-sample-resnet.json",
+                    argc > 2 ? (std::to_string(train->size()) + " training images of `" + trainData + "`" +
+                                (star.trainImages ? " (the first " + std::to_string(star.trainImages) + " used)" : std::string()))
+                                   .c_str()
+                             : "the shipped 10,000 Fashion-MNIST training images",
                     star.calibrationImages, c.evaluationImages, c.epochs, std::thread::hardware_concurrency());
         std::printf("| method | top-1 (%%) | Δ top-1 vs original (pp) | activation sparsity | nonzero activations / image | removed vs ReLU | fine-tuning time (s) |\n");
         std::printf("| --- | --- | --- | --- | --- | --- | --- |\n");
