@@ -317,9 +317,6 @@ std::shared_ptr<Model> Model::load(const std::string &path)
         d.sites.push_back(s);
     }
     d.activationSiteCount = int(d.sites.size());
-    for (auto &output : d.siteOutputs)
-        if (Node *folded = foldBatchNormIntoProbe(output->node()))
-            output = folded->output();
 
     std::vector<Node *> computeNodes;
     std::function<void(torch::jit::Block *)> walk = [&](torch::jit::Block *b) {
@@ -394,6 +391,10 @@ std::shared_ptr<Model> Model::load(const std::string &path)
             d.sites[i].consumers.push_back(consumer);
         }
     }
+    // Last, so that layers and consumers describe the model's own ops (a residual add stays an add).
+    for (auto &output : d.siteOutputs)
+        if (Node *folded = foldBatchNormIntoProbe(output->node()))
+            output = folded->output();
 
     if (d.metadata.inputShape.size() == 3)
         model->setInputShape(d.metadata.inputShape);

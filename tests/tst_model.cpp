@@ -80,6 +80,12 @@ private Q_SLOTS:
         QCOMPARE(conv.outChannels, qint64(32));
         QCOMPARE(conv.outputShape, (std::vector<std::int64_t>{32, 14, 14}));
         QCOMPARE(conv.denseMacs, qint64(32 * 14 * 14 * 16 * 9));
+        // The stem's output also feeds layer1's residual add, which stays an add although capture folds it into the
+        // probe of layer1.relu#2.
+        const Site *stem = findSite(*m, "relu");
+        QCOMPARE(int(stem->consumers.size()), 2);
+        QCOMPARE(stem->consumers[1].kind, LayerKind::Add);
+        QCOMPARE(QString::fromStdString(stem->consumers[1].op), QStringLiteral("aten::add_"));
         // Every conv/linear layer is listed in execution order with the site it reads.
         QCOMPARE(int(m->layers().size()), 10);
         for (const auto &layer : m->layers())
