@@ -69,13 +69,6 @@ Damage compare(const std::vector<Batch> &batches, const std::vector<std::vector<
     return {images ? 100.0 * double(correct) / double(images) : 0.0, images ? kl / double(images) : 0.0};
 }
 
-void restoreThresholds(Model &model, const std::vector<float> &thresholds, const std::vector<std::vector<float>> &channels)
-{
-    model.setThresholds(thresholds);
-    for (std::size_t i = 0; i < channels.size(); ++i)
-        model.setChannelThresholds(int(i), channels[i]);
-}
-
 } // namespace
 
 SearchResult greedyThresholdSearch(Model &model, const std::vector<Batch> &calibration, const SearchOptions &options,
@@ -100,7 +93,7 @@ SearchResult greedyThresholdSearch(Model &model, const std::vector<Batch> &calib
         ~RestoreOnThrow()
         {
             if (std::uncaught_exceptions() != uncaught)
-                restoreThresholds(model, thresholds, channels);
+                model.setThresholds(thresholds, channels);
         }
     } restoreOnThrow{model, start, startChannels};
     for (int s : scope)
@@ -116,7 +109,7 @@ SearchResult greedyThresholdSearch(Model &model, const std::vector<Batch> &calib
     auto finish = [&](bool wasCancelled) {
         result.cancelled = wasCancelled;
         if (wasCancelled)
-            restoreThresholds(model, start, startChannels);
+            model.setThresholds(start, startChannels);
         result.thresholds = model.thresholds();
         result.channelThresholds = model.channelThresholds();
         result.evaluations = state.evaluation;

@@ -488,6 +488,13 @@ void Model::setThresholds(const std::vector<float> &thresholds)
         d->state->thresholds[i] = d->sites[i].sparsifiable ? std::max(0.0f, thresholds[i]) : 0.0f;
 }
 
+void Model::setThresholds(const std::vector<float> &thresholds, const std::vector<std::vector<float>> &perChannel)
+{
+    setThresholds(thresholds);
+    for (std::size_t i = 0; i < perChannel.size(); ++i)
+        setChannelThresholds(int(i), perChannel[i]);
+}
+
 void Model::setThreshold(int site, float threshold)
 {
     if (site < 0 || std::size_t(site) >= d->sites.size())

@@ -68,6 +68,9 @@ public:
     // Thresholds: one per site (ignored for dense sites); optional per-channel override.
     std::vector<float> thresholds() const;
     void setThresholds(const std::vector<float> &thresholds);
+    // Both at once (restoring a saved state): the scalars, and the per-channel values of the first
+    // perChannel.size() sites (usually all of them; an empty entry: the scalar applies).
+    void setThresholds(const std::vector<float> &thresholds, const std::vector<std::vector<float>> &perChannel);
     void setThreshold(int site, float threshold);
     void setChannelThresholds(int site, const std::vector<float> &perChannel); // empty = use the scalar
     std::vector<float> channelThresholds(int site) const;                        // empty = the scalar applies

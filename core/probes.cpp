@@ -135,6 +135,12 @@ at::Tensor runProbe(const at::Tensor &x, int64_t model, int64_t site, bool inPla
     return y;
 }
 
+// The scalar threshold a fused probe applies with its ReLU (so never below 0; 0 for a site that is not thresholded).
+float fusedThreshold(const ProbeState &state, std::size_t site)
+{
+    return state.thresholdable[site] ? std::max(0.0f, state.thresholds[site]) : 0.0f;
+}
+
 // A ReLU site whose activation the probe itself computes. While statistics are collected (no autograd, a
 // scalar threshold) the ReLU, the threshold and the statistics are one pass over the activation instead of
 // three; otherwise it is aten::relu followed by the ordinary probe.
@@ -149,7 +155,7 @@ at::Tensor probeRelu(const at::Tensor &x, int64_t model, int64_t site)
         return overwrite ? runProbe(at::relu_(const_cast<at::Tensor &>(x)), model, site, true)
                          : runProbe(at::relu(x), model, site, false);
     recordFirstExecution(*state, s, x);
-    const float t = state->thresholdable[s] ? std::max(0.0f, state->thresholds[s]) : 0.0f;
+    const float t = fusedThreshold(*state, s);
     at::Tensor y = thresholdWithStats(x, t, state->stats[s], overwrite);
     keepFeatureMaps(*state, s, y);
     return y;
@@ -205,7 +211,7 @@ at::Tensor foldedProbe(const at::Tensor &x, const BatchNormArgs &bn, const at::T
         shift[c] = std::fma(-mean.data_ptr<float>()[c], scale[c], b.defined() ? b.data_ptr<float>()[c] : 0.0f);
     }
     recordFirstExecution(*state, s, x);
-    const float t = state->thresholdable[s] ? std::max(0.0f, state->thresholds[s]) : 0.0f;
+    const float t = fusedThreshold(*state, s);
     at::Tensor y;
     if (state->batchNormFoldExact[s] == 0) {
         SiteStats folded, reference;

@@ -264,10 +264,11 @@ Recipe Recipe::fromJson(const std::string &json, const std::string &origin)
         throw Error(origin + ": field 'thresholds.strategy' greedy sets one threshold per site; per_channel needs bisection");
 
     const QJsonObject ft = top.object("finetune");
-    r.finetuneEpochs = int(Reader{ft, origin, "finetune."}.number("epochs", r.finetuneEpochs, 0, 10000));
-    r.rounds = int(Reader{ft, origin, "finetune."}.number("rounds", r.rounds, 1, 100));
-    r.finetuneLambda = Reader{ft, origin, "finetune."}.number("lambda", r.finetuneLambda, 0.0, 1e9);
-    r.rampEpochs = Reader{ft, origin, "finetune."}.number("ramp_epochs", r.rampEpochs, 0.0, 10000.0);
+    const Reader fr{ft, origin, "finetune."};
+    r.finetuneEpochs = int(fr.number("epochs", r.finetuneEpochs, 0, 10000));
+    r.rounds = int(fr.number("rounds", r.rounds, 1, 100));
+    r.finetuneLambda = fr.number("lambda", r.finetuneLambda, 0.0, 1e9);
+    r.rampEpochs = fr.number("ramp_epochs", r.rampEpochs, 0.0, 10000.0);
     if (r.rampEpochs > double(r.finetuneEpochs))
         throw Error(origin + ": field 'finetune.ramp_epochs' (" + std::to_string(r.rampEpochs) +
                     ") must not exceed 'finetune.epochs' (" + std::to_string(r.finetuneEpochs) + "): the thresholds would never reach their value");

@@ -268,7 +268,7 @@ void scanTensor(const at::Tensor &t, float *out, float threshold, SiteStats &sta
     const float *data = t.data_ptr<float>();
     // Planes smaller than one vector would leave most lanes idle.
     // The vector kernel thresholds only at t >= 0 (every probe's threshold is).
-    const bool vectorKernel = avx512Scan.load(std::memory_order_relaxed) && scanPlaneSize >= 16 && !(out && !(threshold >= 0.0f));
+    const bool vectorKernel = vectorScanFor(scanPlaneSize) && !(out && !(threshold >= 0.0f));
 
     std::mutex mergeMutex;
     double sum = 0.0;

@@ -367,9 +367,7 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
         progress = loadCheckpoint(checkpointPath, d, siteCount);
         if (!progress.hasChannelThresholds)
             progress.channelThresholds = channels;
-        model.setThresholds(progress.thresholds);
-        for (std::size_t i = 0; i < siteCount; ++i)
-            model.setChannelThresholds(int(i), progress.channelThresholds[i]);
+        model.setThresholds(progress.thresholds, progress.channelThresholds);
         say("resumed after epoch " + std::to_string(progress.epochsDone) + " from " + checkpointPath);
     } else {
         CaptureOptions options;
@@ -579,9 +577,7 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
         leaveTraining();
         if (phase.thresholdsFirst && recipe.rampEpochs > 0.0) {
             // Cancelled mid-ramp: the model keeps the round's thresholds, as its checkpoint does.
-            model.setThresholds(progress.thresholds);
-            for (std::size_t i = 0; i < siteCount && i < progress.channelThresholds.size(); ++i)
-                model.setChannelThresholds(int(i), progress.channelThresholds[i]);
+            model.setThresholds(progress.thresholds, progress.channelThresholds);
         }
     }
     result.cancelled = cancelled;

@@ -701,9 +701,7 @@ void Document::runJob(JobKind kind)
                  pre = preprocessing_, indices = indices_, options, channels] {
         if (!job->cancel) {
             try {
-                model->setThresholds(job->thresholds);
-                for (std::size_t s = 0; s < channels.size(); ++s)
-                    model->setChannelThresholds(int(s), channels[s]);
+                model->setThresholds(job->thresholds, channels);
                 auto snap = std::make_shared<Snapshot>();
                 snap->result = capture(*model, *dataset, pre, indices, options, &job->cancel,
                                        [this, job](const CaptureProgress &p) {
@@ -802,9 +800,7 @@ void Document::startThresholdSearch(const SearchOptions &options, std::size_t ca
         if (!job->cancel) {
             try {
                 const auto batches = loadBatches(*dataset, pre, calibration, 64);
-                model->setThresholds(job->thresholds);
-                for (std::size_t s = 0; s < channels.size(); ++s)
-                    model->setChannelThresholds(int(s), channels[s]);
+                model->setThresholds(job->thresholds, channels);
                 const auto started = std::chrono::steady_clock::now();
                 job->search = std::make_shared<SearchResult>(searchThresholds(
                     *model, batches, options, &job->cancel, [this, job, started](const SearchProgress &p) {
@@ -908,9 +904,7 @@ void Document::startTraining(const Recipe &recipe, const QString &checkpointDir,
             const std::vector<std::int64_t> chw{pre.channels, pre.height, pre.width};
             if (model->inputShape() != chw)
                 model->setInputShape(chw);
-            model->setThresholds(job->thresholds);
-            for (std::size_t s = 0; s < channels.size(); ++s)
-                model->setChannelThresholds(int(s), channels[s]);
+            model->setThresholds(job->thresholds, channels);
             const auto train = sparsity::openDataset(datasetPath.toStdString(), Split::Train);
             const auto validation = sparsity::openDataset(datasetPath.toStdString(), Split::Test);
             const TrainingData data{train.get(), validation.get(), pre};
@@ -1122,10 +1116,9 @@ QStringList Document::exportTunedModel(const QString &outPath)
 
     pool_.waitForDone(); // the model's probe state belongs to the capture worker while a capture runs
     Model &model = *model_;
-    model.setThresholds(thresholds_);
+    model.setThresholds(thresholds_, channelThresholds_);
     QJsonObject channels;
     for (std::size_t s = 0; s < channelThresholds_.size(); ++s) {
-        model.setChannelThresholds(int(s), channelThresholds_[s]);
         if (!channelThresholds_[s].empty()) {
             QJsonArray values;
             for (float v : channelThresholds_[s])
