@@ -1,19 +1,19 @@
 // sparsity-cli: the headless twin of Sparsity Explorer. Wiring only: parse the command line, call the engine in
 // core/, print what core/report.h formats. docs/cli.md describes every command; docs/report-schema.md the --json output.
-#include "capture.h"
-#include "comparison.h"
-#include "dataset.h"
+#include "capture/capture.h"
+#include "tune/comparison.h"
+#include "data/dataset.h"
 #include "error.h"
-#include "model.h"
-#include "processorpreset.h"
-#include "project.h"
-#include "recipe.h"
-#include "report.h"
+#include "graph/model.h"
+#include "hardware/processorpreset.h"
+#include "io/project.h"
+#include "tune/recipe.h"
+#include "io/report.h"
 #include "threads.h"
-#include "thresholdsearch.h"
-#include "thresholdsfile.h"
-#include "training.h"
-#include "weights.h"
+#include "tune/thresholdsearch.h"
+#include "tune/thresholdsfile.h"
+#include "tune/training.h"
+#include "graph/weights.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>

@@ -1,9 +1,9 @@
 // Capture overhead: a plain forward pass of the sample ResNet (no probes) against the instrumented model
 // collecting every statistic, over the same in-memory batches in the same run; then peak memory for
 // streaming 2,000 and 10,000 images through capture (it must stay flat).
-#include "capture.h"
-#include "dataset.h"
-#include "model.h"
+#include "capture/capture.h"
+#include "data/dataset.h"
+#include "graph/model.h"
 #include "threads.h"
 
 #include <algorithm>

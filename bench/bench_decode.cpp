@@ -4,7 +4,7 @@
 //
 // Without a folder it writes N (default 300) photo-like 500x375 JPEGs (noise over gradients, quality 90) into
 // a temporary folder and removes them afterwards. A folder argument is opened with openDataset() (any format).
-#include "dataset.h"
+#include "data/dataset.h"
 #include "error.h"
 
 #include <opencv2/core.hpp>

@@ -3,11 +3,11 @@
 // prints what the two built-in presets project for it. The model must stay far below 1 ms per evaluation so the
 // GUI can recompute on every threshold-slider move.
 
-#include "processor.h"
-#include "processorpreset.h"
-#include "site.h"
-#include "sitestats.h"
-#include "workload.h"
+#include "hardware/processor.h"
+#include "hardware/processorpreset.h"
+#include "graph/site.h"
+#include "capture/sitestats.h"
+#include "hardware/workload.h"
 
 #include <chrono>
 #include <cstdio>

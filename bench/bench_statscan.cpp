@@ -1,7 +1,7 @@
 // Cost of the statistics pass alone, per activation element, for each kernel (AVX-512 and portable), on ReLU
 // outputs of the sample ResNet's three shapes (batch 64). Single-threaded, best of N, so it can be compared
 // with the per-element cost of a plain forward pass (bench_capture) and stays meaningful on a busy machine.
-#include "probes_p.h"
+#include "graph/probes_p.h"
 #include "threads.h"
 
 #include <torch/torch.h>

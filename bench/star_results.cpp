@@ -3,11 +3,11 @@
 // Usage: star_results [RECIPE.json [TRAIN_DATA]] > docs/results.md   (progress on stderr)
 // TRAIN_DATA: train on another dataset's training split (e.g. Debian's full Fashion-MNIST in
 // /usr/share/datasets/fashion-mnist, with the recipe's data.train_images); evaluation stays on the shipped test images.
-#include "comparison.h"
-#include "training.h"
-#include "dataset.h"
-#include "model.h"
-#include "recipe.h"
+#include "tune/comparison.h"
+#include "tune/training.h"
+#include "data/dataset.h"
+#include "graph/model.h"
+#include "tune/recipe.h"
 
 #include <QDir>
 #include <QTemporaryDir>

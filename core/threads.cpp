@@ -1,6 +1,6 @@
 #include "threads.h"
 
-#include "model.h"
+#include "graph/model.h"
 
 #include <ATen/Parallel.h>
 

@@ -2,7 +2,7 @@
 // Test models exported the way PyTorch users export them, written once per test run by
 // tests/fixtures/make_test_models.py with Debian's python3-torch (and torchvision when installed).
 
-#include "dataset.h"
+#include "data/dataset.h"
 
 #include <QDir>
 #include <QProcess>

@@ -1,14 +1,14 @@
 // Capture and evaluation on real models and data: statistics against a brute-force count, threshold
 // semantics, bit-exactness at threshold 0, accuracy of the sample models, export round trips.
-#include "capture.h"
-#include "dataset.h"
+#include "capture/capture.h"
+#include "data/dataset.h"
 #include "error.h"
-#include "model.h"
+#include "graph/model.h"
 #include "datasetfixtures.h"
-#include "loghistogram.h"
-#include "report.h"
+#include "capture/loghistogram.h"
+#include "io/report.h"
 #include "testmodels.h"
-#include "thresholdsearch.h"
+#include "tune/thresholdsearch.h"
 #include "threads.h"
 
 #include <QFile>

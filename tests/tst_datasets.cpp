@@ -1,6 +1,6 @@
 // Dataset formats, detection, corrupt input, subsets and the BatchLoader, on fixtures written here
 // (plus the shipped Fashion-MNIST subset).
-#include "dataset.h"
+#include "data/dataset.h"
 #include "error.h"
 #include "datasetfixtures.h"
 

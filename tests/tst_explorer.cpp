@@ -11,8 +11,8 @@
 #include "mainwindow.h"
 #include "overviewview.h"
 #include "plotutil.h"
-#include "project.h"
-#include "site.h"
+#include "io/project.h"
+#include "graph/site.h"
 
 #include <QAbstractItemModelTester>
 #include <QComboBox>

@@ -1,5 +1,5 @@
-#include "loghistogram.h"
-#include "sitestats.h"
+#include "capture/loghistogram.h"
+#include "capture/sitestats.h"
 
 #include <QTest>
 

@@ -1,8 +1,8 @@
 // Model loading, site discovery, naming and geometry on real models: the sample models, models exported
 // with torch.jit.script/trace, and torchvision models.
-#include "capture.h"
+#include "capture/capture.h"
 #include "error.h"
-#include "model.h"
+#include "graph/model.h"
 #include "threads.h"
 #include "testmodels.h"
 

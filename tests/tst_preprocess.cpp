@@ -1,5 +1,5 @@
 // Preprocessing numerics against hand-computed values.
-#include "dataset.h"
+#include "data/dataset.h"
 #include "error.h"
 
 #include <QTest>

@@ -1,8 +1,8 @@
 #include "error.h"
-#include "processor.h"
-#include "processorpreset.h"
-#include "site.h"
-#include "workload.h"
+#include "hardware/processor.h"
+#include "hardware/processorpreset.h"
+#include "graph/site.h"
+#include "hardware/workload.h"
 
 #include <QFile>
 #include <QJsonDocument>

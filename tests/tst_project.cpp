@@ -1,6 +1,6 @@
 // The project file shared by the GUI and the CLI: round trip, relative paths, and one test row per error path.
 #include "error.h"
-#include "project.h"
+#include "io/project.h"
 
 #include <QDir>
 #include <QFile>

@@ -1,6 +1,6 @@
 // Report building for sparsity-cli: table alignment, number formatting, progress line, CSV quoting, presets.
 #include "error.h"
-#include "report.h"
+#include "io/report.h"
 
 #include <QTest>
 

@@ -2,9 +2,9 @@
 // docs/screenshot.png (the README's picture), and checks the picture shows a filled, multi-coloured window.
 #include "document.h"
 #include "mainwindow.h"
-#include "project.h"
-#include "site.h"
-#include "sitestats.h"
+#include "io/project.h"
+#include "graph/site.h"
+#include "capture/sitestats.h"
 #include "theme.h"
 
 #include <QApplication>

@@ -1,14 +1,14 @@
 // STAR in the engine: threshold search under a budget, the partial penalty's gradient, recipes, training
 // with checkpoints and an exact resume, export of a fine-tuned model.
-#include "capture.h"
-#include "dataset.h"
+#include "capture/capture.h"
+#include "data/dataset.h"
 #include "error.h"
-#include "model.h"
-#include "recipe.h"
-#include "report.h"
+#include "graph/model.h"
+#include "tune/recipe.h"
+#include "io/report.h"
 #include "testmodels.h"
-#include "thresholdsearch.h"
-#include "training.h"
+#include "tune/thresholdsearch.h"
+#include "tune/training.h"
 
 #include <QDir>
 #include <QFile>

@@ -1,8 +1,8 @@
 // The thresholds file ("sparsity-explorer/thresholds" v1): round trip, atomic save, one row per error path, and
 // applying a file to the sample model by site name.
 #include "error.h"
-#include "model.h"
-#include "thresholdsfile.h"
+#include "graph/model.h"
+#include "tune/thresholdsfile.h"
 
 #include <QFile>
 #include <QTemporaryDir>

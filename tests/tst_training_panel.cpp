@@ -3,19 +3,19 @@
 // becomes the current state as one undo step, the export dialog writes a model that loads and reproduces the
 // thresholded outputs, a method comparison fills its table and chart and one of its rows becomes the current state,
 // and the dataset browser model (wrapped in QAbstractItemModelTester) filters and selects.
-#include "capture.h"
-#include "dataset.h"
+#include "capture/capture.h"
+#include "data/dataset.h"
 #include "comparisondialog.h"
 #include "datasetbrowser.h"
 #include "document.h"
 #include "exportdialog.h"
 #include "heatmapview.h"
 #include "mainwindow.h"
-#include "model.h"
+#include "graph/model.h"
 #include "plotutil.h"
-#include "processor.h"
-#include "project.h"
-#include "recipe.h"
+#include "hardware/processor.h"
+#include "io/project.h"
+#include "tune/recipe.h"
 #include "trainingpanel.h"
 
 #include <QAbstractItemModelTester>

@@ -1,14 +1,14 @@
 // Tuned weights beside a project (core/weights.h): a fine-tuned model's parameters and buffers survive a save and a
 // load into a fresh copy of the model file bit for bit; a missing, damaged or foreign file is refused with a message
 // naming it, and leaves the model unchanged.
-#include "capture.h"
-#include "dataset.h"
+#include "capture/capture.h"
+#include "data/dataset.h"
 #include "error.h"
-#include "model.h"
-#include "recipe.h"
+#include "graph/model.h"
+#include "tune/recipe.h"
 #include "testmodels.h"
-#include "training.h"
-#include "weights.h"
+#include "tune/training.h"
+#include "graph/weights.h"
 
 #include <QDir>
 #include <QFile>

@@ -1,7 +1,7 @@
 #include "error.h"
-#include "site.h"
-#include "sitestats.h"
-#include "workload.h"
+#include "graph/site.h"
+#include "capture/sitestats.h"
+#include "hardware/workload.h"
 
 #include <QTest>
 

@@ -1,9 +1,9 @@
 #include "comparisondialog.h"
 
-#include "comparison.h"
+#include "tune/comparison.h"
 #include "document.h"
 #include "plotutil.h"
-#include "processor.h"
+#include "hardware/processor.h"
 
 #include <qcustomplot.h>
 

@@ -1,6 +1,6 @@
 #include "datasetbrowser.h"
 
-#include "dataset.h"
+#include "data/dataset.h"
 #include "document.h"
 
 #include <QAction>

@@ -1,11 +1,11 @@
 #include "document.h"
 
 #include "error.h"
-#include "model.h"
-#include "processorpreset.h"
-#include "report.h"
+#include "graph/model.h"
+#include "hardware/processorpreset.h"
+#include "io/report.h"
 #include "undocommands.h"
-#include "weights.h"
+#include "graph/weights.h"
 
 #include <QCoreApplication>
 #include <QDateTime>

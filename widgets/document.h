@@ -1,13 +1,13 @@
 #pragma once
 
-#include "capture.h"
-#include "comparison.h"
-#include "processorpreset.h"
-#include "project.h"
-#include "recipe.h"
-#include "thresholdsearch.h"
-#include "training.h"
-#include "workload.h"
+#include "capture/capture.h"
+#include "tune/comparison.h"
+#include "hardware/processorpreset.h"
+#include "io/project.h"
+#include "tune/recipe.h"
+#include "tune/thresholdsearch.h"
+#include "tune/training.h"
+#include "hardware/workload.h"
 
 #include <QObject>
 #include <QThreadPool>

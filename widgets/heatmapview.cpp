@@ -1,9 +1,9 @@
 #include "heatmapview.h"
 
-#include "dataset.h"
+#include "data/dataset.h"
 #include "document.h"
 #include "plotutil.h"
-#include "site.h"
+#include "graph/site.h"
 
 #include <qcustomplot.h>
 

@@ -1,10 +1,10 @@
 #include "histogramview.h"
 
 #include "document.h"
-#include "loghistogram.h"
+#include "capture/loghistogram.h"
 #include "plotutil.h"
-#include "site.h"
-#include "sitestats.h"
+#include "graph/site.h"
+#include "capture/sitestats.h"
 
 #include <qcustomplot.h>
 

@@ -1,7 +1,7 @@
 #include "layertablemodel.h"
 
 #include "document.h"
-#include "site.h"
+#include "graph/site.h"
 
 #include <QApplication>
 #include <QPalette>

@@ -1,7 +1,7 @@
 #include "mainwindow.h"
 
 #include "comparisondialog.h"
-#include "dataset.h"
+#include "data/dataset.h"
 #include "datasetbrowser.h"
 #include "document.h"
 #include "error.h"
@@ -10,13 +10,13 @@
 #include "heatmapview.h"
 #include "histogramview.h"
 #include "layersview.h"
-#include "model.h"
+#include "graph/model.h"
 #include "opendatasetdialog.h"
 #include "overviewview.h"
 #include "plotutil.h"
-#include "project.h"
+#include "io/project.h"
 #include "searchdialog.h"
-#include "site.h"
+#include "graph/site.h"
 #include "trainingpanel.h"
 
 #include <QAction>

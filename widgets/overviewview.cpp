@@ -2,7 +2,7 @@
 
 #include "document.h"
 #include "plotutil.h"
-#include "site.h"
+#include "graph/site.h"
 
 #include <qcustomplot.h>
 

@@ -1,7 +1,7 @@
 #include "searchdialog.h"
 
 #include "document.h"
-#include "site.h"
+#include "graph/site.h"
 
 #include <QComboBox>
 #include <QDialogButtonBox>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "thresholdsearch.h"
+#include "tune/thresholdsearch.h"
 
 #include <QDialog>
 

@@ -2,8 +2,8 @@
 
 #include "document.h"
 #include "plotutil.h"
-#include "recipe.h"
-#include "training.h"
+#include "tune/recipe.h"
+#include "tune/training.h"
 
 #include <qcustomplot.h>
 

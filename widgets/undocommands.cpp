@@ -1,6 +1,6 @@
 #include "undocommands.h"
 
-#include "site.h"
+#include "graph/site.h"
 
 #include <QCoreApplication>
 

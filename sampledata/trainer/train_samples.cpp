@@ -3,7 +3,7 @@
 // Deterministic for a given seed. Usage: see sampledata/README.md.
 #include "sample_networks.h"
 
-#include "idx.h"
+#include "data/idx.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>

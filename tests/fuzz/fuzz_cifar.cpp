@@ -1,6 +1,6 @@
 // libFuzzer target: the CIFAR parser must either return whole records with labels in range or throw
 // sparsity::Error. The first input byte picks CIFAR-10 or CIFAR-100.
-#include "cifar.h"
+#include "data/cifar.h"
 #include "error.h"
 
 #include <cstddef>

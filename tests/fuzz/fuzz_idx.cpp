@@ -1,6 +1,6 @@
 // libFuzzer target: the IDX parser must either return a consistent array or throw sparsity::Error.
 #include "error.h"
-#include "idx.h"
+#include "data/idx.h"
 
 #include <cstddef>
 #include <cstdint>

@@ -1,0 +1,340 @@
+#include "capture/capture.h"
+
+#include "error.h"
+#include "graph/model_p.h"
+
+#include <chrono>
+#include <cmath>
+
+namespace sparsity {
+
+namespace {
+
+at::Tensor batchTensor(const Batch &b)
+{
+    return torch::from_blob(const_cast<float *>(b.data.data()), {b.n, b.c, b.h, b.w}, torch::kFloat32);
+}
+
+class CaptureRun {
+public:
+    CaptureRun(Model &model, const CaptureOptions &options) : d_(model.impl()), options_(options), lock_(d_.runMutex)
+    {
+        auto &state = *d_.state;
+        state.collectStats = options.collectStats;
+        state.stats.assign(d_.sites.size(), {});
+        state.keptMaps.assign(d_.sites.size(), {});
+        result_.sites.assign(d_.sites.size(), {});
+        start_ = std::chrono::steady_clock::now();
+    }
+    ~CaptureRun()
+    {
+        d_.state->collectStats = false;
+        d_.state->keepBatchPositions.clear();
+    }
+
+    void process(const Batch &batch)
+    {
+        if (!d_.inputShape.empty() && (batch.c != d_.inputShape[0] || batch.h != d_.inputShape[1] || batch.w != d_.inputShape[2]))
+            throw Error(d_.path + ": the model was set up for input " + shapeText(d_.inputShape) + " but the data gives " +
+                        std::to_string(batch.c) + "x" + std::to_string(batch.h) + "x" + std::to_string(batch.w) +
+                        "; change the preprocessing or the model's input shape");
+        auto &state = *d_.state;
+        state.keepBatchPositions.clear();
+        std::vector<std::size_t> keptHere;
+        for (int i = 0; i < batch.n; ++i)
+            for (std::size_t want : options_.keepFeatureMaps)
+                if (batch.indices.size() > std::size_t(i) && batch.indices[std::size_t(i)] == want) {
+                    state.keepBatchPositions.push_back(i);
+                    keptHere.push_back(std::size_t(i));
+                }
+        at::Tensor logits = d_.forward(batchTensor(batch));
+        collectKept(batch, keptHere);
+        score(batch, logits);
+        result_.images += batch.n;
+        for (auto i : batch.indices)
+            result_.indices.push_back(i);
+    }
+
+    CaptureResult finish(bool cancelled)
+    {
+        result_.cancelled = cancelled;
+        if (options_.collectStats)
+            result_.sites = d_.state->stats;
+        result_.seconds = elapsed();
+        return std::move(result_);
+    }
+
+    double elapsed() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
+    const CaptureResult &partial() const { return result_; }
+
+private:
+    static std::string shapeText(const std::vector<std::int64_t> &s)
+    {
+        std::string t;
+        for (auto v : s)
+            t += (t.empty() ? "" : "x") + std::to_string(v);
+        return t;
+    }
+
+    void collectKept(const Batch &batch, const std::vector<std::size_t> &positions)
+    {
+        auto &state = *d_.state;
+        for (std::size_t k = 0; k < positions.size(); ++k) {
+            const std::size_t pos = positions[k];
+            KeptImage img;
+            img.datasetIndex = batch.indices[pos];
+            img.label = batch.labels.size() > pos ? batch.labels[pos] : -1;
+            const std::size_t per = std::size_t(batch.c) * std::size_t(batch.h) * std::size_t(batch.w);
+            img.input.assign(batch.data.begin() + std::ptrdiff_t(pos * per), batch.data.begin() + std::ptrdiff_t((pos + 1) * per));
+            img.inputShape = {batch.c, batch.h, batch.w};
+            img.siteMaps.resize(d_.sites.size());
+            for (std::size_t s = 0; s < d_.sites.size(); ++s) {
+                if (state.keptMaps[s].empty())
+                    continue;
+                // Probes inside loops run more than once per batch: keep the first execution.
+                auto t = state.keptMaps[s].front()[std::int64_t(k)].contiguous();
+                img.siteMaps[s].assign(t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
+            }
+            result_.kept.push_back(std::move(img));
+        }
+        for (auto &maps : state.keptMaps)
+            maps.clear();
+    }
+
+    void score(const Batch &batch, const at::Tensor &output)
+    {
+        if (!batch.masks.empty()) {
+            scoreMasks(batch, output);
+            return;
+        }
+        const bool labelled = !batch.labels.empty() && batch.labels.front() >= 0;
+        if (output.dim() != 2) {
+            // Segmentation maps or features: no classification accuracy.
+            return;
+        }
+        const auto classes = output.size(1);
+        auto top = std::get<1>(output.topk(std::min<std::int64_t>(5, classes), 1)).contiguous();
+        const auto k = top.size(1);
+        const auto *idx = top.data_ptr<std::int64_t>();
+        if (result_.classTotal.size() < std::size_t(classes)) {
+            result_.classTotal.resize(std::size_t(classes), 0);
+            result_.classCorrect.resize(std::size_t(classes), 0);
+        }
+        for (int i = 0; i < batch.n; ++i) {
+            const auto pred = idx[i * k];
+            if (options_.keepPredictions)
+                result_.predictions.push_back(int(pred));
+            if (!labelled)
+                continue;
+            result_.labelled = true;
+            const int label = batch.labels[std::size_t(i)];
+            if (label < 0 || label >= classes)
+                throw Error("dataset label " + std::to_string(label) + " is out of range for a model with " +
+                            std::to_string(classes) + " outputs (" + d_.path + ")");
+            ++result_.classTotal[std::size_t(label)];
+            if (pred == label) {
+                ++result_.top1Correct;
+                ++result_.classCorrect[std::size_t(label)];
+            }
+            for (std::int64_t j = 0; j < k; ++j)
+                if (idx[i * k + j] == label)
+                    ++result_.top5Correct;
+        }
+    }
+
+    void scoreMasks(const Batch &batch, at::Tensor output)
+    {
+        if (output.dim() != 4 || output.size(0) != batch.n)
+            throw Error(d_.path + ": the dataset has segmentation masks but the model output is " +
+                        shapeText(output.sizes().vec()) + ", not N x classes x H x W; choose the output that holds the class scores");
+        const auto classes = output.size(1);
+        if (output.size(2) != batch.h || output.size(3) != batch.w) // torchvision's heads upsample like this
+            output = at::upsample_bilinear2d(output.to(at::kFloat), std::vector<std::int64_t>{batch.h, batch.w}, false);
+        auto predicted = output.argmax(1).reshape({-1});
+        auto masks = torch::from_blob(const_cast<std::uint8_t *>(batch.masks.data()), {std::int64_t(batch.masks.size())}, at::kByte)
+                         .to(at::kLong);
+        auto scored = masks.ne(std::int64_t(kIgnoreClass));
+        const auto tooLarge = masks.ge(classes).logical_and(scored);
+        if (tooLarge.any().item<bool>()) {
+            const auto pixel = tooLarge.nonzero()[0][0].item<std::int64_t>();
+            const auto item = batch.indices[std::size_t(pixel / (std::int64_t(batch.h) * batch.w))];
+            throw Error("the mask of dataset item " + std::to_string(item) + " holds class " +
+                        std::to_string(masks[pixel].item<std::int64_t>()) + " but " + d_.path + " has " +
+                        std::to_string(classes) + " output classes; the dataset and the model disagree on the classes");
+        }
+        auto pairs = (masks.masked_select(scored) * classes + predicted.masked_select(scored)).bincount({}, classes * classes);
+        if (result_.segmentationClasses == 0) {
+            result_.segmentationClasses = int(classes);
+            result_.confusion.assign(std::size_t(classes * classes), 0);
+        } else if (result_.segmentationClasses != classes) {
+            throw Error(d_.path + ": the number of output classes changed between batches");
+        }
+        const auto *counts = pairs.data_ptr<std::int64_t>();
+        for (std::int64_t i = 0; i < pairs.numel(); ++i)
+            result_.confusion[std::size_t(i)] += counts[i];
+    }
+
+    Model::Impl &d_;
+    CaptureOptions options_;
+    std::unique_lock<std::mutex> lock_;
+    CaptureResult result_;
+    std::chrono::steady_clock::time_point start_;
+};
+
+} // namespace
+
+double CaptureResult::activationSparsity(const std::vector<bool> &sparsifiable) const
+{
+    std::int64_t zeros = 0, elements = 0;
+    for (std::size_t i = 0; i < sites.size() && i < sparsifiable.size(); ++i)
+        if (sparsifiable[i]) {
+            zeros += sites[i].zeros;
+            elements += sites[i].elements;
+        }
+    return elements ? double(zeros) / double(elements) : 0.0;
+}
+
+std::int64_t CaptureResult::pixelsScored() const
+{
+    std::int64_t total = 0;
+    for (auto c : confusion)
+        total += c;
+    return total;
+}
+
+double CaptureResult::pixelAccuracy() const
+{
+    std::int64_t correct = 0;
+    for (int k = 0; k < segmentationClasses; ++k)
+        correct += confusion[std::size_t(k * segmentationClasses + k)];
+    const auto total = pixelsScored();
+    return total ? 100.0 * double(correct) / double(total) : 0.0;
+}
+
+std::vector<double> CaptureResult::classIoU() const
+{
+    const auto k = std::size_t(segmentationClasses);
+    std::vector<double> iou(k, std::nan(""));
+    for (std::size_t c = 0; c < k; ++c) {
+        std::int64_t inMask = 0, predicted = 0;
+        for (std::size_t j = 0; j < k; ++j) {
+            inMask += confusion[c * k + j];
+            predicted += confusion[j * k + c];
+        }
+        const auto intersection = confusion[c * k + c];
+        const auto unionCount = inMask + predicted - intersection;
+        if (unionCount > 0)
+            iou[c] = double(intersection) / double(unionCount);
+    }
+    return iou;
+}
+
+double CaptureResult::meanIoU() const
+{
+    double sum = 0.0;
+    int n = 0;
+    for (double v : classIoU())
+        if (!std::isnan(v)) {
+            sum += v;
+            ++n;
+        }
+    return n ? 100.0 * sum / n : 0.0;
+}
+
+double CaptureResult::nonzerosPerImage(const std::vector<bool> &sparsifiable) const
+{
+    double total = 0;
+    for (std::size_t i = 0; i < sites.size() && i < sparsifiable.size(); ++i)
+        if (sparsifiable[i])
+            total += sites[i].nonzerosPerImage();
+    return total;
+}
+
+CaptureResult capture(Model &model, const Dataset &dataset, const Preprocessing &preprocessing,
+                      const std::vector<std::size_t> &indices, const CaptureOptions &options,
+                      const std::atomic<bool> *cancel, const CaptureCallback &progress)
+{
+    initTorchThreads();
+    c10::InferenceMode inference;
+    BatchLoader::Options loaderOptions;
+    loaderOptions.batchSize = options.batchSize;
+    loaderOptions.workers = options.loaderWorkers;
+    BatchLoader loader(dataset, preprocessing, indices, loaderOptions);
+    CaptureRun run(model, options);
+    Batch batch;
+    bool cancelled = false;
+    while (loader.next(batch)) {
+        if (cancel && cancel->load()) {
+            cancelled = true;
+            break;
+        }
+        run.process(batch);
+        if (progress)
+            progress({std::size_t(run.partial().images), indices.size(), run.elapsed(), run.partial().top1()});
+    }
+    auto result = run.finish(cancelled);
+    result.skipped = loader.skippedCount();
+    result.skippedExamples = loader.skippedExamples();
+    return result;
+}
+
+CaptureResult capture(Model &model, const std::vector<Batch> &batches, const CaptureOptions &options,
+                      const std::atomic<bool> *cancel, const CaptureCallback &progress)
+{
+    initTorchThreads();
+    c10::InferenceMode inference;
+    std::size_t total = 0;
+    for (const auto &b : batches)
+        total += std::size_t(b.n);
+    CaptureRun run(model, options);
+    bool cancelled = false;
+    for (const auto &batch : batches) {
+        if (cancel && cancel->load()) {
+            cancelled = true;
+            break;
+        }
+        run.process(batch);
+        if (progress)
+            progress({std::size_t(run.partial().images), total, run.elapsed(), run.partial().top1()});
+    }
+    return run.finish(cancelled);
+}
+
+std::vector<Batch> loadBatches(const Dataset &dataset, const Preprocessing &preprocessing,
+                               const std::vector<std::size_t> &indices, std::size_t batchSize)
+{
+    BatchLoader::Options options;
+    options.batchSize = batchSize;
+    BatchLoader loader(dataset, preprocessing, indices, options);
+    std::vector<Batch> batches;
+    Batch batch;
+    while (loader.next(batch))
+        batches.push_back(batch);
+    return batches;
+}
+
+std::vector<float> forwardOutput(Model &model, const Batch &batch, bool instrumented, std::vector<std::int64_t> *shape)
+{
+    initTorchThreads();
+    c10::InferenceMode inference;
+    auto &d = model.impl();
+    at::Tensor out;
+    if (instrumented) {
+        std::lock_guard<std::mutex> lock(d.runMutex);
+        out = d.forward(batchTensor(batch));
+    } else {
+        std::lock_guard<std::mutex> lock(d.runMutex);
+        if (!d.pristine) {
+            std::istringstream bytes(d.bytes);
+            d.pristine = std::make_unique<torch::jit::Module>(torch::jit::load(bytes, c10::kCPU));
+            d.pristine->eval();
+        }
+        out = d.selectOutput(d.pristine->forward({batchTensor(batch)}));
+    }
+    out = out.contiguous().to(torch::kFloat32);
+    if (shape)
+        *shape = out.sizes().vec();
+    return std::vector<float>(out.data_ptr<float>(), out.data_ptr<float>() + out.numel());
+}
+
+} // namespace sparsity

@@ -1,0 +1,703 @@
+#include "graph/model_p.h"
+
+#include "error.h"
+
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSaveFile>
+
+#include <ATen/Parallel.h>
+#include <torch/csrc/jit/ir/constants.h>
+#include <torch/csrc/jit/serialization/import.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include <malloc.h>
+
+namespace sparsity {
+
+using torch::jit::Node;
+using torch::jit::Value;
+
+namespace {
+
+const char *const kMetadataFile = "sparsity_metadata.json";
+
+std::string readWholeFile(const std::string &path)
+{
+    std::ifstream file(path, std::ios::binary);
+    if (!file)
+        throw Error(path + ": cannot open the model file (does it exist and is it readable?)");
+    std::ostringstream buffer;
+    buffer << file.rdbuf();
+    return buffer.str();
+}
+
+// The first line of a torch error is the useful part; the rest is a C++ backtrace.
+std::string firstLines(const std::string &message, int lines = 3)
+{
+    std::istringstream in(message);
+    std::string line, out;
+    for (int i = 0; i < lines && std::getline(in, line);) {
+        if (line.empty() || line.rfind("Exception raised from", 0) == 0)
+            continue;
+        out += (out.empty() ? "" : " ") + line;
+        ++i;
+    }
+    return out;
+}
+
+ModelMetadata parseMetadata(const std::string &json, const std::string &path)
+{
+    ModelMetadata m;
+    QJsonParseError error{};
+    const auto doc = QJsonDocument::fromJson(QByteArray::fromStdString(json), &error);
+    if (doc.isNull() || !doc.isObject())
+        throw Error(path + ": the embedded " + kMetadataFile + " is not valid JSON (" + error.errorString().toStdString() + ")");
+    const QJsonObject root = doc.object();
+    m.present = true;
+    m.json = json;
+    m.name = root.value(QStringLiteral("name")).toString().toStdString();
+    m.task = root.value(QStringLiteral("task")).toString(QStringLiteral("classification")).toStdString();
+    const QJsonObject input = root.value(QStringLiteral("input")).toObject();
+    for (const auto v : input.value(QStringLiteral("shape")).toArray())
+        m.inputShape.push_back(v.toInteger());
+    for (const auto v : input.value(QStringLiteral("mean")).toArray())
+        m.mean.push_back(float(v.toDouble()));
+    for (const auto v : input.value(QStringLiteral("std")).toArray())
+        m.std.push_back(float(v.toDouble()));
+    for (const auto v : root.value(QStringLiteral("classes")).toArray())
+        m.classes.push_back(v.toString().toStdString());
+    const QJsonObject names = root.value(QStringLiteral("graph_names")).toObject();
+    for (const auto v : names.value(QStringLiteral("sites")).toArray())
+        m.siteNames.push_back(v.toString().toStdString());
+    for (const auto v : names.value(QStringLiteral("layers")).toArray())
+        m.layerNames.push_back(v.toString().toStdString());
+    m.recordedTop1 = root.value(QStringLiteral("accuracy")).toObject().value(QStringLiteral("top1_shipped_test_2000")).toDouble(-1.0);
+    if (!m.inputShape.empty() && m.inputShape.size() != 3)
+        throw Error(path + ": the embedded metadata gives an input shape of rank " + std::to_string(m.inputShape.size()) +
+                    "; expected [channels, height, width]");
+    return m;
+}
+
+std::string describeSignature(const c10::FunctionSchema &schema, int &requiredTensorInputs, std::string &problem)
+{
+    std::string text = "forward(";
+    requiredTensorInputs = 0;
+    for (std::size_t i = 1; i < schema.arguments().size(); ++i) {
+        const auto &arg = schema.arguments()[i];
+        text += (i > 1 ? ", " : "") + arg.name() + ": " + arg.type()->str();
+        const bool required = !arg.default_value().has_value();
+        if (!required)
+            continue;
+        if (arg.type()->kind() == c10::TypeKind::TensorType)
+            ++requiredTensorInputs;
+        else
+            problem = "its argument '" + arg.name() + "' is a " + arg.type()->str() + ", not a tensor";
+    }
+    return text + ")";
+}
+
+struct ProbeKinds {
+    c10::Symbol probe, probeInPlace, probeRelu, probeBatchNormRelu, probeBatchNormAddRelu;
+};
+
+// Interned on first use, not during static initialisation (the symbol table may not exist yet).
+const ProbeKinds &probeKinds()
+{
+    static const ProbeKinds kinds{c10::Symbol::fromQualString("sparsity::probe"),
+                                  c10::Symbol::fromQualString("sparsity::probe_"),
+                                  c10::Symbol::fromQualString("sparsity::probe_relu"),
+                                  c10::Symbol::fromQualString("sparsity::probe_bn_relu"),
+                                  c10::Symbol::fromQualString("sparsity::probe_bn_add_relu")};
+    return kinds;
+}
+
+// A probe node of `kind` reading `input`, at the current insert point, with the type of `like`.
+Node *insertProbeNode(torch::jit::Graph &g, c10::Symbol kind, Value *input, int modelId, int site, const Value *like)
+{
+    Value *model = g.insertConstant(int64_t(modelId));
+    Value *index = g.insertConstant(int64_t(site));
+    Node *p = g.create(kind, {input, model, index}, 1);
+    p->output()->setType(like->type());
+    g.insertNode(p);
+    return p;
+}
+
+// Inserts a probe right after the node that produces `value` (for a graph or block input: at the start of
+// that block) and makes every later use read the probe's output.
+Node *insertProbe(torch::jit::Graph &g, Value *value, int modelId, int site, bool inPlace)
+{
+    Node *producer = value->node();
+    const bool isBlockInput = producer->kind() == c10::prim::Param;
+    Node *after = isBlockInput ? nullptr : producer;
+    torch::jit::WithInsertPoint guard(after ? after->next() : producer->owningBlock()->nodes().front());
+    const auto &kinds = probeKinds();
+    Node *p = insertProbeNode(g, inPlace ? kinds.probeInPlace : kinds.probe, value, modelId, site, value);
+    if (after)
+        p->copyMetadata(after);
+    value->replaceAllUsesAfterNodeWith(p, p->output());
+    return p;
+}
+
+// A functional aten::relu becomes sparsity::probe_relu(x): the probe computes the ReLU itself, so capture can
+// apply it, the threshold and the statistics in one pass (bench/bench_capture).
+Node *replaceReluByProbe(torch::jit::Graph &g, Node *relu, int modelId, int site)
+{
+    torch::jit::WithInsertPoint guard(relu);
+    Node *p = insertProbeNode(g, probeKinds().probeRelu, relu->input(0), modelId, site, relu->output());
+    p->copyMetadata(relu);
+    relu->output()->replaceAllUsesWith(p->output());
+    relu->destroy();
+    return p;
+}
+
+bool isProbe(const Node *node)
+{
+    const auto &kinds = probeKinds();
+    const auto kind = node->kind();
+    return kind == kinds.probe || kind == kinds.probeInPlace || kind == kinds.probeRelu || kind == kinds.probeBatchNormRelu ||
+           kind == kinds.probeBatchNormAddRelu;
+}
+
+// The aten::batch_norm node that produces `v` when nothing else reads v and it sits in `block`; else nullptr.
+Node *batchNormFeedingOnly(Value *v, const torch::jit::Block *block)
+{
+    Node *bn = v->node();
+    return bn->kind() == c10::aten::batch_norm && bn->inputs().size() == 9 && bn->owningBlock() == block && v->uses().size() == 1
+               ? bn
+               : nullptr;
+}
+
+// probe_relu(batch_norm(x, ...)) becomes probe_bn_relu(x, ...), and probe_relu(add(batch_norm(x, ...), r, alpha))
+// (a residual block's `out += identity`) probe_bn_add_relu(x, ..., r, alpha), when nothing else reads the
+// intermediate results: while capturing, the probe folds them into its own pass (see probes.cpp). Returns the new
+// node or nullptr.
+Node *foldBatchNormIntoProbe(Node *probe)
+{
+    if (probe->kind() != probeKinds().probeRelu)
+        return nullptr;
+    const auto *block = probe->owningBlock();
+    Node *bn = batchNormFeedingOnly(probe->input(0), block);
+    Node *add = nullptr;
+    if (!bn) {
+        add = probe->input(0)->node();
+        const bool isAdd = (add->kind() == c10::aten::add || add->kind() == c10::aten::add_) && add->inputs().size() == 3 &&
+                           add->owningBlock() == block && probe->input(0)->uses().size() == 1 &&
+                           add->input(1)->type()->kind() == c10::TypeKind::TensorType;
+        bn = isAdd ? batchNormFeedingOnly(add->input(0), block) : nullptr;
+        if (!bn)
+            return nullptr;
+    }
+    auto &g = *probe->owningGraph();
+    torch::jit::WithInsertPoint guard(probe);
+    std::vector<Value *> inputs(bn->inputs().begin(), bn->inputs().end());
+    if (add) {
+        inputs.push_back(add->input(1));
+        inputs.push_back(add->input(2));
+    }
+    inputs.push_back(probe->input(1));
+    inputs.push_back(probe->input(2));
+    Node *folded = g.insertNode(g.create(add ? probeKinds().probeBatchNormAddRelu : probeKinds().probeBatchNormRelu, inputs, 1));
+    folded->output()->setType(probe->output()->type());
+    folded->copyMetadata(probe);
+    probe->output()->replaceAllUsesWith(folded->output());
+    probe->destroy();
+    if (add)
+        add->destroy();
+    bn->destroy();
+    return folded;
+}
+
+} // namespace
+
+void initTorchThreads()
+{
+    static std::once_flag once;
+    std::call_once(once, [] {
+        // SPARSITY_THREADS overrides the core count (e.g. when several jobs share the machine).
+        int threads = int(std::max(1u, std::thread::hardware_concurrency()));
+        if (const char *env = std::getenv("SPARSITY_THREADS"); env && std::atoi(env) > 0)
+            threads = std::atoi(env);
+        at::set_num_threads(threads);
+        // Every forward pass allocates and frees activation tensors of a few MiB. Above glibc's mmap threshold
+        // each one is a fresh mmap whose pages fault in and are zeroed again, which cost the sample ResNet more
+        // than its convolutions (bench_capture: a plain forward 0.44 s -> 0.21 s for 2,000 images). Keep such
+        // blocks in the heap instead; peak memory stays flat (the same blocks are reused batch after batch).
+        mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+        mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
+    });
+}
+
+Model::Model() : d(std::make_unique<Impl>()) {}
+Model::~Model() = default;
+
+Model::Impl::~Impl()
+{
+    if (probeId)
+        detail::unregisterProbeState(probeId);
+}
+
+std::shared_ptr<Model> Model::load(const std::string &path)
+{
+    initTorchThreads();
+    std::shared_ptr<Model> model(new Model());
+    Impl &d = *model->d;
+    d.path = path;
+    d.bytes = readWholeFile(path);
+    if (d.bytes.size() < 4 || d.bytes.compare(0, 2, "PK") != 0)
+        throw Error(path + ": not a TorchScript archive (a TorchScript model is a zip file; this file does not start "
+                           "with the zip signature). Export the model with torch.jit.script(model).save(path) or "
+                           "torch.jit.trace(model, example).save(path).");
+    torch::jit::ExtraFilesMap extra{{kMetadataFile, ""}};
+    try {
+        std::istringstream in(d.bytes);
+        d.module = torch::jit::load(in, c10::kCPU, extra);
+    } catch (const std::exception &e) {
+        throw Error(path + ": cannot load as TorchScript (" + firstLines(e.what(), 2) +
+                    "). The file may be truncated, or not saved by torch.jit.save.");
+    }
+    if (!extra[kMetadataFile].empty())
+        d.metadata = parseMetadata(extra[kMetadataFile], path);
+    d.module.eval();
+
+    auto method = d.module.find_method("forward");
+    if (!method)
+        throw Error(path + ": the TorchScript module has no forward method");
+    int tensorInputs = 0;
+    std::string problem;
+    d.signature = describeSignature(method->function().getSchema(), tensorInputs, problem);
+    if (!problem.empty() || tensorInputs != 1)
+        throw Error(path + ": its " + d.signature + " cannot be fed one image batch" +
+                    (problem.empty() ? " (it needs " + std::to_string(tensorInputs) + " tensor inputs)" : ": " + problem) +
+                    "; Sparsity Explorer calls forward with a single N x C x H x W tensor");
+
+    d.state = std::make_shared<detail::ProbeState>();
+    d.probeId = detail::registerProbeState(d.state);
+    std::unordered_set<const torch::jit::Node *> madeFunctional; // in-place ReLUs in the model: see ProbeState
+    std::vector<bool> overwritesInput;
+    try {
+        d.graph = graph::prepareForwardGraph(d.module, &madeFunctional);
+    } catch (const std::exception &e) {
+        throw Error(path + ": cannot inline the forward graph (" + firstLines(e.what(), 2) + ")");
+    }
+    auto &g = *d.graph;
+
+    // Activation sites first, then input taps on conv/linear inputs that no activation feeds directly.
+    auto found = graph::findActivationSites(g);
+    if (d.metadata.siteNames.size() == found.size())
+        for (std::size_t i = 0; i < found.size(); ++i)
+            found[i].name = d.metadata.siteNames[i];
+    std::vector<std::string> names;
+    for (const auto &f : found) {
+        Site s;
+        s.index = int(d.sites.size());
+        s.name = f.name;
+        s.op = f.node->kind().toQualString();
+        s.kind = f.kind;
+        s.sparsifiable = f.sparsifiable;
+        s.denseReason = f.denseReason;
+        s.inControlFlow = f.inControlFlow;
+        names.push_back(s.name);
+        s.bakedThreshold = f.bakedThreshold;
+        const bool plainRelu = f.node->kind() == c10::aten::relu && f.outputNode == f.node;
+        overwritesInput.push_back(plainRelu && madeFunctional.count(f.node) != 0);
+        Node *p = plainRelu ? replaceReluByProbe(g, f.node, d.probeId, s.index)
+                            : insertProbe(g, f.outputNode->output(), d.probeId, s.index, f.inPlace);
+        d.siteOutputs.push_back(p->output());
+        d.sites.push_back(s);
+    }
+    d.activationSiteCount = int(d.sites.size());
+
+    std::vector<Node *> computeNodes;
+    std::function<void(torch::jit::Block *)> walk = [&](torch::jit::Block *b) {
+        for (Node *n : b->nodes()) {
+            if (graph::isComputeLayer(n))
+                computeNodes.push_back(n);
+            for (auto *sub : n->blocks())
+                walk(sub);
+        }
+    };
+    walk(g.block());
+    for (Node *n : computeNodes) {
+        ComputeLayer layer;
+        layer.geometry = graph::describeLayer(n, d.module);
+        if (d.metadata.layerNames.size() == computeNodes.size())
+            layer.geometry.name = d.metadata.layerNames[d.layers.size()];
+        Value *in = n->input(0);
+        if (isProbe(in->node())) {
+            // Every probe kind ends with (model, site).
+            layer.inputSite = int(torch::jit::toIValue(in->node()->inputs().back())->toInt());
+        } else {
+            Site s;
+            s.index = int(d.sites.size());
+            const std::string consumer = layer.geometry.name.empty() ? std::string("layer") : layer.geometry.name;
+            const bool networkInput = in->node() == g.param_node();
+            s.name = graph::uniqueName(networkInput ? std::string("input") : consumer + ".input", names);
+            s.op = "input of " + std::string(n->kind().toQualString());
+            s.kind = ActivationKind::Dense;
+            s.sparsifiable = false;
+            s.denseReason = networkInput ? "the network input (image), not an activation"
+                            : in->node()->kind() == c10::prim::Param
+                                ? "a loop-carried or block input, not an activation"
+                                : "fed by " + std::string(in->node()->kind().toQualString()) + ", not by an activation";
+            s.inControlFlow = n->owningBlock() != g.block();
+            Node *p = insertProbe(g, in, d.probeId, s.index, false);
+            d.siteOutputs.push_back(p->output());
+            d.sites.push_back(s);
+            layer.inputSite = s.index;
+        }
+        d.layers.push_back(layer);
+        d.layerNodes.push_back(n);
+    }
+
+    const std::size_t n = d.sites.size();
+    d.state->thresholds.assign(n, 0.0f);
+    d.state->channelThresholds.assign(n, {});
+    d.state->thresholdable.assign(n, false);
+    for (std::size_t i = 0; i < n; ++i)
+        d.state->thresholdable[i] = d.sites[i].sparsifiable;
+    overwritesInput.resize(n, false); // input taps never do
+    d.state->overwritesInput = overwritesInput;
+    d.state->batchNormFoldExact.assign(n, 0);
+    d.state->shapes.assign(n, {});
+    d.state->executionOrder.assign(n, -1);
+    d.state->stats.assign(n, {});
+    d.state->keptMaps.assign(n, {});
+    d.state->inScope.assign(n, false);
+    d.state->band.assign(n, 0.0f);
+    d.state->trainZeros.assign(n, 0);
+    d.state->trainElements.assign(n, 0);
+
+    // Consumers of every site, for the processor model and the layers table.
+    for (std::size_t i = 0; i < n; ++i) {
+        for (const auto &use : d.siteOutputs[i]->uses()) {
+            Node *user = use.user;
+            if (user->kind() == c10::prim::ListConstruct && user->output()->uses().size() == 1)
+                user = user->output()->uses()[0].user;
+            auto consumer = graph::describeLayer(user, d.module);
+            const auto known = std::find(d.layerNodes.begin(), d.layerNodes.end(), user);
+            if (known != d.layerNodes.end())
+                consumer.name = d.layers[std::size_t(known - d.layerNodes.begin())].geometry.name;
+            d.sites[i].consumers.push_back(consumer);
+        }
+    }
+    // Last, so that layers and consumers describe the model's own ops (a residual add stays an add).
+    for (auto &output : d.siteOutputs)
+        if (Node *folded = foldBatchNormIntoProbe(output->node()))
+            output = folded->output();
+
+    if (d.metadata.inputShape.size() == 3)
+        model->setInputShape(d.metadata.inputShape);
+    return model;
+}
+
+const std::string &Model::path() const { return d->path; }
+const ModelMetadata &Model::metadata() const { return d->metadata; }
+const std::vector<Site> &Model::sites() const { return d->sites; }
+const std::vector<ComputeLayer> &Model::layers() const { return d->layers; }
+
+std::string Model::instrumentedGraphText() const { return d->graph->toString(); }
+std::string Model::forwardSignature() const { return d->signature; }
+OutputSelection Model::outputSelection() const { return d->output; }
+void Model::setOutputSelection(const OutputSelection &selection) { d->output = selection; }
+std::vector<std::int64_t> Model::inputShape() const { return d->inputShape; }
+
+void Model::setInputShape(const std::vector<std::int64_t> &chw)
+{
+    if (chw.size() != 3 || chw[0] <= 0 || chw[1] <= 0 || chw[2] <= 0)
+        throw Error(d->path + ": an input shape must be [channels, height, width] with positive sizes");
+    std::lock_guard<std::mutex> lock(d->runMutex);
+    auto &state = *d->state;
+    state.shapes.assign(d->sites.size(), {});
+    state.executionOrder.assign(d->sites.size(), -1);
+    state.executedCount = 0;
+    {
+        c10::InferenceMode guard;
+        const bool collecting = state.collectStats;
+        state.collectStats = false;
+        try {
+            d->forward(torch::zeros({1, chw[0], chw[1], chw[2]}));
+        } catch (...) {
+            state.collectStats = collecting;
+            throw;
+        }
+        state.collectStats = collecting;
+    }
+    d->inputShape = chw;
+    for (std::size_t i = 0; i < d->sites.size(); ++i) {
+        auto &site = d->sites[i];
+        site.shape = state.shapes[i];
+        site.depth = state.executionOrder[i];
+        site.elementsPerImage = 1;
+        for (auto s : site.shape)
+            site.elementsPerImage *= s;
+        if (site.shape.empty())
+            site.elementsPerImage = 0;
+        for (auto &c : site.consumers)
+            graph::completeGeometry(c, site.shape);
+    }
+    for (auto &layer : d->layers)
+        if (layer.inputSite >= 0)
+            graph::completeGeometry(layer.geometry, d->sites[std::size_t(layer.inputSite)].shape);
+}
+
+Preprocessing Model::defaultPreprocessing(const Preprocessing &fallback) const
+{
+    Preprocessing p = fallback;
+    const auto &m = d->metadata;
+    if (m.inputShape.size() == 3) {
+        // The model states its input: resize exactly to it. The fallback's crop (ImageNet's 256 -> 224) belongs to
+        // another input size, and its statistics to another channel count.
+        if (p.channels != int(m.inputShape[0]) && p.mean.size() > 1) {
+            p.mean = {0.0f};
+            p.std = {1.0f};
+        }
+        p.channels = int(m.inputShape[0]);
+        p.height = int(m.inputShape[1]);
+        p.width = int(m.inputShape[2]);
+        p.resize = Preprocessing::Resize::Exact;
+        p.centerCrop = false;
+        p.resizeTo = 0;
+    }
+    if (!m.mean.empty())
+        p.mean = m.mean;
+    if (!m.std.empty())
+        p.std = m.std;
+    return p;
+}
+
+std::vector<float> Model::thresholds() const { return d->state->thresholds; }
+
+void Model::setThresholds(const std::vector<float> &thresholds)
+{
+    if (thresholds.size() != d->sites.size())
+        throw Error("thresholds: " + std::to_string(thresholds.size()) + " values given for " +
+                    std::to_string(d->sites.size()) + " sites of " + d->path);
+    std::lock_guard<std::mutex> lock(d->runMutex);
+    for (std::size_t i = 0; i < thresholds.size(); ++i)
+        d->state->thresholds[i] = d->sites[i].sparsifiable ? std::max(0.0f, thresholds[i]) : 0.0f;
+}
+
+void Model::setThresholds(const std::vector<float> &thresholds, const std::vector<std::vector<float>> &perChannel)
+{
+    setThresholds(thresholds);
+    for (std::size_t i = 0; i < perChannel.size(); ++i)
+        setChannelThresholds(int(i), perChannel[i]);
+}
+
+void Model::setThreshold(int site, float threshold)
+{
+    if (site < 0 || std::size_t(site) >= d->sites.size())
+        throw Error("threshold: site index " + std::to_string(site) + " out of range");
+    std::lock_guard<std::mutex> lock(d->runMutex);
+    d->state->thresholds[std::size_t(site)] = d->sites[std::size_t(site)].sparsifiable ? std::max(0.0f, threshold) : 0.0f;
+}
+
+void Model::setChannelThresholds(int site, const std::vector<float> &perChannel)
+{
+    if (site < 0 || std::size_t(site) >= d->sites.size())
+        throw Error("threshold: site index " + std::to_string(site) + " out of range");
+    const auto &shape = d->sites[std::size_t(site)].shape;
+    if (!perChannel.empty() && (shape.empty() || std::int64_t(perChannel.size()) != shape[0]))
+        throw Error("threshold: " + std::to_string(perChannel.size()) + " per-channel values given for site " +
+                    d->sites[std::size_t(site)].name + " with " + (shape.empty() ? std::string("unknown") : std::to_string(shape[0])) +
+                    " channels");
+    std::lock_guard<std::mutex> lock(d->runMutex);
+    d->state->channelThresholds[std::size_t(site)] = perChannel;
+}
+
+std::vector<float> Model::channelThresholds(int site) const
+{
+    if (site < 0 || std::size_t(site) >= d->sites.size())
+        throw Error("threshold: site index " + std::to_string(site) + " out of range");
+    return d->state->channelThresholds[std::size_t(site)];
+}
+
+std::vector<std::vector<float>> Model::channelThresholds() const
+{
+    return d->state->channelThresholds;
+}
+
+std::vector<Model::BatchNormFold> Model::batchNormFolds() const
+{
+    const auto &kinds = probeKinds();
+    std::lock_guard<std::mutex> lock(d->runMutex);
+    std::vector<BatchNormFold> folds(d->sites.size(), BatchNormFold::None);
+    for (std::size_t i = 0; i < folds.size(); ++i) {
+        const auto kind = d->siteOutputs[i]->node()->kind();
+        if (kind != kinds.probeBatchNormRelu && kind != kinds.probeBatchNormAddRelu)
+            continue;
+        const int exact = d->state->batchNormFoldExact[i];
+        folds[i] = exact == 0 ? BatchNormFold::Unchecked : (exact > 0 ? BatchNormFold::Exact : BatchNormFold::Differs);
+    }
+    return folds;
+}
+
+bool Model::siteExecuted(int site) const
+{
+    return site >= 0 && std::size_t(site) < d->sites.size() && d->state->executionOrder[std::size_t(site)] >= 0;
+}
+
+at::Tensor Model::Impl::selectOutput(const c10::IValue &value) const
+{
+    auto fail = [&](const std::string &what) -> at::Tensor {
+        throw Error(path + ": cannot find the logits in the model's output: " + what);
+    };
+    if (value.isTensor())
+        return value.toTensor();
+    if (value.isTuple() || value.isList()) {
+        std::vector<c10::IValue> items;
+        if (value.isTuple())
+            items = value.toTupleRef().elements().vec();
+        else
+            for (const auto &v : value.toListRef())
+                items.push_back(v);
+        if (output.rule == OutputSelection::Rule::Index) {
+            if (output.index < 0 || std::size_t(output.index) >= items.size() || !items[std::size_t(output.index)].isTensor())
+                return fail("output index " + std::to_string(output.index) + " is not a tensor of the " +
+                            std::to_string(items.size()) + "-element output");
+            return items[std::size_t(output.index)].toTensor();
+        }
+        for (const auto &v : items)
+            if (v.isTensor())
+                return v.toTensor();
+        return fail("the tuple holds no tensor");
+    }
+    if (value.isGenericDict()) {
+        auto dict = value.toGenericDict();
+        std::string keys;
+        for (const auto &entry : dict)
+            keys += (keys.empty() ? "" : ", ") + (entry.key().isString() ? entry.key().toStringRef() : std::string("?"));
+        const std::string wanted = output.rule == OutputSelection::Rule::Key ? output.key : std::string("out");
+        for (const auto &entry : dict)
+            if (entry.key().isString() && entry.key().toStringRef() == wanted && entry.value().isTensor())
+                return entry.value().toTensor();
+        if (output.rule == OutputSelection::Rule::Key)
+            return fail("no tensor under key '" + wanted + "' (keys: " + keys + ")");
+        for (const auto &entry : dict)
+            if (entry.value().isTensor())
+                return entry.value().toTensor();
+        return fail("the dict holds no tensor (keys: " + keys + ")");
+    }
+    return fail("it is a " + value.tagKind());
+}
+
+at::Tensor Model::Impl::forward(const at::Tensor &input)
+{
+    try {
+        return selectOutput(module.forward({input}));
+    } catch (const Error &) {
+        throw;
+    } catch (const std::exception &e) {
+        std::string expected;
+        if (!layers.empty() && layers.front().geometry.kind == LayerKind::Conv2d)
+            expected = " The first convolution expects " + std::to_string(layers.front().geometry.inChannels) +
+                       " input channels;";
+        std::ostringstream given;
+        given << input.sizes();
+        throw Error(path + ": the forward pass failed on an input of shape " + given.str() + "." + expected +
+                    (metadata.inputShape.empty() ? std::string()
+                                                 : " the model's metadata asks for " + std::to_string(metadata.inputShape[0]) +
+                                                       "x" + std::to_string(metadata.inputShape[1]) + "x" +
+                                                       std::to_string(metadata.inputShape[2]) + ";") +
+                    " torch says: " + firstLines(e.what(), 2));
+    }
+}
+
+void Model::exportThresholded(const std::string &outPath, const std::string &metadataJson) const
+{
+    const QFileInfo out(QString::fromStdString(outPath));
+    const QFileInfo in(QString::fromStdString(d->path));
+    if (out.exists() && in.exists() && out.canonicalFilePath() == in.canonicalFilePath())
+        throw Error(outPath + ": refusing to overwrite the input model; choose another file name");
+
+    torch::jit::Module copy;
+    {
+        std::istringstream bytes(d->bytes);
+        copy = torch::jit::load(bytes, c10::kCPU);
+    }
+    copy.eval();
+    {
+        // The archive holds the weights as loaded; fine-tuning changed ours.
+        torch::NoGradGuard noGrad;
+        std::map<std::string, at::Tensor> source;
+        for (const auto &p : d->module.named_parameters(true))
+            source[p.name] = p.value;
+        for (const auto &b : d->module.named_buffers(true))
+            source["buffer:" + b.name] = b.value;
+        for (auto p : copy.named_parameters(true))
+            p.value.copy_(source.at(p.name));
+        for (auto b : copy.named_buffers(true))
+            b.value.copy_(source.at("buffer:" + b.name));
+    }
+    auto g = graph::prepareForwardGraph(copy);
+    auto found = graph::findActivationSites(*g);
+    if (int(found.size()) != d->activationSiteCount)
+        throw Error(d->path + ": internal error: the export copy has " + std::to_string(found.size()) + " sites, expected " +
+                    std::to_string(d->activationSiteCount));
+    static const auto thresholdOp = c10::Symbol::fromQualString("aten::threshold");
+    static const auto thresholdInPlaceOp = c10::Symbol::fromQualString("aten::threshold_");
+    static const auto gtOp = c10::Symbol::fromQualString("aten::gt");
+    static const auto mulOp = c10::Symbol::fromQualString("aten::mul");
+    static const auto mulInPlaceOp = c10::Symbol::fromQualString("aten::mul_");
+    for (std::size_t i = 0; i < found.size(); ++i) {
+        if (!d->sites[i].sparsifiable)
+            continue;
+        const auto &perChannel = d->state->channelThresholds[i];
+        const float t = d->state->thresholds[i];
+        if (perChannel.empty() && t == 0.0f)
+            continue;
+        Node *act = found[i].outputNode;
+        Value *x = act->output();
+        torch::jit::WithInsertPoint guard(act->next());
+        Node *last = nullptr;
+        if (perChannel.empty()) {
+            Value *tv = g->insertConstant(double(t));
+            Value *zero = g->insertConstant(0.0);
+            last = g->create(found[i].inPlace ? thresholdInPlaceOp : thresholdOp, {x, tv, zero}, 1);
+            g->insertNode(last);
+        } else {
+            const auto &shape = d->sites[i].shape;
+            std::vector<std::int64_t> view(shape.size() + 1, 1);
+            view[1] = std::int64_t(perChannel.size());
+            Value *tv = g->insertConstant(torch::tensor(perChannel).view(view));
+            Node *mask = g->insertNode(g->create(gtOp, {x, tv}, 1));
+            last = g->create(found[i].inPlace ? mulInPlaceOp : mulOp, {x, mask->output()}, 1);
+            g->insertNode(last);
+        }
+        last->output()->setType(x->type());
+        x->replaceAllUsesAfterNodeWith(last, last->output());
+    }
+    // Keep the names: the saved graph is inlined, so a reload could not rebuild module paths.
+    QJsonObject metadata = QJsonDocument::fromJson(QByteArray::fromStdString(metadataJson)).object();
+    QJsonArray siteNames, layerNames;
+    for (int i = 0; i < d->activationSiteCount; ++i)
+        siteNames.append(QString::fromStdString(d->sites[std::size_t(i)].name));
+    for (const auto &layer : d->layers)
+        layerNames.append(QString::fromStdString(layer.geometry.name));
+    metadata.insert(QStringLiteral("graph_names"), QJsonObject{{QStringLiteral("sites"), siteNames}, {QStringLiteral("layers"), layerNames}});
+    torch::jit::ExtraFilesMap extra{{kMetadataFile, QJsonDocument(metadata).toJson().toStdString()}};
+    const std::string temp = outPath + ".partial";
+    try {
+        copy.save(temp, extra);
+    } catch (const std::exception &e) {
+        std::remove(temp.c_str());
+        throw Error(outPath + ": cannot save the exported model (" + firstLines(e.what(), 2) + ")");
+    }
+    if (std::rename(temp.c_str(), outPath.c_str()) != 0) {
+        std::remove(temp.c_str());
+        throw Error(outPath + ": cannot move the exported model into place");
+    }
+}
+
+} // namespace sparsity

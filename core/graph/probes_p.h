@@ -1,0 +1,71 @@
+#pragma once
+// Internal to core: the probe registry shared by the probe op, the model and the capture loop.
+
+#include "capture/sitestats.h"
+
+#include <ATen/core/Tensor.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace sparsity::detail {
+
+// Per-model probe state. The probe op finds it by the model id baked into the graph, so thresholds
+// and statistics change without touching the graph.
+struct ProbeState {
+    std::vector<float> thresholds;            // per site; only applied to sparsifiable sites
+    std::vector<std::vector<float>> channelThresholds; // per site, optional (empty = scalar)
+    std::vector<bool> thresholdable;          // false for dense sites and input taps
+    // probe_relu sites that were in-place ReLUs in the model, on an input nothing else reads: outside autograd
+    // the probe writes its output over its input, as the model did (no new buffer, cache-warm writes).
+    std::vector<bool> overwritesInput;
+    // probe_bn_relu sites: whether the folded BatchNorm reproduced aten::batch_norm bit for bit on its first batch
+    // (0 not checked yet, 1 yes, -1 no: that site then runs aten::batch_norm and the ReLU probe).
+    std::vector<int> batchNormFoldExact;
+    std::vector<std::vector<std::int64_t>> shapes; // per-image output shape, seen on first execution
+    std::vector<int> executionOrder;          // first-execution rank, -1 until executed
+    std::atomic<int> executedCount{0};
+
+    bool collectStats = false;
+    std::vector<SiteStats> stats; // accumulated while collectStats is on
+
+    // Feature maps kept for a few images while capturing (batch positions to keep).
+    std::vector<int> keepBatchPositions;
+    std::vector<std::vector<at::Tensor>> keptMaps; // [site] -> tensor of kept images, N_keep x ...
+
+    // Training: partial regularisation.
+    bool regularize = false;
+    std::vector<bool> inScope;
+    std::vector<float> band;      // activations in (0, band] are penalised; <= 0 means no upper limit (L1 on all)
+    bool hoyer = false;
+    std::vector<float> penaltyWeight;     // per site; empty: every site's term weighs 1
+    std::vector<std::vector<float>> channelBand; // per site, optional: the band's upper end per channel (overrides `band`)
+    std::vector<at::Tensor> penaltyTerms; // filled by probes during a training forward pass
+    bool retainOutputs = false;           // inspection: keep every probe output with its gradient
+    std::vector<std::pair<int, at::Tensor>> retainedOutputs;
+    std::vector<std::int64_t> trainZeros, trainElements; // cheap sparsity while training
+
+    std::mutex mutex; // guards the vectors above against concurrent forward passes of one model
+};
+
+int registerProbeState(std::shared_ptr<ProbeState> state);
+void unregisterProbeState(int id);
+std::shared_ptr<ProbeState> probeState(int id);
+
+// Accumulates statistics of one (already thresholded) output into `stats`.
+void accumulateStats(const at::Tensor &output, SiteStats &stats);
+// y = x <= t ? 0 : x (aten::threshold(x, t, 0); with t >= 0 this includes the ReLU) and its statistics into
+// `stats`, in one pass over a float x. y is a new tensor, or with `overwrite` x itself when x is contiguous.
+at::Tensor thresholdWithStats(const at::Tensor &x, float threshold, SiteStats &stats, bool overwrite = false);
+// Whether planes of this size get the AVX-512 pass (the portable one computes a folded affine much more slowly).
+bool vectorScanFor(std::int64_t planeSize);
+// The same after an affine per channel and an optional residual, y = threshold(x * alpha[c] + beta[c] + r, t), the
+// product and sum rounded once (as an FMA; an inference BatchNorm folded into the pass), then r added, into a new
+// tensor. x (and r): contiguous float N x C x H x ... with planes of more than one element; t >= 0.
+at::Tensor affineThresholdWithStats(const at::Tensor &x, const std::vector<float> &alpha, const std::vector<float> &beta,
+                                    const at::Tensor &residual, float threshold, SiteStats &stats);
+
+} // namespace sparsity::detail

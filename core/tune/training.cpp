@@ -1,0 +1,591 @@
+#include "tune/training.h"
+
+#include "capture/capture.h"
+#include "error.h"
+#include "graph/model_p.h"
+#include "graph/weights_p.h"
+
+#include <torch/torch.h>
+
+#include <QDir>
+#include <QFile>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+#include <sstream>
+#include <unordered_map>
+#include <random>
+#include <set>
+#include <thread>
+
+namespace sparsity {
+
+namespace {
+
+const char *const kCheckpointName = "latest-checkpoint.pt";
+const char *const kTeacherName = "teacher.pt";
+
+struct Phase {
+    std::string name;
+    int firstEpoch = 0;
+    int epochs = 0;
+    OptimizerSettings optimizer;
+    bool regularize = false;
+    bool thresholdsFirst = false; // set thresholds before the first epoch of this phase
+    double lambda = 0.0;          // penalty weight while `regularize` is on
+};
+
+std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const OptimizerSettings &s, const std::vector<at::Tensor> &params)
+{
+    if (s.kind == OptimizerSettings::Kind::Sgd)
+        return std::make_unique<torch::optim::SGD>(
+            params, torch::optim::SGDOptions(s.learningRate).momentum(s.momentum).weight_decay(s.weightDecay));
+    return std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(s.learningRate).weight_decay(s.weightDecay));
+}
+
+double scheduledRate(const OptimizerSettings &s, int epochInPhase, int step, int stepsPerEpoch, int epochs)
+{
+    switch (s.schedule) {
+    case OptimizerSettings::Schedule::Constant:
+        return s.learningRate;
+    case OptimizerSettings::Schedule::Step:
+        return s.learningRate * std::pow(s.stepGamma, epochInPhase / std::max(1, s.stepEpochs));
+    case OptimizerSettings::Schedule::Cosine: {
+        const double total = double(std::max(1, epochs * stepsPerEpoch));
+        const double done = double(epochInPhase * stepsPerEpoch + step);
+        return 0.5 * s.learningRate * (1.0 + std::cos(M_PI * done / total));
+    }
+    }
+    return s.learningRate;
+}
+
+void setRate(torch::optim::Optimizer &optimizer, double rate)
+{
+    for (auto &group : optimizer.param_groups()) {
+        if (auto *sgd = dynamic_cast<torch::optim::SGDOptions *>(&group.options()))
+            sgd->lr(rate);
+        else if (auto *adam = dynamic_cast<torch::optim::AdamOptions *>(&group.options()))
+            adam->lr(rate);
+    }
+}
+
+// Everything a resumed run needs to continue exactly where the checkpoint was written.
+struct Checkpoint {
+    int epochsDone = 0;
+    std::vector<float> thresholds, bands;
+    std::vector<std::vector<float>> channelThresholds; // per site, empty = the scalar applies
+    bool hasChannelThresholds = true;                  // false: a checkpoint from before they were stored
+    std::vector<std::vector<float>> channelBands;      // per site, empty = the site's band applies
+};
+
+// Per-channel values in a checkpoint (`name`: "threshold" or "band"): all sites' values in one tensor, and each
+// site's count (0 = none).
+void writeChannelValues(torch::serialize::OutputArchive &archive, const std::string &name, const std::vector<std::vector<float>> &channels)
+{
+    std::vector<float> values;
+    std::vector<std::int64_t> counts;
+    for (const auto &c : channels) {
+        counts.push_back(std::int64_t(c.size()));
+        values.insert(values.end(), c.begin(), c.end());
+    }
+    archive.write("channel_" + name + "_counts", torch::tensor(counts));
+    archive.write("channel_" + name + "s", torch::tensor(values));
+}
+
+// Checkpoints written before per-channel values existed have neither entry (returns false): for thresholds the
+// model's own per-channel thresholds (if any) stay as they are; for bands the sites' bands apply.
+bool readChannelValues(torch::serialize::InputArchive &archive, const std::string &name, const std::vector<Site> &sites,
+                       const std::string &path, std::vector<std::vector<float>> &out)
+{
+    at::Tensor counts, values;
+    if (!archive.try_read("channel_" + name + "_counts", counts) || !archive.try_read("channel_" + name + "s", values))
+        return false;
+    counts = counts.to(torch::kInt64).contiguous();
+    values = values.to(torch::kFloat32).contiguous();
+    const auto mismatch = [&] {
+        return Error(path + ": the checkpoint's per-channel " + name + "s do not match the model's " +
+                     std::to_string(sites.size()) + " sites and their channels; it belongs to another model");
+    };
+    if (std::size_t(counts.numel()) != sites.size())
+        throw mismatch();
+    const auto *count = counts.data_ptr<std::int64_t>();
+    std::int64_t total = 0;
+    for (std::size_t i = 0; i < sites.size(); ++i) {
+        const std::int64_t channels = sites[i].shape.empty() ? -1 : sites[i].shape[0];
+        if (count[i] != 0 && count[i] != channels)
+            throw mismatch();
+        total += count[i];
+    }
+    if (total != values.numel())
+        throw mismatch();
+    out.assign(sites.size(), {});
+    const float *v = values.data_ptr<float>();
+    for (std::size_t i = 0; i < sites.size(); ++i) {
+        out[i].assign(v, v + count[i]);
+        v += count[i];
+    }
+    return true;
+}
+
+void saveCheckpoint(const std::string &path, Model::Impl &d, torch::optim::Optimizer &optimizer, const Checkpoint &c)
+{
+    torch::serialize::OutputArchive archive;
+    writeModuleTensors(archive, d.module);
+    archive.write("epochs_done", torch::tensor(std::int64_t(c.epochsDone)));
+    archive.write("thresholds", torch::tensor(c.thresholds));
+    archive.write("bands", torch::tensor(c.bands));
+    writeChannelValues(archive, "threshold", c.channelThresholds);
+    writeChannelValues(archive, "band", c.channelBands);
+    torch::serialize::OutputArchive optimizerArchive;
+    optimizer.save(optimizerArchive);
+    archive.write("optimizer", optimizerArchive);
+    const std::string temp = path + ".partial";
+    archive.save_to(temp);
+    if (std::rename(temp.c_str(), path.c_str()) != 0)
+        throw Error(path + ": cannot move the checkpoint into place");
+}
+
+Checkpoint loadCheckpoint(const std::string &path, Model::Impl &d, std::size_t sites)
+{
+    Checkpoint c;
+    try {
+        torch::serialize::InputArchive archive;
+        archive.load_from(path);
+        at::Tensor epochs, thresholds, bands;
+        archive.read("epochs_done", epochs);
+        archive.read("thresholds", thresholds);
+        archive.read("bands", bands);
+        c.epochsDone = int(epochs.item<std::int64_t>());
+        c.thresholds.assign(thresholds.data_ptr<float>(), thresholds.data_ptr<float>() + thresholds.numel());
+        c.bands.assign(bands.data_ptr<float>(), bands.data_ptr<float>() + bands.numel());
+        if (c.thresholds.size() != sites || c.bands.size() != sites)
+            throw Error(path + ": the checkpoint has " + std::to_string(c.thresholds.size()) + " sites, the model " +
+                        std::to_string(sites) + "; it belongs to another model");
+        c.hasChannelThresholds = readChannelValues(archive, "threshold", d.sites, path, c.channelThresholds);
+        readChannelValues(archive, "band", d.sites, path, c.channelBands);
+        // Last: a checkpoint of another model is refused before any weight is replaced.
+        readModuleTensors(archive, d.module, path, "a training run of another model");
+    } catch (const c10::Error &e) {
+        throw Error(path + ": cannot resume from this checkpoint (" + std::string(e.what_without_backtrace()).substr(0, 200) +
+                    "); it may belong to another model");
+    }
+    return c;
+}
+
+void loadOptimizerState(const std::string &path, torch::optim::Optimizer &optimizer)
+{
+    torch::serialize::InputArchive archive, optimizerArchive;
+    archive.load_from(path);
+    archive.read("optimizer", optimizerArchive);
+    optimizer.load(optimizerArchive);
+}
+
+// The distillation teacher: an uninstrumented copy of the model as it was when the run started. A resumed run
+// reads it back from the checkpoint folder, so it distils from the same teacher as the uninterrupted run.
+std::unique_ptr<torch::jit::Module> makeTeacher(Model::Impl &d, const std::string &path, bool resuming)
+{
+    std::istringstream bytes(d.bytes);
+    auto teacher = std::make_unique<torch::jit::Module>(torch::jit::load(bytes, c10::kCPU));
+    if (resuming) {
+        if (!QFile::exists(QString::fromStdString(path)))
+            throw Error(path + ": missing; this run distils from the model it started with, and without that file a "
+                               "resume would distil from half-trained weights. Start the run again instead of resuming");
+        loadModuleWeights(*teacher, path);
+    } else {
+        torch::NoGradGuard noGrad;
+        std::unordered_map<std::string, at::Tensor> current;
+        for (const auto &p : d.module.named_parameters(true))
+            current[p.name] = p.value;
+        for (const auto &b : d.module.named_buffers(true))
+            current[b.name] = b.value;
+        for (auto p : teacher->named_parameters(true))
+            p.value.copy_(current.at(p.name));
+        for (auto b : teacher->named_buffers(true))
+            b.value.copy_(current.at(b.name));
+        saveModuleWeights(*teacher, "the starting model (distillation teacher)", path);
+    }
+    teacher->eval();
+    for (auto p : teacher->parameters(true))
+        p.set_requires_grad(false);
+    return teacher;
+}
+
+// BatchNorm layers back in eval mode: normalise with running statistics and leave them untouched. By exact class
+// name, so a user's block that merely contains "BatchNorm" in its name keeps its dropout and other layers training.
+// A traced model has batch_norm's `training` argument baked in as a constant: there this changes nothing
+// (docs/star.md).
+void freezeBatchNorm(torch::jit::Module &module)
+{
+    static const std::set<std::string> kinds{"BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm"};
+    for (auto m : module.modules()) {
+        if (!m.type()->name())
+            continue;
+        // Modules exported from C++ LibTorch carry a numbered type name ("BatchNorm2d_6").
+        std::string name = m.type()->name()->name();
+        const auto underscore = name.rfind('_');
+        if (underscore != std::string::npos && underscore + 1 < name.size() &&
+            name.find_first_not_of("0123456789", underscore + 1) == std::string::npos)
+            name.resize(underscore);
+        if (kinds.count(name))
+            m.train(false);
+    }
+}
+
+// A fine-tune ramp's thresholds: `fraction` (clamped to [0, 1]) of the round's, scalar and per channel. The caller
+// holds the model's run lock (Model::setThresholds would take it); a fraction of 1 gives the round's values exactly.
+void rampThresholds(detail::ProbeState &state, const Checkpoint &round, double fraction)
+{
+    const float f = float(std::clamp(fraction, 0.0, 1.0));
+    for (std::size_t i = 0; i < state.thresholds.size() && i < round.thresholds.size(); ++i) {
+        state.thresholds[i] = f * round.thresholds[i];
+        if (i < round.channelThresholds.size()) {
+            state.channelThresholds[i] = round.channelThresholds[i];
+            for (auto &t : state.channelThresholds[i])
+                t *= f;
+        }
+    }
+}
+
+std::vector<std::size_t> rangeIndices(std::size_t begin, std::size_t end)
+{
+    std::vector<std::size_t> v(end > begin ? end - begin : 0);
+    std::iota(v.begin(), v.end(), begin);
+    return v;
+}
+
+} // namespace
+
+std::vector<float> bandsFor(const Recipe &recipe, const Model &model, const CaptureResult &calibrationStats)
+{
+    const auto scope = scopeMask(recipe, model);
+    std::vector<float> bands(model.sites().size(), 0.0f);
+    for (std::size_t i = 0; i < bands.size(); ++i) {
+        if (!scope[i])
+            continue;
+        if (recipe.bandMode == Recipe::BandMode::Absolute) {
+            bands[i] = float(recipe.band);
+        } else if (i < calibrationStats.sites.size()) {
+            const auto &h = calibrationStats.sites[i].positive;
+            bands[i] = float(h.quantileValue(recipe.band * double(h.total())));
+        }
+    }
+    return bands;
+}
+
+PenaltyInspection inspectPenalty(Model &model, const Recipe &recipe, const std::vector<float> &bands, const Batch &batch,
+                                 const std::vector<std::vector<float>> &channelBands)
+{
+    initTorchThreads();
+    auto &d = model.impl();
+    auto &state = *d.state;
+    std::lock_guard<std::mutex> lock(d.runMutex);
+    torch::AutoGradMode grad(true);
+    state.regularize = true;
+    state.inScope = scopeMask(recipe, model);
+    state.band = bands;
+    state.channelBand = channelBands;
+    state.hoyer = recipe.penalty == Recipe::Penalty::HoyerSquare;
+    state.penaltyWeight = penaltyWeights(recipe, model);
+    state.retainOutputs = true;
+    state.penaltyTerms.clear();
+    state.retainedOutputs.clear();
+    // The input requires grad so that probes see a differentiable graph; the weights stay untouched.
+    auto input = torch::from_blob(const_cast<float *>(batch.data.data()), {batch.n, batch.c, batch.h, batch.w}, torch::kFloat32)
+                     .clone()
+                     .set_requires_grad(true);
+    PenaltyInspection result;
+    result.outputs.resize(d.sites.size());
+    result.gradients.resize(d.sites.size());
+    try {
+        d.forward(input);
+        if (!state.penaltyTerms.empty()) {
+            auto penalty = torch::stack(state.penaltyTerms).sum() * recipe.lambda;
+            result.penalty = penalty.item<double>();
+            penalty.backward();
+        }
+        for (auto &[site, y] : state.retainedOutputs) {
+            auto out = y.detach()[0].contiguous();
+            auto g = y.grad().defined() ? y.grad()[0].contiguous() : torch::zeros_like(out); // out of scope: no term
+            result.outputs[std::size_t(site)].assign(out.data_ptr<float>(), out.data_ptr<float>() + out.numel());
+            result.gradients[std::size_t(site)].assign(g.data_ptr<float>(), g.data_ptr<float>() + g.numel());
+        }
+    } catch (...) {
+        state.retainOutputs = false;
+        state.regularize = false;
+        state.retainedOutputs.clear();
+        throw;
+    }
+    state.retainOutputs = false;
+    state.regularize = false;
+    state.retainedOutputs.clear();
+    state.penaltyTerms.clear();
+    return result;
+}
+
+TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &data, const std::string &checkpointDir,
+                     bool resume, const std::atomic<bool> *cancel, const TrainingCallbacks &callbacks)
+{
+    initTorchThreads();
+    if (!data.train || !data.validation)
+        throw Error("training needs a training split and a validation split");
+    if (!data.train->labelled())
+        throw Error(data.train->path() + ": the training data has no labels; fine-tuning needs labelled images");
+    const auto started = std::chrono::steady_clock::now();
+    auto &d = model.impl();
+    auto &state = *d.state;
+    const std::size_t siteCount = d.sites.size();
+    auto say = [&](const std::string &m) {
+        if (callbacks.message)
+            callbacks.message(m);
+    };
+    if (!QDir().mkpath(QString::fromStdString(checkpointDir)))
+        throw Error(checkpointDir + ": cannot create the checkpoint folder");
+    const std::string checkpointPath = checkpointDir + "/" + kCheckpointName;
+
+    // Calibration images come from the end of the training split, training images from its start, so the
+    // threshold search sees images the training did not.
+    const std::size_t trainSize = data.train->size();
+    const std::size_t calibration = std::min(recipe.calibrationImages, trainSize / 2);
+    const std::size_t trainCount =
+        recipe.trainImages ? std::min(recipe.trainImages, trainSize - calibration) : trainSize - calibration;
+    const auto calibrationBatches = loadBatches(*data.train, data.preprocessing, rangeIndices(trainSize - calibration, trainSize), 128);
+    const auto validationIndices = firstN(*data.validation, recipe.validationImages ? recipe.validationImages : data.validation->size());
+
+    const std::vector<bool> scope = scopeMask(recipe, model);
+    std::vector<bool> sparsifiable(siteCount);
+    for (std::size_t i = 0; i < siteCount; ++i)
+        sparsifiable[i] = d.sites[i].sparsifiable;
+
+    TrainingResult result;
+    Checkpoint progress;
+    progress.thresholds = model.thresholds();
+    progress.channelThresholds = model.channelThresholds();
+    if (resume && QFile::exists(QString::fromStdString(checkpointPath))) {
+        auto channels = model.channelThresholds();
+        progress = loadCheckpoint(checkpointPath, d, siteCount);
+        if (!progress.hasChannelThresholds)
+            progress.channelThresholds = channels;
+        model.setThresholds(progress.thresholds, progress.channelThresholds);
+        say("resumed after epoch " + std::to_string(progress.epochsDone) + " from " + checkpointPath);
+    } else {
+        CaptureOptions options;
+        options.keepPredictions = false;
+        const auto stats = capture(model, calibrationBatches, options, cancel);
+        progress.bands = bandsFor(recipe, model, stats);
+        if (recipe.bandMode == Recipe::BandMode::Quantile && recipe.bandPerChannel) {
+            progress.channelBands = channelQuantiles(model, calibrationBatches, recipe.band, cancel);
+            for (std::size_t i = 0; i < siteCount; ++i)
+                if (!scope[i])
+                    progress.channelBands[i].clear();
+        }
+        // Constant responses are cut before training too, so the epochs before the thresholds adapt to their
+        // absence (the cut after the thresholds then finds the constants of the trained model).
+        if (recipe.constantShare > 0.0 && recipe.constantsFirst && recipe.method != Recipe::Method::L1Only &&
+            recipe.method != Recipe::Method::Relu) {
+            const int cut = cutConstantResponses(model, calibrationBatches, recipe.constantShare, cancel);
+            progress.channelThresholds = model.channelThresholds();
+            say("cut the constant responses of " + std::to_string(cut) + " channels before training");
+        }
+    }
+    progress.channelBands.resize(siteCount); // a checkpoint from before per-channel bands has none
+    result.bands = progress.bands;
+    result.channelBands = progress.channelBands;
+    std::unique_ptr<torch::jit::Module> teacher;
+    const std::string teacherPath = checkpointDir + "/" + kTeacherName;
+    if (recipe.distillationWeight > 0.0)
+        teacher = makeTeacher(d, teacherPath, resume && progress.epochsDone > 0);
+    else if (!(resume && progress.epochsDone > 0))
+        QFile::remove(QString::fromStdString(teacherPath)); // an earlier run's teacher must not outlive it
+    const double temperature = recipe.distillationTemperature;
+
+    const int regEpochs = recipe.regularizeEpochs;
+    // Regularize, then `rounds` times: thresholds, fine-tune. A round's thresholds start from the previous
+    // round's, so sparsity grows while the fine-tuning recovers the accuracy in between.
+    std::vector<Phase> phases{{"regularize", 0, regEpochs, recipe.regularizeOptimizer, recipe.lambda > 0.0, false, recipe.lambda}};
+    const double finetuneLambda = recipe.finetuneLambdaOrDefault();
+    for (int round = 0; round < std::max(1, recipe.rounds); ++round)
+        phases.push_back({"finetune", regEpochs + round * recipe.finetuneEpochs, recipe.finetuneEpochs, recipe.finetuneOptimizer,
+                          finetuneLambda > 0.0 && recipe.penalizeWhileFinetuning, true, finetuneLambda});
+    const int totalEpochs = phases.back().firstEpoch + phases.back().epochs;
+
+    std::vector<at::Tensor> params;
+    for (const auto &p : d.module.parameters(true))
+        params.push_back(p);
+    auto leaveTraining = [&] {
+        torch::NoGradGuard noGrad;
+        for (auto &p : params)
+            p.set_requires_grad(false);
+        d.module.eval();
+        state.regularize = false;
+        state.penaltyTerms.clear();
+    };
+
+    auto applyThresholdPhase = [&] {
+        if (recipe.method == Recipe::Method::L1Only || recipe.method == Recipe::Method::Relu)
+            return;
+        std::vector<float> t = model.thresholds();
+        if (recipe.thresholdMode == Recipe::ThresholdMode::Keep) {
+            // the thresholds the model has
+        } else if (recipe.thresholdMode == Recipe::ThresholdMode::Search) {
+            SearchOptions search;
+            search.budgetPp = recipe.budgetPp;
+            search.perChannel = recipe.perChannelThresholds;
+            search.strategy = recipe.searchStrategy;
+            search.channelReference = recipe.channelReference;
+            say("searching " + std::string(search.perChannel ? "per-channel " : "") + "thresholds" +
+                (search.strategy == SearchOptions::Strategy::Greedy ? " (greedy)" : "") + " on " +
+                std::to_string(calibration) + " calibration images, budget " + std::to_string(recipe.budgetPp) + " pp");
+            result.search = searchThresholds(model, calibrationBatches, search, cancel, callbacks.search);
+            t = result.search.thresholds;
+        } else if (recipe.thresholdMode == Recipe::ThresholdMode::Quantile) {
+            CaptureOptions options;
+            options.keepPredictions = false;
+            t = quantileThresholds(model, capture(model, calibrationBatches, options, cancel), recipe.targetSparsity);
+        } else {
+            t = globalThresholds(model, float(recipe.globalThreshold));
+        }
+        if (recipe.thresholdMode == Recipe::ThresholdMode::Quantile || recipe.thresholdMode == Recipe::ThresholdMode::Global)
+            for (const auto &site : model.sites()) // one value per site now: per-channel ones would override it
+                model.setChannelThresholds(site.index, {});
+        model.setThresholds(t);
+        if (recipe.constantShare > 0.0 && !(cancel && cancel->load())) {
+            const int cut = cutConstantResponses(model, calibrationBatches, recipe.constantShare, cancel);
+            say("cut the constant responses of " + std::to_string(cut) + " channels (at least " +
+                std::to_string(int(std::lround(100.0 * recipe.constantShare))) + " % of their positions)");
+        }
+        progress.thresholds = model.thresholds();
+        progress.channelThresholds = model.channelThresholds();
+    };
+
+    bool cancelled = false;
+    for (const Phase &phase : phases) {
+        if (cancelled)
+            break;
+        // A checkpoint with exactly the epochs before this round was written before the round's thresholds.
+        if (phase.thresholdsFirst && progress.epochsDone == phase.firstEpoch) {
+            applyThresholdPhase();
+            if (cancel && cancel->load()) {
+                cancelled = true;
+                break;
+            }
+        }
+        if (progress.epochsDone >= phase.firstEpoch + phase.epochs)
+            continue;
+        auto optimizer = makeOptimizer(phase.optimizer, params);
+        if (progress.epochsDone > phase.firstEpoch)
+            loadOptimizerState(checkpointPath, *optimizer);
+        state.regularize = phase.regularize;
+        state.inScope = scope;
+        state.band = progress.bands;
+        state.channelBand = progress.channelBands;
+        state.hoyer = recipe.penalty == Recipe::Penalty::HoyerSquare;
+        state.penaltyWeight = penaltyWeights(recipe, model);
+
+        for (int epoch = std::max(progress.epochsDone, phase.firstEpoch); epoch < phase.firstEpoch + phase.epochs; ++epoch) {
+            const auto epochStart = std::chrono::steady_clock::now();
+            // The order of an epoch depends only on the seed and the epoch: a resumed run sees the same batches.
+            std::vector<std::size_t> order = rangeIndices(0, trainCount);
+            std::mt19937_64 rng(recipe.seed * 1000003ull + std::uint64_t(epoch));
+            std::shuffle(order.begin(), order.end(), rng);
+            BatchLoader::Options loaderOptions;
+            loaderOptions.batchSize = recipe.batchSize;
+            loaderOptions.augment = recipe.augment;
+            loaderOptions.seed = recipe.seed * 7919ull + std::uint64_t(epoch);
+            BatchLoader loader(*data.train, data.preprocessing, order, loaderOptions);
+            const int steps = int(loader.batchCount());
+
+            d.module.train();
+            if (recipe.freezeBatchNorm)
+                freezeBatchNorm(d.module);
+            for (auto &p : params)
+                p.set_requires_grad(true);
+            torch::AutoGradMode grad(true);
+            Batch batch;
+            int step = 0;
+            std::unique_lock<std::mutex> lock(d.runMutex);
+            while (loader.next(batch)) {
+                while (callbacks.pause && callbacks.pause->load() && !(cancel && cancel->load()))
+                    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+                if (cancel && cancel->load()) {
+                    cancelled = true;
+                    break;
+                }
+                if (phase.thresholdsFirst && recipe.rampEpochs > 0.0)
+                    rampThresholds(state, progress, (double(epoch - phase.firstEpoch) * steps + step + 1) / (recipe.rampEpochs * steps));
+                const double rate = scheduledRate(phase.optimizer, epoch - phase.firstEpoch, step, steps, phase.epochs);
+                setRate(*optimizer, rate);
+                state.penaltyTerms.clear();
+                std::fill(state.trainZeros.begin(), state.trainZeros.end(), 0);
+                std::fill(state.trainElements.begin(), state.trainElements.end(), 0);
+                auto input = torch::from_blob(batch.data.data(), {batch.n, batch.c, batch.h, batch.w}, torch::kFloat32);
+                auto labels = torch::tensor(std::vector<std::int64_t>(batch.labels.begin(), batch.labels.end()));
+                auto logits = d.forward(input);
+                auto taskLoss = torch::cross_entropy_loss(logits, labels);
+                auto loss = taskLoss;
+                if (teacher) {
+                    at::Tensor teacherLogits;
+                    {
+                        torch::NoGradGuard noGrad;
+                        teacherLogits = d.selectOutput(teacher->forward({input}));
+                    }
+                    auto soft = torch::log_softmax(teacherLogits / temperature, 1);
+                    auto student = torch::log_softmax(logits / temperature, 1);
+                    auto kl = (soft.exp() * (soft - student)).sum(1).mean() * (temperature * temperature);
+                    loss = (1.0 - recipe.distillationWeight) * taskLoss + recipe.distillationWeight * kl;
+                }
+                double penaltyValue = 0.0;
+                if (!state.penaltyTerms.empty()) {
+                    auto penalty = torch::stack(state.penaltyTerms).sum() * phase.lambda;
+                    penaltyValue = penalty.item<double>();
+                    loss = loss + penalty;
+                }
+                optimizer->zero_grad();
+                loss.backward();
+                optimizer->step();
+                std::int64_t zeros = 0, elements = 0;
+                for (std::size_t i = 0; i < siteCount; ++i)
+                    if (scope[i]) {
+                        zeros += state.trainZeros[i];
+                        elements += state.trainElements[i];
+                    }
+                if (callbacks.step)
+                    callbacks.step({phase.name, epoch, step, steps, taskLoss.item<double>(), penaltyValue,
+                                    elements ? double(zeros) / double(elements) : 0.0, rate});
+                ++step;
+            }
+            lock.unlock();
+            leaveTraining();
+            if (cancelled)
+                break;
+
+            progress.epochsDone = epoch + 1;
+            saveCheckpoint(checkpointPath, d, *optimizer, progress);
+            result.checkpoints.push_back(checkpointPath);
+            CaptureOptions options;
+            options.keepPredictions = false;
+            const auto val = capture(model, *data.validation, data.preprocessing, validationIndices, options, cancel);
+            result.validationTop1 = val.top1();
+            result.validationSparsity = val.activationSparsity(sparsifiable);
+            if (callbacks.epoch)
+                callbacks.epoch({phase.name, epoch, totalEpochs, result.validationTop1, result.validationSparsity,
+                                 std::chrono::duration<double>(std::chrono::steady_clock::now() - epochStart).count(),
+                                 checkpointPath});
+            state.regularize = phase.regularize;
+        }
+        leaveTraining();
+        if (phase.thresholdsFirst && recipe.rampEpochs > 0.0) {
+            // Cancelled mid-ramp: the model keeps the round's thresholds, as its checkpoint does.
+            model.setThresholds(progress.thresholds, progress.channelThresholds);
+        }
+    }
+    result.cancelled = cancelled;
+    result.epochsDone = progress.epochsDone;
+    result.thresholds = model.thresholds();
+    result.channelThresholds = model.channelThresholds();
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    return result;
+}
+
+} // namespace sparsity
