@@ -8,9 +8,15 @@ target_compile_definitions(sparsity_policy INTERFACE
   QT_NO_URL_CAST_FROM_STRING
   QT_NO_NARROWING_CONVERSIONS_IN_CONNECT
   QT_STRICT_ITERATORS
-  QT_USE_QSTRINGBUILDER
+  QT_USE_QSTRINGBUILDER)
+
+# The checkout's paths go only where they are read (core's project and preset files, tests, benches): a define that
+# names the checkout on every compile line would make each checkout's ccache entries differ.
+set(SPARSITY_PATH_DEFINITIONS
   SPARSITY_SAMPLEDATA_DIR="${SPARSITY_SAMPLEDATA_DIR}"
   SPARSITY_RESOURCES_DIR="${SPARSITY_RESOURCES_DIR}")
+target_compile_definitions(sparsity_policy INTERFACE
+  $<$<NOT:$<IN_LIST:$<TARGET_PROPERTY:NAME>,sparsity_core;sparsity_widgets;sparsity_session;sparsity-explorer;sparsity-cli>>:${SPARSITY_PATH_DEFINITIONS}>)
 
 option(SPARSITY_SANITIZE "Build with AddressSanitizer and UBSan" OFF)
 if(SPARSITY_SANITIZE)
