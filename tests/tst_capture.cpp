@@ -611,7 +611,7 @@ private Q_SLOTS:
         QCOMPARE(seg.value(QStringLiteral("pixels")).toDouble(), double(scored));
         QVERIFY(qFuzzyCompare(seg.value(QStringLiteral("mean_iou")).toDouble(), r.meanIoU()));
         QCOMPARE(seg.value(QStringLiteral("class_iou")).toArray().size(), 5);
-        QVERIFY(text::evaluationText(*model, r, QStringLiteral("t")).contains(QStringLiteral("pixel acc. / mIoU")));
+        QVERIFY(sparsity::text::evaluationText(*model, r, QStringLiteral("t")).contains(QStringLiteral("pixel acc. / mIoU")));
 
         // Class scores at half resolution are upsampled to the mask, as torchvision's heads do.
         auto lowRes = Model::load(fixtures_.filePath(QStringLiteral("seg_lowres_scripted.pt")).toStdString());
