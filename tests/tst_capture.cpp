@@ -7,6 +7,7 @@
 #include "datasetfixtures.h"
 #include "capture/loghistogram.h"
 #include "io/report.h"
+#include "texttables.h"
 #include "testmodels.h"
 #include "tune/thresholdsearch.h"
 #include "threads.h"
@@ -610,7 +611,7 @@ private Q_SLOTS:
         QCOMPARE(seg.value(QStringLiteral("pixels")).toDouble(), double(scored));
         QVERIFY(qFuzzyCompare(seg.value(QStringLiteral("mean_iou")).toDouble(), r.meanIoU()));
         QCOMPARE(seg.value(QStringLiteral("class_iou")).toArray().size(), 5);
-        QVERIFY(report::evaluationText(*model, r, QStringLiteral("t")).contains(QStringLiteral("pixel acc. / mIoU")));
+        QVERIFY(sparsity::text::evaluationText(*model, r, QStringLiteral("t")).contains(QStringLiteral("pixel acc. / mIoU")));
 
         // Class scores at half resolution are upsampled to the mask, as torchvision's heads do.
         auto lowRes = Model::load(fixtures_.filePath(QStringLiteral("seg_lowres_scripted.pt")).toStdString());

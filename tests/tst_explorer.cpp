@@ -1,7 +1,8 @@
 // The explorer driven through its real widgets on the offscreen platform, with the sample project on a 256-image
 // subset: baseline capture, threshold edits in the table and by dragging the histogram line, undo/redo, latest
 // result wins, cancel, save and reopen. Every item model is wrapped in QAbstractItemModelTester.
-#include "document.h"
+#include "session.h"
+#include "sessionspies.h"
 #include "error.h"
 #include "hardwareview.h"
 #include "heatmapview.h"
@@ -38,7 +39,7 @@ class TestExplorer : public QObject {
     std::unique_ptr<QAbstractItemModelTester> sourceTester_, proxyTester_;
     QStringList errors_;
 
-    Document *doc() const { return window_->document(); }
+    Session *doc() const { return window_->document(); }
     LayerTableModel *table() const { return window_->layersView()->sourceModel(); }
 
     // The n-th site that can be tuned and ran.
@@ -167,7 +168,7 @@ private Q_SLOTS:
         QVERIFY(x0 >= 0);
         const int y = h->plotArea().center().y();
         const int before = doc()->undoStack()->count();
-        QSignalSpy thresholds(doc(), &Document::thresholdsChanged);
+        ChangeSpy thresholds(doc(), ChangeEvent::Kind::Thresholds);
         QTest::mousePress(plot, Qt::LeftButton, Qt::NoModifier, QPoint(x0, y));
         const int x1 = h->plotArea().left() + h->plotArea().width() * 4 / 5; // into the bulk of the values
         for (int x = x0 + 10; x <= x1; x += 20)
@@ -222,8 +223,8 @@ private Q_SLOTS:
     void latestResultWins()
     {
         const int s = tunableSite(2);
-        QSignalSpy current(doc(), &Document::currentChanged);
-        QSignalSpy started(doc(), &Document::jobStarted);
+        ChangeSpy current(doc(), ChangeEvent::Kind::Current);
+        QSignalSpy started(doc()->jobs(), &JobTracker::started);
         doc()->pushSiteValue(SiteField::Threshold, s, 0.05);
         // The first re-evaluation is running now (waiting a fixed time raced with it: it can finish in ~0.1 s).
         QVERIFY(started.wait(5000));
@@ -238,8 +239,8 @@ private Q_SLOTS:
 
     void cancelStopsWithinASecond()
     {
-        QSignalSpy finished(doc(), &Document::jobFinished);
-        QSignalSpy started(doc(), &Document::jobStarted);
+        ReportSpy finished(doc()->jobs(), {JobKind::Baseline, JobKind::Current});
+        QSignalSpy started(doc()->jobs(), &JobTracker::started);
         const auto baselineBefore = doc()->baseline();
         doc()->startBaselineCapture();
         // Cancel while it runs: a fixed wait raced with a capture that can now finish in ~0.1 s.
@@ -251,7 +252,7 @@ private Q_SLOTS:
         doc()->waitForIdle();
         QVERIFY2(timer.elapsed() < 1000, qPrintable(QString::number(timer.elapsed())));
         QVERIFY(finished.count() >= 1);
-        QCOMPARE(finished.last().at(0).toBool(), true);
+        QVERIFY(finished.last().cancelled());
         QCOMPARE(doc()->baseline(), baselineBefore); // the cancelled run left no trace
     }
 
@@ -277,7 +278,7 @@ private Q_SLOTS:
         auto *picker = window_->hardwareView()->presetPicker();
         QVERIFY(picker->count() >= 2);
         const double before = doc()->currentEvaluation().latencySeconds;
-        QSignalSpy spy(doc(), &Document::projectionChanged);
+        ChangeSpy spy(doc(), ChangeEvent::Kind::Projection);
         picker->setCurrentIndex(picker->currentIndex() == 0 ? 1 : 0);
         QCOMPARE(spy.count(), 1);
         QVERIFY(doc()->currentEvaluation().latencySeconds != before);
@@ -307,7 +308,7 @@ private Q_SLOTS:
 
     void shortCaptureRuns()
     {
-        QSignalSpy baseline(doc(), &Document::baselineChanged);
+        ChangeSpy baseline(doc(), ChangeEvent::Kind::Baseline);
         doc()->startBaselineCapture();
         doc()->waitForIdle();
         QCOMPARE(baseline.count(), 1);
@@ -319,7 +320,7 @@ private Q_SLOTS:
     {
         const std::vector<float> before = doc()->thresholds();
         const int steps = doc()->undoStack()->count();
-        QSignalSpy done(doc(), &Document::thresholdSearchFinished);
+        ReportSpy done(doc()->jobs(), {JobKind::Search});
         SearchOptions options;
         options.budgetPp = 3.0;
         options.stepsPerSite = 3;
@@ -327,7 +328,7 @@ private Q_SLOTS:
         doc()->startThresholdSearch(options, 64);
         doc()->waitForIdle();
         QCOMPARE(done.count(), 1);
-        QVERIFY(done[0][0].toString().contains(QStringLiteral("sparsity")));
+        QVERIFY(done.reports[0].summary.contains(QStringLiteral("sparsity")));
         QCOMPARE(doc()->undoStack()->count(), steps + 1);
         QVERIFY(doc()->thresholds() != before);
         QVERIFY(doc()->currentIsExact()); // the result was re-evaluated on the whole subset

@@ -1,6 +1,7 @@
 // Report building for sparsity-cli: table alignment, number formatting, progress line, CSV quoting, presets.
 #include "error.h"
 #include "io/report.h"
+#include "texttables.h"
 
 #include <QTest>
 
@@ -13,8 +14,8 @@ class TestReport : public QObject {
 private Q_SLOTS:
     void tableAlignsColumns()
     {
-        report::TextTable t;
-        t.addColumn(QStringLiteral("name"), report::TextTable::Align::Left);
+        text::TextTable t;
+        t.addColumn(QStringLiteral("name"), text::TextTable::Align::Left);
         t.addColumn(QStringLiteral("value"));
         t.addRow({QStringLiteral("a"), QStringLiteral("1")});
         t.addRow({QStringLiteral("longer name"), QStringLiteral("12345.6")});
@@ -34,23 +35,23 @@ private Q_SLOTS:
     {
         QTest::addColumn<QString>("actual");
         QTest::addColumn<QString>("expected");
-        QTest::newRow("count small") << report::count(640) << QStringLiteral("640");
-        QTest::newRow("count k") << report::count(12544) << QStringLiteral("12.5k");
-        QTest::newRow("count M") << report::count(1.81e6) << QStringLiteral("1.81M");
-        QTest::newRow("count nan") << report::count(std::nan("")) << QStringLiteral("-");
-        QTest::newRow("seconds ms") << report::seconds(0.00253) << QStringLiteral("2.53 ms");
-        QTest::newRow("seconds s") << report::seconds(74.58) << QStringLiteral("74.58 s");
-        QTest::newRow("joules uJ") << report::joules(82.97e-6) << QStringLiteral("82.97 uJ");
-        QTest::newRow("watts mW") << report::watts(0.112) << QStringLiteral("112 mW");
-        QTest::newRow("zero") << report::joules(0) << QStringLiteral("0 J");
-        QTest::newRow("percent") << report::percent(0.4878, 2) << QStringLiteral("48.78 %");
-        QTest::newRow("ratio") << report::ratio(2.144) << QStringLiteral("2.14x");
-        QTest::newRow("ratio inf") << report::ratio(INFINITY) << QStringLiteral("-");
-        QTest::newRow("shape") << report::shape({16, 28, 28}) << QStringLiteral("16x28x28");
-        QTest::newRow("shape unknown") << report::shape({}) << QStringLiteral("?");
-        QTest::newRow("progress bar") << report::progressLine(QStringLiteral("x"), 0.5, 1.2, 10)
+        QTest::newRow("count small") << text::count(640) << QStringLiteral("640");
+        QTest::newRow("count k") << text::count(12544) << QStringLiteral("12.5k");
+        QTest::newRow("count M") << text::count(1.81e6) << QStringLiteral("1.81M");
+        QTest::newRow("count nan") << text::count(std::nan("")) << QStringLiteral("-");
+        QTest::newRow("seconds ms") << text::seconds(0.00253) << QStringLiteral("2.53 ms");
+        QTest::newRow("seconds s") << text::seconds(74.58) << QStringLiteral("74.58 s");
+        QTest::newRow("joules uJ") << text::joules(82.97e-6) << QStringLiteral("82.97 uJ");
+        QTest::newRow("watts mW") << text::watts(0.112) << QStringLiteral("112 mW");
+        QTest::newRow("zero") << text::joules(0) << QStringLiteral("0 J");
+        QTest::newRow("percent") << text::percent(0.4878, 2) << QStringLiteral("48.78 %");
+        QTest::newRow("ratio") << text::ratio(2.144) << QStringLiteral("2.14x");
+        QTest::newRow("ratio inf") << text::ratio(INFINITY) << QStringLiteral("-");
+        QTest::newRow("shape") << text::shape({16, 28, 28}) << QStringLiteral("16x28x28");
+        QTest::newRow("shape unknown") << text::shape({}) << QStringLiteral("?");
+        QTest::newRow("progress bar") << text::progressLine(QStringLiteral("x"), 0.5, 1.2, 10)
                                       << QStringLiteral("x [#####.....]  50 %  1.2 s");
-        QTest::newRow("progress plain") << report::progressLine(QStringLiteral("x"), 2.0, 3, 0) << QStringLiteral("x 100 %  3.0 s");
+        QTest::newRow("progress plain") << text::progressLine(QStringLiteral("x"), 2.0, 3, 0) << QStringLiteral("x 100 %  3.0 s");
     }
     void numbers()
     {

@@ -1,6 +1,6 @@
 // Renders the main window with the sample project after its baseline capture and a threshold edit to
 // docs/screenshot.png (the README's picture), and checks the picture shows a filled, multi-coloured window.
-#include "document.h"
+#include "session.h"
 #include "mainwindow.h"
 #include "io/project.h"
 #include "graph/site.h"
@@ -34,7 +34,7 @@ private Q_SLOTS:
         Project p = sampleProject();
         p.subset.count = 512;
         QVERIFY(window.openProject(p, QString()));
-        Document *doc = window.document();
+        Session *doc = window.document();
         doc->waitForIdle();
         QVERIFY(doc->baseline());
         // A realistic tuning state: every site's threshold removes about 12 % more of its values (quantile rule).

@@ -6,6 +6,7 @@
 #include "graph/model.h"
 #include "tune/recipe.h"
 #include "io/report.h"
+#include "texttables.h"
 #include "testmodels.h"
 #include "tune/thresholdsearch.h"
 #include "tune/training.h"
@@ -332,7 +333,7 @@ private Q_SLOTS:
         QVERIFY(r.thresholds[1] > 0.0f);
         QVERIFY(!m->channelThresholds()[0].empty()); // not searched: left alone
         // The search's table says so (a scalar search has no per-channel scale to show for it).
-        const QString text = report::searchText(*m, r, std::vector<float>(m->sites().size(), 0.0f));
+        const QString text = sparsity::text::searchText(*m, r, std::vector<float>(m->sites().size(), 0.0f));
         QVERIFY2(text.contains(QStringLiteral("16 per-channel thresholds apply")), qPrintable(text));
         options.sites = {0};
         const auto second = searchThresholds(*m, calibration, options);

@@ -7,7 +7,8 @@
 #include "data/dataset.h"
 #include "comparisondialog.h"
 #include "datasetbrowser.h"
-#include "document.h"
+#include "session.h"
+#include "sessionspies.h"
 #include "exportdialog.h"
 #include "heatmapview.h"
 #include "mainwindow.h"
@@ -54,7 +55,7 @@ class TestTrainingPanel : public QObject {
     QStringList errors_;
     QTemporaryDir dir_;
 
-    Document *doc() const { return window_->document(); }
+    Session *doc() const { return window_->document(); }
     TrainingPanel *panel() const { return window_->trainingPanel(); }
 
     static Recipe shortRecipe()
@@ -73,12 +74,12 @@ class TestTrainingPanel : public QObject {
     }
 
     // Waits for the run to end; returns whether the tuned state was applied.
-    bool waitForTraining(QSignalSpy &finished)
+    bool waitForTraining(ReportSpy &finished)
     {
         if (finished.isEmpty() && !finished.wait(120000))
             return false;
         doc()->waitForIdle(); // the current capture that follows an applied run
-        return finished.constLast().at(0).toBool();
+        return finished.last().outcome == JobReport::Outcome::Done;
     }
 
 private Q_SLOTS:
@@ -226,10 +227,10 @@ private Q_SLOTS:
 
         // An empty choice returns to the first images of the subset.
         doc()->setKeptIndices({});
-        QCOMPARE(doc()->keptIndices().size(), Document::kMaxKeptImages);
+        QCOMPARE(doc()->keptIndices().size(), Session::kMaxKeptImages);
         QVERIFY(doc()->projectToSave().heatmapImages.empty());
         doc()->waitForIdle();
-        QCOMPARE(doc()->baseline()->result.kept.size(), Document::kMaxKeptImages);
+        QCOMPARE(doc()->baseline()->result.kept.size(), Session::kMaxKeptImages);
     }
 
     void recipeEditorIsBoundToTheProject()
@@ -296,7 +297,7 @@ private Q_SLOTS:
 
     void cancelStartAgainAndResume()
     {
-        QSignalSpy finished(doc(), &Document::trainingFinished);
+        ReportSpy finished(doc()->jobs(), {JobKind::Training});
         const int undoBefore = doc()->undoStack()->count();
         const auto thresholdsBefore = doc()->thresholds();
 
@@ -307,7 +308,7 @@ private Q_SLOTS:
             return false; // "No": keep training
         });
         auto once = std::make_shared<QMetaObject::Connection>();
-        *once = connect(doc(), &Document::trainingStep, this, [this, once] {
+        *once = connect(doc(), &Session::trainingStep, this, [this, once] {
             disconnect(*once);
             QVERIFY(!window_->close());
             QVERIFY(window_->isVisible());
@@ -375,11 +376,11 @@ private Q_SLOTS:
         Recipe longer = shortRecipe();
         longer.trainImages = 1024;
         panel()->setRecipe(longer);
-        QSignalSpy finished(doc(), &Document::trainingFinished);
+        ReportSpy finished(doc()->jobs(), {JobKind::Training});
         QVERIFY(!panel()->pauseButton()->isEnabled());
         auto pauseAtFirstStep = [this] {
             auto once = std::make_shared<QMetaObject::Connection>();
-            *once = connect(doc(), &Document::trainingStep, this, [this, once] {
+            *once = connect(doc(), &Session::trainingStep, this, [this, once] {
                 disconnect(*once);
                 QTest::mouseClick(panel()->pauseButton(), Qt::LeftButton);
             });
@@ -536,13 +537,13 @@ private Q_SLOTS:
         ComparisonDialog *dialog = window_->comparisonDialog();
         dialog->show();
         QCOMPARE(dialog->table()->rowCount(), 0);
-        QSignalSpy finished(doc(), &Document::comparisonFinished);
+        ReportSpy finished(doc()->jobs(), {JobKind::Comparison});
         QVERIFY(dialog->runButton()->isEnabled());
         QTest::mouseClick(dialog->runButton(), Qt::LeftButton);
         QVERIFY(doc()->isTraining());
         QVERIFY(dialog->cancelButton()->isEnabled());
         QVERIFY(finished.wait(120000));
-        QVERIFY2(finished.constLast().at(0).toBool(), qPrintable(finished.constLast().at(1).toString()));
+        QVERIFY2(finished.last().outcome == JobReport::Outcome::Done, qPrintable(finished.last().summary));
         doc()->waitForIdle();
         const auto outcome = doc()->lastComparison();
         QVERIFY(outcome);
@@ -624,7 +625,7 @@ private Q_SLOTS:
         errors_.clear();
         const int undoBefore = doc()->undoStack()->count();
         const auto thresholdsBefore = doc()->thresholds();
-        QSignalSpy finished(doc(), &Document::trainingFinished);
+        ReportSpy finished(doc()->jobs(), {JobKind::Training});
         QVERIFY(panel()->resumeButton()->isEnabled());
         QTest::mouseClick(panel()->resumeButton(), Qt::LeftButton);
         QVERIFY(!waitForTraining(finished));
@@ -661,7 +662,7 @@ private Q_SLOTS:
         const auto expected = forwardOutput(*doc()->currentModel(), batches[0], true);
 
         // Reopened in a document of its own: the tuned state is current, the baseline is the model as loaded.
-        Document reopened;
+        Session reopened;
         reopened.openProject(saved, path);
         reopened.waitForIdle();
         QVERIFY(reopened.isTuned());

@@ -1,7 +1,8 @@
 #include "comparisondialog.h"
 
 #include "tune/comparison.h"
-#include "document.h"
+#include "jobtracker.h"
+#include "session.h"
 #include "plotutil.h"
 #include "hardware/processor.h"
 
@@ -31,7 +32,7 @@ QString number(double v, int decimals) { return std::isnan(v) ? QStringLiteral("
 
 } // namespace
 
-ComparisonDialog::ComparisonDialog(Document *doc, QWidget *parent)
+ComparisonDialog::ComparisonDialog(Session *doc, QWidget *parent)
     : QDialog(parent), doc_(doc), run_(new QPushButton(tr("Run"), this)), cancel_(new QPushButton(tr("Cancel"), this)),
       apply_(new QPushButton(tr("Make Current"), this)), status_(new QLabel(this)), projection_(new QLabel(this)),
       table_(new QTableWidget(this)),
@@ -106,7 +107,7 @@ ComparisonDialog::ComparisonDialog(Document *doc, QWidget *parent)
     resize(980, 640);
 
     connect(run_, &QPushButton::clicked, this, &ComparisonDialog::run);
-    connect(cancel_, &QPushButton::clicked, doc_, &Document::cancelTraining);
+    connect(cancel_, &QPushButton::clicked, doc_, &Session::cancelTraining);
     connect(apply_, &QPushButton::clicked, this, [this] {
         const int row = table_->currentRow();
         doc_->applyComparisonRow(row);
@@ -115,19 +116,22 @@ ComparisonDialog::ComparisonDialog(Document *doc, QWidget *parent)
     });
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
     connect(table_, &QTableWidget::itemSelectionChanged, this, &ComparisonDialog::updateButtons);
-    connect(doc_, &Document::comparisonProgress, this, [this](int index, int count, const QString &method) {
+    connect(doc_, &Session::comparisonProgress, this, [this](int index, int count, const QString &method) {
         status_->setText(tr("Method %1 of %2: %3…").arg(index + 1).arg(count).arg(method));
     });
-    connect(doc_, &Document::comparisonFinished, this, [this](bool, const QString &summary) {
-        status_->setText(summary);
+    connect(doc_->jobs(), &JobTracker::finished, this, [this](const JobReport &report) {
+        if (report.kind != JobKind::Comparison)
+            return;
+        status_->setText(report.summary);
         fill();
         updateButtons();
     });
-    connect(doc_, &Document::modelChanged, this, &ComparisonDialog::updateButtons);
-    // Another preset in the Hardware Projection view: the projection columns follow (edits of thresholds do not
-    // touch them, so the selection stays).
-    connect(doc_, &Document::projectionChanged, this, [this] {
-        if (doc_->presetIndex() != shownPreset_)
+    connect(doc_, &Session::changed, this, [this](const ChangeEvent &e) {
+        if (e.kind == ChangeEvent::Kind::Model)
+            updateButtons();
+        // Another preset in the Hardware Projection view: the projection columns follow (edits of thresholds do not
+        // touch them, so the selection stays).
+        if (e.kind == ChangeEvent::Kind::Projection && doc_->presetIndex() != shownPreset_)
             fill();
     });
     fill();

@@ -10,9 +10,11 @@ class QLabel;
 class QPushButton;
 class QTableWidget;
 
-namespace sparsity::ui {
+namespace sparsity {
+class Session;
+}
 
-class Document;
+namespace sparsity::ui {
 
 // Analysis > Compare Methods: ReLU / threshold-only / L1-only / STAR under the budget of the project's recipe
 // (core/comparison.h), as a table and charts of top-1 against the activations removed and against the latency and
@@ -21,7 +23,7 @@ class Document;
 class ComparisonDialog : public QDialog {
     Q_OBJECT
 public:
-    explicit ComparisonDialog(Document *doc, QWidget *parent = nullptr);
+    explicit ComparisonDialog(Session *doc, QWidget *parent = nullptr);
     QPushButton *runButton() const { return run_; }
     QPushButton *cancelButton() const { return cancel_; }
     QPushButton *applyButton() const { return apply_; }
@@ -42,7 +44,7 @@ private:
     void fill();
     void updateButtons();
 
-    Document *doc_;
+    Session *doc_;
     int shownPreset_ = -2; // the preset the projection columns were computed on
     std::vector<double> latency_, energy_; // seconds and joules per frame, per row
     std::vector<QCheckBox *> methods_;

@@ -1,7 +1,7 @@
 #include "datasetbrowser.h"
 
 #include "data/dataset.h"
-#include "document.h"
+#include "session.h"
 
 #include <QAction>
 #include <QBrush>
@@ -41,16 +41,21 @@ QImage toImage(const RawImage &raw)
 
 } // namespace
 
-DatasetListModel::DatasetListModel(Document *doc, QObject *parent) : QAbstractListModel(parent), doc_(doc)
+DatasetListModel::DatasetListModel(Session *doc, QObject *parent) : QAbstractListModel(parent), doc_(doc)
 {
     thumbnails_.setMaxCost(4000);
-    connect(doc_, &Document::modelChanged, this, [this] {
-        thumbnails_.clear();
-        classFilter_ = -1;
-        rebuild();
+    connect(doc_, &Session::changed, this, [this](const ChangeEvent &e) {
+        switch (e.kind) {
+        case ChangeEvent::Kind::Model:
+            thumbnails_.clear();
+            classFilter_ = -1;
+            rebuild();
+            break;
+        case ChangeEvent::Kind::Baseline:
+        case ChangeEvent::Kind::Current: updatePredictions(); break;
+        default: break;
+        }
     });
-    connect(doc_, &Document::baselineChanged, this, &DatasetListModel::updatePredictions);
-    connect(doc_, &Document::currentChanged, this, &DatasetListModel::updatePredictions);
     rebuild();
 }
 
@@ -185,7 +190,7 @@ QVariant DatasetListModel::data(const QModelIndex &index, int role) const
     }
 }
 
-DatasetBrowser::DatasetBrowser(Document *doc, QWidget *parent)
+DatasetBrowser::DatasetBrowser(Session *doc, QWidget *parent)
     : QWidget(parent), doc_(doc), model_(new DatasetListModel(doc, this)), class_(new QComboBox(this)),
       misclassified_(new QCheckBox(tr("Misclassified only"), this)), count_(new QLabel(this)), view_(new QListView(this)),
       useForHeatmaps_(new QPushButton(tr("Use for Heatmaps"), this)), useAction_(new QAction(tr("Use for Heatmaps"), this)),
@@ -204,7 +209,7 @@ DatasetBrowser::DatasetBrowser(Document *doc, QWidget *parent)
     view_->setSelectionMode(QAbstractItemView::ExtendedSelection);
     const QString useTip = tr("Keep the feature maps of the selected images (up to %1) for the Feature Maps view; the "
                               "captures run again to collect them.")
-                               .arg(Document::kMaxKeptImages);
+                               .arg(Session::kMaxKeptImages);
     useForHeatmaps_->setToolTip(useTip);
     useAction_->setToolTip(useTip);
     view_->setContextMenuPolicy(Qt::ActionsContextMenu);
@@ -233,14 +238,17 @@ DatasetBrowser::DatasetBrowser(Document *doc, QWidget *parent)
     connect(model_, &QAbstractItemModel::modelReset, this, enableUse);
     connect(useForHeatmaps_, &QPushButton::clicked, this, &DatasetBrowser::useSelectionForHeatmaps);
     connect(useAction_, &QAction::triggered, this, &DatasetBrowser::useSelectionForHeatmaps);
-    connect(doc_, &Document::keptIndicesChanged, this, &DatasetBrowser::updateHeatmapNote);
-    connect(doc_, &Document::modelChanged, this, &DatasetBrowser::updateHeatmapNote);
+    connect(doc_, &Session::changed, this, [this](const ChangeEvent &e) {
+        if (e.kind == ChangeEvent::Kind::KeptImages || e.kind == ChangeEvent::Kind::Model)
+            updateHeatmapNote();
+        if (e.kind == ChangeEvent::Kind::Model)
+            fillClasses();
+    });
     enableUse();
 
     connect(class_, &QComboBox::currentIndexChanged, this,
             [this] { model_->setClassFilter(class_->currentData().isValid() ? class_->currentData().toInt() : -1); });
     connect(misclassified_, &QCheckBox::toggled, model_, &DatasetListModel::setMisclassifiedOnly);
-    connect(doc_, &Document::modelChanged, this, &DatasetBrowser::fillClasses);
     connect(model_, &QAbstractItemModel::modelReset, this, &DatasetBrowser::updateCount);
     connect(view_, &QListView::clicked, this, [this](const QModelIndex &index) {
         const std::size_t i = model_->datasetIndex(index.row());

@@ -14,11 +14,13 @@ class QLabel;
 class QListView;
 class QPushButton;
 
+namespace sparsity {
+class Session;
+}
+
 namespace sparsity::ui {
 
-class Document;
-
-// The images the project evaluates (Document::indices()), filtered by class and by "misclassified". Thumbnails are
+// The images the project evaluates (Session::indices()), filtered by class and by "misclassified". Thumbnails are
 // decoded on demand (Dataset::image) when a view asks for them and kept in a small cache, so 60,000 rows cost only
 // the rows on screen. Predictions before/after come from the baseline and current captures when they exist.
 class DatasetListModel : public QAbstractListModel {
@@ -27,7 +29,7 @@ public:
     enum Role { DatasetIndexRole = Qt::UserRole + 1, LabelRole, BeforeRole, AfterRole };
     static constexpr int kThumbnail = 48;
 
-    explicit DatasetListModel(Document *doc, QObject *parent = nullptr);
+    explicit DatasetListModel(Session *doc, QObject *parent = nullptr);
     int rowCount(const QModelIndex &parent = QModelIndex()) const override;
     QVariant data(const QModelIndex &index, int role) const override;
 
@@ -46,8 +48,8 @@ private:
     std::vector<int> predictionsOf(bool after) const;
     int label(std::size_t position) const;
 
-    Document *doc_;
-    std::vector<std::size_t> rows_; // positions into Document::indices()
+    Session *doc_;
+    std::vector<std::size_t> rows_; // positions into Session::indices()
     std::vector<int> before_, after_; // per position, -1 when unknown
     int classFilter_ = -1;
     bool misclassifiedOnly_ = false;
@@ -61,7 +63,7 @@ private:
 class DatasetBrowser : public QWidget {
     Q_OBJECT
 public:
-    explicit DatasetBrowser(Document *doc, QWidget *parent = nullptr);
+    explicit DatasetBrowser(Session *doc, QWidget *parent = nullptr);
     DatasetListModel *model() const { return model_; }
     QListView *view() const { return view_; }
     QComboBox *classFilter() const { return class_; }
@@ -70,11 +72,11 @@ public:
     QAction *useForHeatmapsAction() const { return useAction_; }
     // Dataset indices of the selected thumbnails, in subset order.
     std::vector<std::size_t> selectedIndices() const;
-    // Hands the selection to Document::setKeptIndices; a message says what was used.
+    // Hands the selection to Session::setKeptIndices; a message says what was used.
     void useSelectionForHeatmaps();
 
 Q_SIGNALS:
-    // keptIndex: position in Document::keptIndices() (-1 when the image has no kept feature maps).
+    // keptIndex: position in Session::keptIndices() (-1 when the image has no kept feature maps).
     void imageActivated(std::size_t datasetIndex, int keptIndex);
 
 private:
@@ -82,7 +84,7 @@ private:
     void updateCount();
     void updateHeatmapNote();
 
-    Document *doc_;
+    Session *doc_;
     DatasetListModel *model_;
     QComboBox *class_;
     QCheckBox *misclassified_;

@@ -1,6 +1,6 @@
 #include "exportdialog.h"
 
-#include "document.h"
+#include "session.h"
 
 #include <QCheckBox>
 #include <QDialogButtonBox>
@@ -16,7 +16,7 @@
 
 namespace sparsity::ui {
 
-ExportDialog::ExportDialog(Document *doc, QWidget *parent, std::function<std::vector<NamedPlot>()> plots)
+ExportDialog::ExportDialog(Session *doc, QWidget *parent, std::function<std::vector<NamedPlot>()> plots)
     : QDialog(parent), doc_(doc), path_(new QLineEdit(this)), result_(new QLabel(this)),
       plotsBox_(new QCheckBox(tr("Also write every plot as PNG and PDF (OUT-histogram.png, …)"), this)),
       plots_(std::move(plots))

@@ -12,9 +12,11 @@ class QLabel;
 class QLineEdit;
 class QPushButton;
 
-namespace sparsity::ui {
+namespace sparsity {
+class Session;
+}
 
-class Document;
+namespace sparsity::ui {
 
 // File > Export tuned model: the current state as a thresholded TorchScript archive (OUT.pt) with the JSON report
 // (OUT.json) and the per-site CSV (OUT.csv) next to it, and (an option, on by default) every plot of the main
@@ -23,7 +25,7 @@ class ExportDialog : public QDialog {
     Q_OBJECT
 public:
     // `plots` lists the main window's plots at the moment of the export; without it there is no plot option.
-    explicit ExportDialog(Document *doc, QWidget *parent = nullptr,
+    explicit ExportDialog(Session *doc, QWidget *parent = nullptr,
                           std::function<std::vector<NamedPlot>()> plots = {});
     void setPath(const QString &path);
     QString path() const;
@@ -37,7 +39,7 @@ public:
 private:
     void browse();
 
-    Document *doc_;
+    Session *doc_;
     QLineEdit *path_;
     QPushButton *export_;
     QLabel *result_;

@@ -1,6 +1,6 @@
 #include "hardwareview.h"
 
-#include "document.h"
+#include "session.h"
 #include "plotutil.h"
 
 #include <qcustomplot.h>
@@ -56,7 +56,7 @@ QCPBars *makeBars(QCPAxisRect *rect, const QString &name, const QColor &color, Q
 
 } // namespace
 
-HardwareView::HardwareView(Document *doc, QWidget *parent)
+HardwareView::HardwareView(Session *doc, QWidget *parent)
     : QWidget(parent), doc_(doc), preset_(new QComboBox(this)), banner_(new QLabel(this)), note_(new QLabel(this)),
       totals_(new QGridLayout), plot_(new QCustomPlot(this))
 {
@@ -74,7 +74,7 @@ HardwareView::HardwareView(Document *doc, QWidget *parent)
     top->addWidget(preset_, 1);
     auto *edit = new QPushButton(tr("Edit…"), this);
     edit->setToolTip(tr("Edit a copy of this preset; it is saved among your presets (%1)")
-                         .arg(QDir::toNativeSeparators(Document::userPresetDir())));
+                         .arg(QDir::toNativeSeparators(Session::userPresetDir())));
     connect(edit, &QPushButton::clicked, this, &HardwareView::editPreset);
     top->addWidget(edit);
     auto *layout = new QVBoxLayout(this);
@@ -129,9 +129,14 @@ HardwareView::HardwareView(Document *doc, QWidget *parent)
     installPlotActions(plot_, [this] { return csv(); }, [] { return QStringLiteral("hardware-projection"); });
 
     connect(preset_, &QComboBox::currentIndexChanged, this, [this](int i) { doc_->setPresetIndex(i); });
-    connect(doc_, &Document::projectionChanged, this, &HardwareView::rebuild);
-    connect(doc_, &Document::modelChanged, this, &HardwareView::fillPresets);
-    connect(doc_, &Document::presetsChanged, this, &HardwareView::fillPresets);
+    connect(doc_, &Session::changed, this, [this](const ChangeEvent &e) {
+        switch (e.kind) {
+        case ChangeEvent::Kind::Projection: rebuild(); break;
+        case ChangeEvent::Kind::Model:
+        case ChangeEvent::Kind::Presets: fillPresets(); break;
+        default: break;
+        }
+    });
     fillPresets();
 }
 
@@ -160,7 +165,7 @@ QString HardwareView::saveUserPreset(const QByteArray &json)
         QString base;
         for (const QChar c : QString::fromStdString(params.name).toLower())
             base += c.isLetterOrNumber() ? c : QLatin1Char('-');
-        const QString dir = Document::userPresetDir();
+        const QString dir = Session::userPresetDir();
         if (!QDir().mkpath(dir))
             return tr("Cannot create the folder %1.").arg(QDir::toNativeSeparators(dir));
         const QString path = dir + QLatin1Char('/') + base + QStringLiteral(".json");

@@ -9,16 +9,18 @@ class QCPBars;
 class QGridLayout;
 class QLabel;
 
-namespace sparsity::ui {
+namespace sparsity {
+class Session;
+}
 
-class Document;
+namespace sparsity::ui {
 
 // Projected latency and energy per layer on the chosen processor preset, dense vs baseline vs current, with
 // totals and ratios. Every number here is a model estimate (docs/processor-model.md), and the view says so.
 class HardwareView : public QWidget {
     Q_OBJECT
 public:
-    explicit HardwareView(Document *doc, QWidget *parent = nullptr);
+    explicit HardwareView(Session *doc, QWidget *parent = nullptr);
     QCustomPlot *plot() const { return plot_; }
     QComboBox *presetPicker() const { return preset_; }
     QString totalsText() const;
@@ -30,7 +32,7 @@ private:
     void fillPresets();
     void editPreset();
     void rebuild();
-    Document *doc_;
+    Session *doc_;
     QComboBox *preset_;
     QLabel *banner_;
     QLabel *note_;

@@ -1,7 +1,7 @@
 #include "heatmapview.h"
 
 #include "data/dataset.h"
-#include "document.h"
+#include "session.h"
 #include "plotutil.h"
 #include "graph/site.h"
 
@@ -80,7 +80,7 @@ void setMap(QCPColorMap *map, const float *data, std::int64_t h, std::int64_t w,
 
 } // namespace
 
-HeatmapView::HeatmapView(Document *doc, QWidget *parent)
+HeatmapView::HeatmapView(Session *doc, QWidget *parent)
     : QWidget(parent), doc_(doc), image_(new QComboBox(this)), channel_(new QSpinBox(this)), state_(new QComboBox(this)),
       info_(new QLabel(this)), plot_(new QCustomPlot(this))
 {
@@ -184,11 +184,16 @@ HeatmapView::HeatmapView(Document *doc, QWidget *parent)
     connect(image_, &QComboBox::currentIndexChanged, this, &HeatmapView::rebuild);
     connect(channel_, &QSpinBox::valueChanged, this, &HeatmapView::rebuild);
     connect(state_, &QComboBox::currentIndexChanged, this, &HeatmapView::rebuild);
-    connect(doc_, &Document::modelChanged, this, &HeatmapView::fillImages);
-    connect(doc_, &Document::baselineChanged, this, &HeatmapView::fillImages);
-    connect(doc_, &Document::keptIndicesChanged, this, &HeatmapView::fillImages);
-    connect(doc_, &Document::currentChanged, this, &HeatmapView::rebuild);
-    connect(doc_, &Document::selectedSiteChanged, this, &HeatmapView::rebuild);
+    connect(doc_, &Session::changed, this, [this](const ChangeEvent &e) {
+        switch (e.kind) {
+        case ChangeEvent::Kind::Model:
+        case ChangeEvent::Kind::Baseline:
+        case ChangeEvent::Kind::KeptImages: fillImages(); break;
+        case ChangeEvent::Kind::Current:
+        case ChangeEvent::Kind::SelectedSite: rebuild(); break;
+        default: break;
+        }
+    });
     fillImages();
 }
 

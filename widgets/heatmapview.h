@@ -13,9 +13,11 @@ class QCPItemRect;
 class QLabel;
 class QSpinBox;
 
-namespace sparsity::ui {
+namespace sparsity {
+class Session;
+}
 
-class Document;
+namespace sparsity::ui {
 
 // The selected site's feature map for one kept image: the input image, one channel large, and a grid of channels,
 // before (baseline) or after (current) thresholds. Exact zeros have their own colour, apart from the gradient
@@ -23,10 +25,10 @@ class Document;
 class HeatmapView : public QWidget {
     Q_OBJECT
 public:
-    explicit HeatmapView(Document *doc, QWidget *parent = nullptr);
+    explicit HeatmapView(Session *doc, QWidget *parent = nullptr);
     QCustomPlot *plot() const { return plot_; }
     void setChannel(int channel);
-    // Shows the kept image at this position of Document::keptIndices().
+    // Shows the kept image at this position of Session::keptIndices().
     void setKeptImage(int keptIndex);
     int keptImage() const;
     // Dataset index of the image shown (the inputs the maps belong to), or -1.
@@ -44,7 +46,7 @@ private:
     const std::vector<float> *mapFor(int keptIndex, bool after, std::vector<std::int64_t> *shape) const;
     std::vector<float> shownInput_;
 
-    Document *doc_;
+    Session *doc_;
     QComboBox *image_;
     QSpinBox *channel_;
     QComboBox *state_;

@@ -1,6 +1,6 @@
 #include "histogramview.h"
 
-#include "document.h"
+#include "session.h"
 #include "capture/loghistogram.h"
 #include "plotutil.h"
 #include "graph/site.h"
@@ -55,7 +55,7 @@ QString pct(double f) { return QStringLiteral("%1 %").arg(100.0 * f, 0, 'f', 1);
 
 } // namespace
 
-HistogramView::HistogramView(Document *doc, QWidget *parent)
+HistogramView::HistogramView(Session *doc, QWidget *parent)
     : QWidget(parent), doc_(doc), plot_(new QCustomPlot(this)), logX_(new QCheckBox(tr("Log x"), this)),
       logY_(new QCheckBox(tr("Log y"), this)), title_(new QLabel(this))
 {
@@ -126,13 +126,18 @@ HistogramView::HistogramView(Document *doc, QWidget *parent)
 
     connect(logX_, &QCheckBox::toggled, this, [this](bool on) { setLogX(on); rebuild(); });
     connect(logY_, &QCheckBox::toggled, this, [this](bool on) { setLogY(on); rebuild(); });
-    connect(doc_, &Document::selectedSiteChanged, this, &HistogramView::rebuild);
-    connect(doc_, &Document::modelChanged, this, &HistogramView::rebuild);
-    connect(doc_, &Document::baselineChanged, this, &HistogramView::rebuild);
-    connect(doc_, &Document::currentChanged, this, &HistogramView::rebuild);
-    connect(doc_, &Document::thresholdsChanged, this, [this](const QVector<int> &sites) {
-        if (sites.contains(site_))
-            updateMarker();
+    connect(doc_, &Session::changed, this, [this](const ChangeEvent &e) {
+        switch (e.kind) {
+        case ChangeEvent::Kind::SelectedSite:
+        case ChangeEvent::Kind::Model:
+        case ChangeEvent::Kind::Baseline:
+        case ChangeEvent::Kind::Current: rebuild(); break;
+        case ChangeEvent::Kind::Thresholds:
+            if (e.sites.contains(site_))
+                updateMarker();
+            break;
+        default: break;
+        }
     });
     rebuild();
 }

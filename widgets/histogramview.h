@@ -10,18 +10,20 @@ class QCheckBox;
 class QLabel;
 class QMouseEvent;
 
-namespace sparsity::ui {
+namespace sparsity {
+class Session;
+}
 
-class Document;
+namespace sparsity::ui {
 
 // The selected site's positive values (log-spaced bins) for the baseline and the current capture, the share of
 // exact zeros apart, and the threshold as a vertical line the user drags. A drag pushes mergeable threshold
-// commands: the table and the projection update at once from the histogram estimate, and the Document starts
+// commands: the table and the projection update at once from the histogram estimate, and the Session starts
 // the exact re-evaluation (latest result wins).
 class HistogramView : public QWidget {
     Q_OBJECT
 public:
-    explicit HistogramView(Document *doc, QWidget *parent = nullptr);
+    explicit HistogramView(Session *doc, QWidget *parent = nullptr);
     QCustomPlot *plot() const { return plot_; }
     QWidget *plotWidget() const; // for simulated mouse input
     QRect plotArea() const;      // the axis rect, in plotWidget() coordinates
@@ -41,7 +43,7 @@ private:
     void setLogX(bool log);
     void setLogY(bool log);
 
-    Document *doc_;
+    Session *doc_;
     QCustomPlot *plot_;
     QCPGraph *baseline_ = nullptr;
     QCPGraph *current_ = nullptr;

@@ -1,7 +1,7 @@
 #include "layersview.h"
 
 #include "bardelegate.h"
-#include "document.h"
+#include "session.h"
 #include "layertablemodel.h"
 
 #include <QCheckBox>
@@ -29,7 +29,7 @@ bool LayerFilterModel::filterAcceptsRow(int row, const QModelIndex &parent) cons
     return QSortFilterProxyModel::filterAcceptsRow(row, parent);
 }
 
-LayersView::LayersView(Document *doc, QWidget *parent)
+LayersView::LayersView(Session *doc, QWidget *parent)
     : QWidget(parent), doc_(doc), model_(new LayerTableModel(doc, this)), proxy_(new LayerFilterModel(this)),
       filter_(new QLineEdit(this)), showDense_(new QCheckBox(tr("Dense sites"), this)), table_(new QTableView(this))
 {
@@ -87,7 +87,10 @@ LayersView::LayersView(Document *doc, QWidget *parent)
         if (current.isValid())
             doc_->setSelectedSite(current.data(LayerTableModel::SiteRole).toInt());
     });
-    connect(doc_, &Document::selectedSiteChanged, this, &LayersView::selectSite);
+    connect(doc_, &Session::changed, this, [this](const ChangeEvent &e) {
+        if (e.kind == ChangeEvent::Kind::SelectedSite)
+            selectSite(e.site());
+    });
 }
 
 void LayersView::selectSite(int site)

@@ -7,9 +7,11 @@ class QLineEdit;
 class QTableView;
 class QCheckBox;
 
-namespace sparsity::ui {
+namespace sparsity {
+class Session;
+}
 
-class Document;
+namespace sparsity::ui {
 class LayerTableModel;
 
 // Hides sites that did not run (untaken branches) and, optionally, dense sites; filters by name.
@@ -26,18 +28,18 @@ private:
     bool showDense_ = true;
 };
 
-// The layers table with its filter field. Selecting a row selects the site in the Document.
+// The layers table with its filter field. Selecting a row selects the site in the Session.
 class LayersView : public QWidget {
     Q_OBJECT
 public:
-    explicit LayersView(Document *doc, QWidget *parent = nullptr);
+    explicit LayersView(Session *doc, QWidget *parent = nullptr);
     QTableView *table() const { return table_; }
     LayerTableModel *sourceModel() const { return model_; }
     LayerFilterModel *proxyModel() const { return proxy_; }
 
 private:
     void selectSite(int site);
-    Document *doc_;
+    Session *doc_;
     LayerTableModel *model_;
     LayerFilterModel *proxy_;
     QLineEdit *filter_;

@@ -1,6 +1,6 @@
 #include "layertablemodel.h"
 
-#include "document.h"
+#include "session.h"
 #include "graph/site.h"
 
 #include <QApplication>
@@ -29,31 +29,39 @@ bool isTap(const Site &site) { return site.op.rfind("input of", 0) == 0; }
 
 } // namespace
 
-LayerTableModel::LayerTableModel(Document *doc, QObject *parent) : QAbstractTableModel(parent), doc_(doc)
+LayerTableModel::LayerTableModel(Session *doc, QObject *parent) : QAbstractTableModel(parent), doc_(doc)
 {
     rows_ = doc_->siteCount();
-    connect(doc_, &Document::modelChanged, this, [this] {
+    connect(doc_, &Session::changed, this, &LayerTableModel::sessionChanged);
+}
+
+void LayerTableModel::sessionChanged(const ChangeEvent &e)
+{
+    switch (e.kind) {
+    case ChangeEvent::Kind::Model:
         beginResetModel();
         rows_ = doc_->siteCount();
         endResetModel();
-    });
-    connect(doc_, &Document::baselineChanged, this, [this] { columnsChanged(Name, Baseline); });
-    connect(doc_, &Document::currentChanged, this, [this] { columnsChanged(Current, Current); });
-    connect(doc_, &Document::projectionChanged, this, [this] {
+        break;
+    case ChangeEvent::Kind::Baseline: columnsChanged(Name, Baseline); break;
+    case ChangeEvent::Kind::Current: columnsChanged(Current, Current); break;
+    case ChangeEvent::Kind::Projection:
         columnsChanged(Current, Current);
         columnsChanged(LatencyShare, LatencyShare);
-    });
-    connect(doc_, &Document::siteValueChanged, this, [this](SiteField field, int site) {
-        if (site >= rows_)
-            return;
-        const int column = field == SiteField::Threshold ? Threshold : field == SiteField::Scope ? Scope : Band;
-        Q_EMIT dataChanged(index(site, column), index(site, column));
-    });
-    connect(doc_, &Document::thresholdsChanged, this, [this](const QVector<int> &sites) {
-        for (int s : sites)
+        break;
+    case ChangeEvent::Kind::SiteValue:
+        if (e.site() >= 0 && e.site() < rows_) {
+            const int column = e.field == SiteField::Threshold ? Threshold : e.field == SiteField::Scope ? Scope : Band;
+            Q_EMIT dataChanged(index(e.site(), column), index(e.site(), column));
+        }
+        break;
+    case ChangeEvent::Kind::Thresholds:
+        for (int s : e.sites)
             if (s < rows_)
                 Q_EMIT dataChanged(index(s, Current), index(s, Threshold));
-    });
+        break;
+    default: break;
+    }
 }
 
 void LayerTableModel::columnsChanged(int first, int last)

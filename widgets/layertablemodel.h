@@ -2,11 +2,14 @@
 
 #include <QAbstractTableModel>
 
+namespace sparsity {
+class Session;
+struct ChangeEvent;
+}
+
 namespace sparsity::ui {
 
-class Document;
-
-// One row per activation site of the model, in execution order. Reads everything from the Document and
+// One row per activation site of the model, in execution order. Reads everything from the Session and
 // edits only by pushing undo commands; emits dataChanged for exactly the cells an edit or result touched.
 class LayerTableModel : public QAbstractTableModel {
     Q_OBJECT
@@ -21,7 +24,7 @@ public:
         DenseRole                    // bool: cannot produce zeros
     };
 
-    explicit LayerTableModel(Document *doc, QObject *parent = nullptr);
+    explicit LayerTableModel(Session *doc, QObject *parent = nullptr);
 
     int rowCount(const QModelIndex &parent = {}) const override;
     int columnCount(const QModelIndex &parent = {}) const override;
@@ -31,8 +34,9 @@ public:
     bool setData(const QModelIndex &index, const QVariant &value, int role) override;
 
 private:
+    void sessionChanged(const ChangeEvent &event);
     void columnsChanged(int first, int last);
-    Document *doc_;
+    Session *doc_;
     int rows_ = 0;
 };
 

@@ -3,7 +3,8 @@
 #include "comparisondialog.h"
 #include "data/dataset.h"
 #include "datasetbrowser.h"
-#include "document.h"
+#include "jobtracker.h"
+#include "session.h"
 #include "error.h"
 #include "exportdialog.h"
 #include "hardwareview.h"
@@ -70,7 +71,7 @@ QString formatEta(double seconds)
 
 } // namespace
 
-MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent), doc_(new Document(this))
+MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent), doc_(new Session(this))
 {
     setObjectName(QStringLiteral("MainWindow"));
     setAcceptDrops(true);
@@ -84,9 +85,11 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent), doc_(new Document
     restoreGeometry(settings.geometry());
     stateRestored_ = restoreState(settings.state());
 
-    connect(doc_, &Document::modifiedChanged, this, &MainWindow::updateTitle);
-    connect(doc_, &Document::projectPathChanged, this, &MainWindow::updateTitle);
-    connect(doc_, &Document::modelChanged, this, [this] {
+    connect(doc_, &Session::changed, this, [this](const ChangeEvent &e) {
+        if (e.kind == ChangeEvent::Kind::Modified || e.kind == ChangeEvent::Kind::ProjectPath)
+            updateTitle();
+        if (e.kind != ChangeEvent::Kind::Model)
+            return;
         updateTitle();
         // Start on the first site that can be tuned, so every view has something to show.
         for (int s = 0; s < doc_->siteCount(); ++s)
@@ -100,23 +103,24 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent), doc_(new Document
         else
             datasetLabel_->setText(doc_->hasModel() ? tr("No dataset: File ▸ Open Dataset…") : QString());
     });
-    connect(doc_, &Document::jobFailed, this, [this](const QString &message) {
-        showError(tr("The capture failed"), message,
-                  tr("Check that the dataset's preprocessing matches what the model expects (File ▸ Open Dataset…)."));
+    connect(doc_->jobs(), &JobTracker::finished, this, [this](const JobReport &report) {
+        const bool training = report.kind == JobKind::Training || report.kind == JobKind::Comparison;
+        if (report.outcome == JobReport::Outcome::Failed && !training)
+            showError(tr("The capture failed"), report.error,
+                      tr("Check that the dataset's preprocessing matches what the model expects (File ▸ Open Dataset…)."));
+        else if (report.outcome == JobReport::Outcome::Failed)
+            showError(tr("Fine-tuning failed"), report.error,
+                      tr("Check the recipe in the Fine-Tuning panel and that the dataset has a labelled training split; "
+                         "to resume, the checkpoint folder must come from the same model."));
+        else if (report.kind == JobKind::Search && !report.cancelled())
+            statusBar()->showMessage(report.summary, 15000);
     });
-    connect(doc_, &Document::trainingFailed, this, [this](const QString &message) {
-        showError(tr("Fine-tuning failed"), message,
-                  tr("Check the recipe in the Fine-Tuning panel and that the dataset has a labelled training split; "
-                     "to resume, the checkpoint folder must come from the same model."));
-    });
-    connect(doc_, &Document::thresholdSearchFinished, this,
-            [this](const QString &summary) { statusBar()->showMessage(summary, 15000); });
     updateTitle();
 }
 
 MainWindow::~MainWindow()
 {
-    // Views first: they hold the Document, which must outlive every signal they might still send.
+    // Views first: they hold the Session, which must outlive every signal they might still send.
     qDeleteAll(findChildren<QDockWidget *>(Qt::FindDirectChildrenOnly));
 }
 
@@ -136,7 +140,7 @@ void MainWindow::createDocks()
             statusBar()->showMessage(tr("Image #%1 has no feature maps kept; select it in the Dataset view and choose "
                                         "Use for Heatmaps (up to %2 images).")
                                          .arg(datasetIndex)
-                                         .arg(Document::kMaxKeptImages),
+                                         .arg(Session::kMaxKeptImages),
                                      8000);
     });
     auto dock = [this](QWidget *w, const QString &title, const QString &name, Qt::DockWidgetArea area) {
@@ -282,28 +286,28 @@ void MainWindow::createStatusBar()
     statusBar()->addWidget(progress_);
     statusBar()->addWidget(cancel_);
     statusBar()->addPermanentWidget(datasetLabel_);
-    connect(cancel_, &QToolButton::clicked, doc_, &Document::cancelJobs);
-    connect(doc_, &Document::jobStarted, this, [this](const QString &what) {
+    connect(cancel_, &QToolButton::clicked, doc_, &Session::cancelJobs);
+    connect(doc_->jobs(), &JobTracker::started, this, [this](JobKind, const QString &what) {
         jobLabel_->setText(what + QStringLiteral("…"));
         progress_->setRange(0, 0);
         progress_->show();
         cancel_->show();
     });
-    connect(doc_, &Document::jobProgress, this, [this](qint64 done, qint64 total, double eta) {
+    connect(doc_->jobs(), &JobTracker::progress, this, [this](qint64 done, qint64 total, double eta) {
         progress_->setRange(0, int(total));
         progress_->setValue(int(done));
         progress_->setFormat(QStringLiteral("%v / %m · ") + formatEta(eta));
     });
-    connect(doc_, &Document::trainingPausedChanged, this, [this](bool paused) {
+    connect(doc_->jobs(), &JobTracker::pausedChanged, this, [this](bool paused) {
         if (paused) // no progress arrives meanwhile; the next step's progress replaces this
             progress_->setFormat(QStringLiteral("%v / %m · ") + tr("paused"));
     });
-    connect(doc_, &Document::jobFinished, this, [this](bool cancelled) {
+    connect(doc_->jobs(), &JobTracker::finished, this, [this](const JobReport &report) {
         if (doc_->isBusy())
             return;
         progress_->hide();
         cancel_->hide();
-        jobLabel_->setText(cancelled ? tr("Cancelled") : tr("Ready"));
+        jobLabel_->setText(report.cancelled() ? tr("Cancelled") : tr("Ready"));
     });
 }
 

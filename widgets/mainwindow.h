@@ -12,6 +12,7 @@ class QProgressBar;
 class QToolButton;
 
 namespace sparsity {
+class Session;
 struct Project;
 }
 
@@ -20,7 +21,6 @@ namespace sparsity::ui {
 struct NamedPlot;
 class ComparisonDialog;
 class DatasetBrowser;
-class Document;
 class HardwareView;
 class HeatmapView;
 class HistogramView;
@@ -28,14 +28,14 @@ class LayersView;
 class OverviewView;
 class TrainingPanel;
 
-// The explorer's window: the Document, its views in rearrangeable docks, menus, the job bar in the status bar.
+// The explorer's window: the Session, its views in rearrangeable docks, menus, the job bar in the status bar.
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
     explicit MainWindow(QWidget *parent = nullptr);
     ~MainWindow() override;
 
-    Document *document() const { return doc_; }
+    Session *document() const { return doc_; }
     LayersView *layersView() const { return layers_; }
     HistogramView *histogramView() const { return histogram_; }
     HeatmapView *heatmapView() const { return heatmap_; }
@@ -87,7 +87,7 @@ private:
     void updateTitle();
     void showError(const QString &title, const QString &message, const QString &advice);
 
-    Document *doc_;
+    Session *doc_;
     LayersView *layers_ = nullptr;
     HistogramView *histogram_ = nullptr;
     HeatmapView *heatmap_ = nullptr;

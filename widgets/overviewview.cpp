@@ -1,6 +1,6 @@
 #include "overviewview.h"
 
-#include "document.h"
+#include "session.h"
 #include "plotutil.h"
 #include "graph/site.h"
 
@@ -24,7 +24,7 @@ double accuracyOf(const CaptureResult &r)
     return r.segmentation() ? r.meanIoU() : r.top1();
 }
 
-std::vector<bool> sparsifiableMask(const Document &doc)
+std::vector<bool> sparsifiableMask(const Session &doc)
 {
     std::vector<bool> mask;
     for (const Site &s : doc.sites())
@@ -43,7 +43,7 @@ QString compact(double v)
 
 } // namespace
 
-OverviewView::OverviewView(Document *doc, QWidget *parent)
+OverviewView::OverviewView(Session *doc, QWidget *parent)
     : QWidget(parent), doc_(doc), summary_(new QLabel(this)), plot_(new QCustomPlot(this))
 {
     summary_->setTextFormat(Qt::RichText);
@@ -77,10 +77,15 @@ OverviewView::OverviewView(Document *doc, QWidget *parent)
     stylePlot(plot_);
     installPlotActions(plot_, [this] { return csv(); }, [] { return QStringLiteral("sparsity-overview"); });
 
-    connect(doc_, &Document::modelChanged, this, &OverviewView::rebuild);
-    connect(doc_, &Document::baselineChanged, this, &OverviewView::rebuild);
-    connect(doc_, &Document::currentChanged, this, &OverviewView::rebuild);
-    connect(doc_, &Document::thresholdsChanged, this, &OverviewView::rebuild);
+    connect(doc_, &Session::changed, this, [this](const ChangeEvent &e) {
+        switch (e.kind) {
+        case ChangeEvent::Kind::Model:
+        case ChangeEvent::Kind::Baseline:
+        case ChangeEvent::Kind::Current:
+        case ChangeEvent::Kind::Thresholds: rebuild(); break;
+        default: break;
+        }
+    });
     rebuild();
 }
 

@@ -6,23 +6,25 @@ class QCustomPlot;
 class QCPBars;
 class QLabel;
 
-namespace sparsity::ui {
+namespace sparsity {
+class Session;
+}
 
-class Document;
+namespace sparsity::ui {
 
 // The whole network at a glance: sparsity per site (baseline vs current), accuracy and nonzero activations per
 // image (the events an event-driven processor sees).
 class OverviewView : public QWidget {
     Q_OBJECT
 public:
-    explicit OverviewView(Document *doc, QWidget *parent = nullptr);
+    explicit OverviewView(Session *doc, QWidget *parent = nullptr);
     QCustomPlot *plot() const { return plot_; }
     QString summaryText() const;
     QString csv() const;
 
 private:
     void rebuild();
-    Document *doc_;
+    Session *doc_;
     QLabel *summary_;
     QCustomPlot *plot_;
     QCPBars *baseline_, *current_;

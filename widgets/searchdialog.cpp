@@ -1,6 +1,6 @@
 #include "searchdialog.h"
 
-#include "document.h"
+#include "session.h"
 #include "graph/site.h"
 
 #include <QComboBox>
@@ -14,7 +14,7 @@
 
 namespace sparsity::ui {
 
-SearchDialog::SearchDialog(const Document &doc, QWidget *parent)
+SearchDialog::SearchDialog(const Session &doc, QWidget *parent)
     : QDialog(parent), doc_(doc), budget_(new QDoubleSpinBox(this)), scope_(new QComboBox(this)),
       images_(new QSpinBox(this)), steps_(new QSpinBox(this))
 {

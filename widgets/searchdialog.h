@@ -8,21 +8,23 @@ class QComboBox;
 class QDoubleSpinBox;
 class QSpinBox;
 
-namespace sparsity::ui {
+namespace sparsity {
+class Session;
+}
 
-class Document;
+namespace sparsity::ui {
 
 // Budget, scope and calibration size of a threshold search (core/thresholdsearch.h).
 class SearchDialog : public QDialog {
     Q_OBJECT
 public:
-    SearchDialog(const Document &doc, QWidget *parent = nullptr);
+    SearchDialog(const Session &doc, QWidget *parent = nullptr);
     SearchOptions options() const;
     std::size_t calibrationImages() const;
     bool scopeOnly() const;
 
 private:
-    const Document &doc_;
+    const Session &doc_;
     QDoubleSpinBox *budget_;
     QComboBox *scope_;
     QSpinBox *images_, *steps_;

@@ -1,6 +1,7 @@
 #include "trainingpanel.h"
 
-#include "document.h"
+#include "jobtracker.h"
+#include "session.h"
 #include "plotutil.h"
 #include "tune/recipe.h"
 #include "tune/training.h"
@@ -50,7 +51,7 @@ QSpinBox *intSpin(int min, int max, QWidget *parent, const QString &special = QS
 
 } // namespace
 
-TrainingPanel::TrainingPanel(Document *doc, QWidget *parent) : QWidget(parent), doc_(doc)
+TrainingPanel::TrainingPanel(Session *doc, QWidget *parent) : QWidget(parent), doc_(doc)
 {
     method_ = new QComboBox(this);
     for (auto m : {Recipe::Method::Star, Recipe::Method::L1Only, Recipe::Method::ThresholdOnly, Recipe::Method::Relu})
@@ -229,24 +230,32 @@ TrainingPanel::TrainingPanel(Document *doc, QWidget *parent) : QWidget(parent), 
         connect(c, &QCheckBox::toggled, this, &TrainingPanel::storeInDocument);
     connect(start_, &QPushButton::clicked, this, [this] { start(false); });
     connect(resume_, &QPushButton::clicked, this, [this] { start(true); });
-    connect(cancel_, &QPushButton::clicked, doc_, &Document::cancelTraining);
+    connect(cancel_, &QPushButton::clicked, doc_, &Session::cancelTraining);
     connect(pause_, &QPushButton::clicked, this, [this] { doc_->setTrainingPaused(!doc_->isTrainingPaused()); });
-    connect(doc_, &Document::trainingPausedChanged, this, [this] {
+    connect(doc_->jobs(), &JobTracker::pausedChanged, this, [this] {
         showProgress(progress_);
         updateButtons();
     });
 
-    connect(doc_, &Document::modelChanged, this, &TrainingPanel::loadFromDocument);
-    connect(doc_, &Document::projectPathChanged, this, &TrainingPanel::updateButtons);
-    connect(doc_, &Document::trainingStarted, this, [this](bool resume) {
-        showProgress(resume ? tr("Resuming…") : tr("Starting…"));
+    connect(doc_, &Session::changed, this, [this](const ChangeEvent &e) {
+        if (e.kind == ChangeEvent::Kind::Model)
+            loadFromDocument();
+        else if (e.kind == ChangeEvent::Kind::ProjectPath)
+            updateButtons();
+    });
+    connect(doc_->jobs(), &JobTracker::started, this, [this](JobKind kind, const QString &description) {
+        if (kind != JobKind::Training)
+            return;
+        showProgress(description + QStringLiteral("…"));
         updateButtons();
     });
-    connect(doc_, &Document::trainingStep, this, &TrainingPanel::addStep);
-    connect(doc_, &Document::trainingEpoch, this, &TrainingPanel::addEpoch);
-    connect(doc_, &Document::trainingMessage, this, &TrainingPanel::showProgress);
-    connect(doc_, &Document::trainingFinished, this, [this](bool, const QString &summary) {
-        status_->setText(summary);
+    connect(doc_, &Session::trainingStep, this, &TrainingPanel::addStep);
+    connect(doc_, &Session::trainingEpoch, this, &TrainingPanel::addEpoch);
+    connect(doc_, &Session::trainingMessage, this, &TrainingPanel::showProgress);
+    connect(doc_->jobs(), &JobTracker::finished, this, [this](const JobReport &report) {
+        if (report.kind != JobKind::Training)
+            return;
+        status_->setText(report.summary);
         updateButtons();
     });
     loadFromDocument();

@@ -17,9 +17,11 @@ struct TrainingStep;
 struct EpochReport;
 }
 
-namespace sparsity::ui {
+namespace sparsity {
+class Session;
+}
 
-class Document;
+namespace sparsity::ui {
 
 // Fine-tuning (core/training.h) as a dock: a recipe editor bound to the project's recipe (the JSON the CLI reads),
 // Start / Pause-Continue / Cancel / Resume, the checkpoint folder, and live curves of task loss, penalty and sparsity per step and
@@ -27,7 +29,7 @@ class Document;
 class TrainingPanel : public QWidget {
     Q_OBJECT
 public:
-    explicit TrainingPanel(Document *doc, QWidget *parent = nullptr);
+    explicit TrainingPanel(Session *doc, QWidget *parent = nullptr);
 
     Recipe recipe() const;          // as the editor shows it
     void setRecipe(const Recipe &r); // shows it and stores it in the project
@@ -58,7 +60,7 @@ private:
     void updateEnabledFields();
     void showProgress(const QString &text); // with "paused" appended while the run is paused
 
-    Document *doc_;
+    Session *doc_;
     bool loading_ = false;
     QComboBox *method_, *scope_, *bandMode_, *penalty_, *weighting_, *thresholdMode_, *strategy_;
     QCheckBox *perChannel_, *bandPerChannel_;

@@ -1,6 +1,7 @@
 #include "hardware/processorpreset.h"
 
 #include "error.h"
+#include "jsonreader.h"
 
 #include <QDir>
 #include <QFile>
@@ -41,72 +42,52 @@ const RealField kRealFields[] = {
     {"staticPowerW", &ProcessorParams::staticPowerW},
 };
 
-const char *jsonTypeName(const QJsonValue &v)
+// The preset format's wording: `ORIGIN: field 'parameters.cores' is missing`.
+JsonReader::Message presetMessage(const std::string &origin)
 {
-    switch (v.type()) {
-    case QJsonValue::Null: return "null";
-    case QJsonValue::Bool: return "a boolean";
-    case QJsonValue::Double: return "a number";
-    case QJsonValue::String: return "a string";
-    case QJsonValue::Array: return "an array";
-    case QJsonValue::Object: return "an object";
-    case QJsonValue::Undefined: return "nothing";
-    }
-    return "?";
+    return [origin](const QString &field, const QString &problem) {
+        return origin + ": field '" + field.toStdString() + "' " + problem.toStdString();
+    };
 }
 
-class Reader {
-public:
-    Reader(const QJsonObject &parameters, const std::string &origin, ProcessorParams &out)
-        : parameters_(parameters), origin_(origin), out_(out)
-    {
-    }
-
-    double number(const char *key)
-    {
-        const QString k = QString::fromLatin1(key);
-        const std::string where = origin_ + ": field 'parameters." + key + "'";
-        if (!parameters_.contains(k))
-            throw Error(where + " is missing");
-        QJsonValue v = parameters_.value(k);
-        if (v.isObject()) {
-            const QJsonObject o = v.toObject();
-            if (!o.contains(QStringLiteral("value")))
-                throw Error(where + " has no \"value\"");
-            ParamNote note;
-            note.field = key;
-            if (o.contains(QStringLiteral("source"))) {
-                note.assumption = false;
-                note.text = o.value(QStringLiteral("source")).toString().toStdString();
-            } else if (o.contains(QStringLiteral("assumption"))) {
-                note.assumption = true;
-                note.text = o.value(QStringLiteral("assumption")).toString().toStdString();
-            }
-            if (!note.text.empty())
-                out_.notes.push_back(std::move(note));
-            v = o.value(QStringLiteral("value"));
+// A parameter: a number >= 0, or {"value": number, "source" | "assumption": text} whose note goes to `out`.
+double parameter(const JsonReader &r, const char *key, ProcessorParams &out)
+{
+    const QString k = QString::fromLatin1(key);
+    QJsonValue v = r.required(k);
+    if (v.isObject()) {
+        const QJsonObject o = v.toObject();
+        if (!o.contains(QStringLiteral("value")))
+            r.fail(k, QStringLiteral("has no \"value\""));
+        ParamNote note;
+        note.field = key;
+        if (o.contains(QStringLiteral("source"))) {
+            note.assumption = false;
+            note.text = o.value(QStringLiteral("source")).toString().toStdString();
+        } else if (o.contains(QStringLiteral("assumption"))) {
+            note.assumption = true;
+            note.text = o.value(QStringLiteral("assumption")).toString().toStdString();
         }
-        if (!v.isDouble())
-            throw Error(where + " must be a number, found " + jsonTypeName(v));
-        const double x = v.toDouble();
-        if (!std::isfinite(x) || x < 0.0)
-            throw Error(where + " must be >= 0, found " + std::to_string(x));
-        return x;
+        if (!note.text.empty())
+            out.notes.push_back(std::move(note));
+        v = o.value(QStringLiteral("value"));
     }
+    if (!v.isDouble())
+        r.fail(k, QStringLiteral("must be a number, found ") + QString::fromLatin1(JsonReader::typeName(v)));
+    const double x = v.toDouble();
+    if (!std::isfinite(x) || x < 0.0)
+        r.fail(k, QStringLiteral("must be >= 0, found ") + QString::fromStdString(std::to_string(x)));
+    return x;
+}
 
-    std::int64_t integer(const char *key)
-    {
-        const double x = number(key);
-        if (x != std::floor(x) || x > 9.0e15)
-            throw Error(origin_ + ": field 'parameters." + key + "' must be a whole number, found " + std::to_string(x));
-        return std::int64_t(x);
-    }
-
-private:
-    QJsonObject parameters_;
-    std::string origin_;
-    ProcessorParams &out_;
-};
+std::int64_t wholeParameter(const JsonReader &r, const char *key, ProcessorParams &out)
+{
+    const double x = parameter(r, key, out);
+    if (x != std::floor(x) || x > 9.0e15)
+        r.fail(QString::fromLatin1(key),
+               QStringLiteral("must be a whole number, found ") + QString::fromStdString(std::to_string(x)));
+    return std::int64_t(x);
+}
 
 QJsonValue noted(const ProcessorParams &p, const char *field, double value)
 {
@@ -134,12 +115,13 @@ ProcessorParams parsePreset(const QByteArray &json, const std::string &origin)
 
     ProcessorParams p;
     p.file = origin;
+    const JsonReader top(root, presetMessage(origin));
     const QJsonValue format = root.value(QStringLiteral("format"));
     if (!format.isDouble() || format.toInt() != 1)
-        throw Error(origin + ": field 'format' must be 1 (the only version this program reads)");
+        top.fail(QStringLiteral("format"), QStringLiteral("must be 1 (the only version this program reads)"));
     const QJsonValue name = root.value(QStringLiteral("name"));
     if (!name.isString() || name.toString().trimmed().isEmpty())
-        throw Error(origin + ": field 'name' is missing or not a non-empty string");
+        top.fail(QStringLiteral("name"), QStringLiteral("is missing or not a non-empty string"));
     p.name = name.toString().toStdString();
     p.description = root.value(QStringLiteral("description")).toString().toStdString();
 
@@ -149,24 +131,25 @@ ProcessorParams parsePreset(const QByteArray &json, const std::string &origin)
     else if (mapping.toString() == QLatin1String("sequential"))
         p.mapping = Mapping::Sequential;
     else
-        throw Error(origin + ": field 'mapping' must be \"resident\" or \"sequential\", found " +
-                    (mapping.isString() ? "\"" + mapping.toString().toStdString() + "\"" : jsonTypeName(mapping)));
+        top.fail(QStringLiteral("mapping"), QStringLiteral("must be \"resident\" or \"sequential\", found ") +
+                                                (mapping.isString() ? QLatin1Char('"') + mapping.toString() + QLatin1Char('"')
+                                                                    : QString::fromLatin1(JsonReader::typeName(mapping))));
     const QJsonValue skips = root.value(QStringLiteral("skipsZeros"));
     if (!skips.isBool())
-        throw Error(origin + ": field 'skipsZeros' must be true or false, found " + jsonTypeName(skips));
+        top.fail(QStringLiteral("skipsZeros"),
+                 QStringLiteral("must be true or false, found ") + QString::fromLatin1(JsonReader::typeName(skips)));
     p.skipsZeros = skips.toBool();
 
-    const QJsonValue params = root.value(QStringLiteral("parameters"));
-    if (!params.isObject())
-        throw Error(origin + ": field 'parameters' is missing or not an object");
-    Reader r(params.toObject(), origin, p);
-    const std::int64_t cores = r.integer("cores");
+    if (!root.value(QStringLiteral("parameters")).isObject())
+        top.fail(QStringLiteral("parameters"), QStringLiteral("is missing or not an object"));
+    const JsonReader r = top.sub(QStringLiteral("parameters"));
+    const std::int64_t cores = wholeParameter(r, "cores", p);
     if (cores > 1000000000)
-        throw Error(origin + ": field 'parameters.cores' is too large: " + std::to_string(cores));
+        r.fail(QStringLiteral("cores"), QStringLiteral("is too large: ") + QString::number(cores));
     p.cores = int(cores);
-    p.neuronsPerCore = r.integer("neuronsPerCore");
+    p.neuronsPerCore = wholeParameter(r, "neuronsPerCore", p);
     for (const RealField &f : kRealFields)
-        p.*(f.member) = r.number(f.key);
+        p.*(f.member) = parameter(r, f.key, p);
     validate(p); // strict ranges (cores >= 1, clock > 0, ...), same wording
     return p;
 }

@@ -1,6 +1,7 @@
 #include "io/project.h"
 
 #include "error.h"
+#include "jsonreader.h"
 
 #include <QDir>
 #include <QFile>
@@ -22,88 +23,15 @@ const QString kSchema = QString::fromLatin1(kProjectSchema);
     throw Error(QStringLiteral("Project file %1: %2").arg(QDir::toNativeSeparators(path), what).toStdString());
 }
 
-// Typed access to one JSON object with errors that name the file and the field path.
-class Reader {
-public:
-    Reader(const QString &file, const QJsonObject &object, const QString &where)
-        : file_(file), object_(object), where_(where)
-    {
-    }
-
-    bool has(const QString &key) const { return object_.contains(key); }
-    QString field(const QString &key) const { return where_.isEmpty() ? key : where_ + QLatin1Char('.') + key; }
-
-    QJsonValue required(const QString &key) const
-    {
-        if (!object_.contains(key))
-            fail(file_, QStringLiteral("the field \"%1\" is missing").arg(field(key)));
-        return object_.value(key);
-    }
-    [[noreturn]] void wrongType(const QString &key, const char *expected) const
-    {
-        fail(file_, QStringLiteral("the field \"%1\" must be %2").arg(field(key), QString::fromLatin1(expected)));
-    }
-    QString string(const QString &key) const
-    {
-        const QJsonValue v = required(key);
-        if (!v.isString())
-            wrongType(key, "a string");
-        return v.toString();
-    }
-    double number(const QString &key) const
-    {
-        const QJsonValue v = required(key);
-        if (!v.isDouble() || !std::isfinite(v.toDouble()))
-            wrongType(key, "a finite number");
-        return v.toDouble();
-    }
-    std::int64_t integer(const QString &key, std::int64_t min) const
-    {
-        const double d = number(key);
-        if (d != std::floor(d) || d < double(min) || d > 9.0e15)
-            wrongType(key, min == 0 ? "a whole number >= 0" : "a whole number >= 1");
-        return std::int64_t(d);
-    }
-    bool boolean(const QString &key) const
-    {
-        const QJsonValue v = required(key);
-        if (!v.isBool())
-            wrongType(key, "true or false");
-        return v.toBool();
-    }
-    QJsonObject object(const QString &key) const
-    {
-        const QJsonValue v = required(key);
-        if (!v.isObject())
-            wrongType(key, "an object");
-        return v.toObject();
-    }
-    QJsonArray array(const QString &key) const
-    {
-        const QJsonValue v = required(key);
-        if (!v.isArray())
-            wrongType(key, "an array");
-        return v.toArray();
-    }
-    std::vector<float> floats(const QString &key) const
-    {
-        std::vector<float> out;
-        for (const QJsonValue &v : array(key)) {
-            if (!v.isDouble())
-                wrongType(key, "an array of numbers");
-            out.push_back(float(v.toDouble()));
-        }
-        return out;
-    }
-    Reader sub(const QString &key) const { return Reader(file_, object(key), field(key)); }
-    const QJsonObject &raw() const { return object_; }
-    const QString &file() const { return file_; }
-
-private:
-    QString file_;
-    QJsonObject object_;
-    QString where_;
-};
+// The project format's wording: `Project file PATH: the field "dataset.split" must be ...`.
+JsonReader::Message projectMessage(const QString &path)
+{
+    return [path](const QString &field, const QString &problem) {
+        return QStringLiteral("Project file %1: the field \"%2\" %3")
+            .arg(QDir::toNativeSeparators(path), field, problem)
+            .toStdString();
+    };
+}
 
 QString resolve(const QString &stored, const QString &projectPath)
 {
@@ -156,7 +84,7 @@ QJsonObject preprocessingToJson(const Preprocessing &p)
     };
 }
 
-Preprocessing preprocessingFromJson(const Reader &r)
+Preprocessing preprocessingFromJson(const JsonReader &r, const QString &path)
 {
     Preprocessing p;
     p.channels = int(r.integer(QStringLiteral("channels"), 1));
@@ -170,8 +98,8 @@ Preprocessing preprocessingFromJson(const Reader &r)
     else if (resize == QLatin1String("shorter_side"))
         p.resize = Preprocessing::Resize::ShorterSide;
     else
-        fail(r.file(), QStringLiteral("the field \"%1\" must be \"none\", \"exact\" or \"shorter_side\", not \"%2\"")
-                           .arg(r.field(QStringLiteral("resize")), resize));
+        r.fail(QStringLiteral("resize"),
+               QStringLiteral("must be \"none\", \"exact\" or \"shorter_side\", not \"%1\"").arg(resize));
     p.resizeTo = int(r.integer(QStringLiteral("resize_to"), 0));
     p.centerCrop = r.boolean(QStringLiteral("center_crop"));
     p.mean = r.floats(QStringLiteral("mean"));
@@ -184,17 +112,17 @@ Preprocessing preprocessingFromJson(const Reader &r)
     try {
         p.validate();
     } catch (const Error &e) {
-        fail(r.file(), QString::fromStdString(e.what()));
+        fail(path, QString::fromStdString(e.what()));
     }
     return p;
 }
 
-QMap<QString, double> numberMap(const Reader &parent, const QString &key)
+QMap<QString, double> numberMap(const JsonReader &parent, const QString &key)
 {
     QMap<QString, double> out;
     if (!parent.has(key))
         return out;
-    const Reader r = parent.sub(key);
+    const JsonReader r = parent.sub(key);
     for (auto it = r.raw().begin(); it != r.raw().end(); ++it)
         out.insert(it.key(), r.number(it.key()));
     return out;
@@ -245,7 +173,7 @@ Project parseProject(const QByteArray &json, const QString &path)
         fail(path, QStringLiteral("not valid JSON (%1 at byte %2)").arg(error.errorString()).arg(error.offset));
     if (!doc.isObject())
         fail(path, QStringLiteral("the top level must be a JSON object"));
-    const Reader r(path, doc.object(), QString());
+    const JsonReader r(doc.object(), projectMessage(path));
     const QString schema = r.string(QStringLiteral("schema"));
     if (schema != kSchema)
         fail(path, QStringLiteral("\"schema\" is \"%1\", expected \"%2\": this is not a Sparsity Explorer project")
@@ -259,8 +187,8 @@ Project parseProject(const QByteArray &json, const QString &path)
     Project p;
     p.modelPath = resolve(r.string(QStringLiteral("model")), path);
     if (p.modelPath.isEmpty())
-        fail(path, QStringLiteral("the field \"model\" is empty"));
-    const Reader ds = r.sub(QStringLiteral("dataset"));
+        r.fail(QStringLiteral("model"), QStringLiteral("is empty"));
+    const JsonReader ds = r.sub(QStringLiteral("dataset"));
     p.datasetPath = resolve(ds.string(QStringLiteral("path")), path);
     const QString split = ds.string(QStringLiteral("split"));
     if (split == QLatin1String("test"))
@@ -268,8 +196,8 @@ Project parseProject(const QByteArray &json, const QString &path)
     else if (split == QLatin1String("train"))
         p.split = Split::Train;
     else
-        fail(path, QStringLiteral("the field \"dataset.split\" must be \"test\" or \"train\", not \"%1\"").arg(split));
-    const Reader sub = ds.sub(QStringLiteral("subset"));
+        ds.fail(QStringLiteral("split"), QStringLiteral("must be \"test\" or \"train\", not \"%1\"").arg(split));
+    const JsonReader sub = ds.sub(QStringLiteral("subset"));
     const QString mode = sub.string(QStringLiteral("mode"));
     if (mode == QLatin1String("first"))
         p.subset.mode = SubsetSpec::Mode::First;
@@ -278,15 +206,13 @@ Project parseProject(const QByteArray &json, const QString &path)
     else if (mode == QLatin1String("stratified"))
         p.subset.mode = SubsetSpec::Mode::Stratified;
     else
-        fail(path, QStringLiteral("the field \"dataset.subset.mode\" must be \"first\", \"random\" or \"stratified\", "
-                                  "not \"%1\"")
-                       .arg(mode));
+        sub.fail(QStringLiteral("mode"), QStringLiteral("must be \"first\", \"random\" or \"stratified\", not \"%1\"").arg(mode));
     p.subset.count = std::size_t(sub.integer(QStringLiteral("count"), 1));
     p.subset.seed = sub.has(QStringLiteral("seed")) ? std::uint64_t(sub.integer(QStringLiteral("seed"), 0)) : 0;
 
     if (r.has(QStringLiteral("preprocessing"))) {
         p.hasPreprocessing = true;
-        p.preprocessing = preprocessingFromJson(r.sub(QStringLiteral("preprocessing")));
+        p.preprocessing = preprocessingFromJson(r.sub(QStringLiteral("preprocessing")), path);
     }
     p.thresholds = numberMap(r, QStringLiteral("thresholds"));
     for (auto it = p.thresholds.cbegin(); it != p.thresholds.cend(); ++it)
@@ -296,7 +222,7 @@ Project parseProject(const QByteArray &json, const QString &path)
                            .arg(it.value()));
     p.bands = numberMap(r, QStringLiteral("bands"));
     if (r.has(QStringLiteral("channel_thresholds"))) {
-        const Reader ct = r.sub(QStringLiteral("channel_thresholds"));
+        const JsonReader ct = r.sub(QStringLiteral("channel_thresholds"));
         for (auto it = ct.raw().begin(); it != ct.raw().end(); ++it) {
             QVector<double> values;
             for (float v : ct.floats(it.key()))
@@ -317,7 +243,7 @@ Project parseProject(const QByteArray &json, const QString &path)
     if (r.has(QStringLiteral("weights"))) {
         p.weightsPath = resolve(r.string(QStringLiteral("weights")), path);
         if (p.weightsPath.isEmpty())
-            fail(path, QStringLiteral("the field \"weights\" is empty; remove it to use the model's own weights"));
+            r.fail(QStringLiteral("weights"), QStringLiteral("is empty; remove it to use the model's own weights"));
     }
     if (r.has(QStringLiteral("heatmap_images")))
         for (const QJsonValue &v : r.array(QStringLiteral("heatmap_images"))) {

@@ -1,8 +1,8 @@
 #pragma once
 
-// Everything `sparsity-cli` prints or writes that is more than wiring: the JSON report (schema
-// "sparsity-explorer/cli-report", docs/report-schema.md), aligned text tables, the per-site CSV, the processor
-// projection and the metadata embedded in an exported model. Plain data in, text or JSON out; no torch.
+// What both programs write: the JSON report (schema "sparsity-explorer/cli-report", docs/report-schema.md), the
+// per-site CSV, the processor projection and the metadata embedded in an exported model. Plain data in, JSON out;
+// no torch. The CLI's text tables are in app/cli/texttables.h.
 
 #include "hardware/processor.h"
 #include "hardware/workload.h"
@@ -32,45 +32,15 @@ namespace report {
 inline constexpr const char *kReportSchema = "sparsity-explorer/cli-report";
 inline constexpr int kReportVersion = 1;
 
-// ---- Text tables ----------------------------------------------------------------------------------------------
-
-// A table with a header row, columns padded to their widest cell, two spaces between columns, numbers right-aligned.
-class TextTable {
-public:
-    enum class Align { Left, Right };
-    void addColumn(const QString &header, Align align = Align::Right);
-    void addRow(const QStringList &cells); // fewer cells than columns are padded with empty cells
-    void addSeparator();                   // a dashed line at this position
-    int rowCount() const { return int(rows_.size()); }
-    QString render() const;
-
-private:
-    struct Column {
-        QString header;
-        Align align;
-    };
-    std::vector<Column> columns_;
-    std::vector<QStringList> rows_; // an empty list is a separator
-};
-
-// Number formatting shared by tables: fixed decimals, "-" for NaN; SI prefixes (k, M, G) for big counts;
-// engineering units for seconds and joules (e.g. "1.25 ms", "3.4 uJ"); percent of a fraction ("93.1 %").
-QString fixed(double value, int decimals);
-QString count(double value);
-QString seconds(double value);
-QString joules(double value);
-QString watts(double value);
-QString percent(double fraction, int decimals = 1);
-QString ratio(double value); // "2.31x"
-QString shape(const std::vector<std::int64_t> &dims);
-
-// One progress line: "label [#####.....]  45 %  12.3 s" (bar drawn when width > 0).
-QString progressLine(const QString &label, double fraction, double elapsedSeconds, int barWidth);
-
 // ---- JSON report ------------------------------------------------------------------------------------------------
 
 // The fields every report starts with: schema, version, command, program.
 QJsonObject header(const QString &command);
+
+// Per site: whether it can be tuned (a ReLU-like site) rather than only measured.
+std::vector<bool> sparsifiableMask(const Model &model);
+// The value below which `fraction` of a site's positive activations lie (NaN when it saw none).
+double positiveQuantile(const SiteStats &stats, double fraction);
 
 QJsonObject modelJson(const Model &model);          // path, name, signature, input shape, metadata, counts
 QJsonArray sitesJson(const Model &model);           // every site: kind, shape, consumers, MACs
@@ -126,16 +96,6 @@ struct Projection {
 Projection project(const ProcessorParams &params, const Model &model, const std::vector<SiteStats> &baseline,
                    const std::vector<SiteStats> *tuned);
 QJsonObject projectionJson(const Projection &projection);
-
-// ---- Text output --------------------------------------------------------------------------------------------
-
-QString inspectText(const Model &model);
-QString evaluationText(const Model &model, const CaptureResult &capture, const QString &title);
-QString siteStatsText(const Model &model, const CaptureResult &capture, const std::vector<float> &thresholds);
-QString projectionText(const Projection &projection);
-QString trainingText(const Model &model, const TrainingResult &result, const std::vector<EpochReport> &epochs);
-QString methodComparisonText(const MethodComparison &comparison, bool perSite);
-QString searchText(const Model &model, const SearchResult &result, const std::vector<float> &before);
 
 // ---- Files ----------------------------------------------------------------------------------------------------
 

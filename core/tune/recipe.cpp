@@ -1,6 +1,7 @@
 #include "tune/recipe.h"
 
 #include "error.h"
+#include "jsonreader.h"
 #include "graph/model.h"
 
 #include <QFile>
@@ -73,64 +74,24 @@ QJsonObject optimizerJson(const OptimizerSettings &o)
             {q("step_gamma"), o.stepGamma}};
 }
 
-// Reads fields with type and range checks; every message names the document and the field.
-struct Reader {
-    const QJsonObject &o;
-    std::string origin;
-    std::string prefix;
-
-    std::string path(const char *key) const { return prefix + key; }
-    double number(const char *key, double fallback, double lo, double hi) const
-    {
-        if (!o.contains(q(key)))
-            return fallback;
-        const auto v = o.value(q(key));
-        if (!v.isDouble())
-            throw Error(origin + ": field '" + path(key) + "' must be a number");
-        const double x = v.toDouble();
-        if (x < lo || x > hi)
-            throw Error(origin + ": field '" + path(key) + "' is " + std::to_string(x) + "; expected " + std::to_string(lo) +
-                        " to " + std::to_string(hi));
-        return x;
-    }
-    QString text(const char *key, const char *fallback) const
-    {
-        if (!o.contains(q(key)))
-            return q(fallback);
-        if (!o.value(q(key)).isString())
-            throw Error(origin + ": field '" + path(key) + "' must be a string");
-        return o.value(q(key)).toString();
-    }
-    bool flag(const char *key, bool fallback) const
-    {
-        if (!o.contains(q(key)))
-            return fallback;
-        if (!o.value(q(key)).isBool())
-            throw Error(origin + ": field '" + path(key) + "' must be true or false");
-        return o.value(q(key)).toBool();
-    }
-    QJsonObject object(const char *key) const
-    {
-        if (!o.contains(q(key)))
-            return {};
-        if (!o.value(q(key)).isObject())
-            throw Error(origin + ": field '" + path(key) + "' must be an object");
-        return o.value(q(key)).toObject();
-    }
-};
-
-OptimizerSettings readOptimizer(const QJsonObject &o, const OptimizerSettings &fallback, const std::string &origin,
-                                const std::string &prefix)
+// The recipe format's wording: `ORIGIN: field 'band.value' is 2.000000; expected 0.000000 to 1.000000`.
+JsonReader::Message recipeMessage(const std::string &origin)
 {
-    Reader r{o, origin, prefix};
+    return [origin](const QString &field, const QString &problem) {
+        return origin + ": field '" + field.toStdString() + "' " + problem.toStdString();
+    };
+}
+
+OptimizerSettings readOptimizer(const JsonReader &r, const OptimizerSettings &fallback, const std::string &origin)
+{
     OptimizerSettings s = fallback;
-    s.kind = kOptimizers.value(r.text("optimizer", kOptimizers.name(fallback.kind)), origin, "optimizer");
-    s.learningRate = r.number("learning_rate", fallback.learningRate, 0.0, 10.0);
-    s.momentum = r.number("momentum", fallback.momentum, 0.0, 1.0);
-    s.weightDecay = r.number("weight_decay", fallback.weightDecay, 0.0, 1.0);
-    s.schedule = kSchedules.value(r.text("schedule", kSchedules.name(fallback.schedule)), origin, "schedule");
-    s.stepEpochs = int(r.number("step_epochs", fallback.stepEpochs, 1, 1000));
-    s.stepGamma = r.number("step_gamma", fallback.stepGamma, 0.0, 1.0);
+    s.kind = kOptimizers.value(r.text(q("optimizer"), kOptimizers.name(fallback.kind)), origin, "optimizer");
+    s.learningRate = r.number(q("learning_rate"), fallback.learningRate, 0.0, 10.0);
+    s.momentum = r.number(q("momentum"), fallback.momentum, 0.0, 1.0);
+    s.weightDecay = r.number(q("weight_decay"), fallback.weightDecay, 0.0, 1.0);
+    s.schedule = kSchedules.value(r.text(q("schedule"), kSchedules.name(fallback.schedule)), origin, "schedule");
+    s.stepEpochs = int(r.number(q("step_epochs"), fallback.stepEpochs, 1, 1000));
+    s.stepGamma = r.number(q("step_gamma"), fallback.stepGamma, 0.0, 1.0);
     return s;
 }
 
@@ -219,78 +180,71 @@ Recipe Recipe::fromJson(const std::string &json, const std::string &origin)
     if (root.value(q("version")).toInt() != kVersion)
         throw Error(origin + ": recipe version " + std::to_string(root.value(q("version")).toInt()) +
                     " is not supported (this program reads version " + std::to_string(kVersion) + ")");
-    Reader top{root, origin, ""};
-    Recipe r = forMethod(kMethods.value(top.text("method", "star"), origin, "method"));
+    const JsonReader top(root, recipeMessage(origin));
+    Recipe r = forMethod(kMethods.value(top.text(q("method"), "star"), origin, "method"));
 
-    const QJsonObject scope = top.object("scope");
-    Reader sr{scope, origin, "scope."};
-    r.scopeMode = kScopes.value(sr.text("mode", "all"), origin, "scope.mode");
-    for (const auto v : scope.value(q("sites")).toArray())
+    const JsonReader sr = top.optionalSub(q("scope"));
+    r.scopeMode = kScopes.value(sr.text(q("mode"), "all"), origin, "scope.mode");
+    for (const auto v : sr.raw().value(q("sites")).toArray())
         r.scopeSites.push_back(v.toString().toStdString());
-    r.minDepth = int(sr.number("min_depth", r.minDepth, 0, 1 << 30));
-    r.maxDepth = int(sr.number("max_depth", r.maxDepth, 0, 1 << 30));
+    r.minDepth = int(sr.number(q("min_depth"), r.minDepth, 0, 1 << 30));
+    r.maxDepth = int(sr.number(q("max_depth"), r.maxDepth, 0, 1 << 30));
 
-    const QJsonObject band = top.object("band");
-    Reader br{band, origin, "band."};
-    r.bandMode = kBands.value(br.text("mode", kBands.name(r.bandMode)), origin, "band.mode");
-    r.band = br.number("value", r.band, 0.0, 1e9);
+    const JsonReader br = top.optionalSub(q("band"));
+    r.bandMode = kBands.value(br.text(q("mode"), kBands.name(r.bandMode)), origin, "band.mode");
+    r.band = br.number(q("value"), r.band, 0.0, 1e9);
     if (r.bandMode == BandMode::Quantile && r.band > 1.0)
         throw Error(origin + ": field 'band.value' is a quantile and must be between 0 and 1");
-    r.bandPerChannel = br.flag("per_channel", r.bandPerChannel);
+    r.bandPerChannel = br.flag(q("per_channel"), r.bandPerChannel);
 
-    const QJsonObject penalty = top.object("penalty");
-    Reader pr{penalty, origin, "penalty."};
-    r.penalty = kPenalties.value(pr.text("type", kPenalties.name(r.penalty)), origin, "penalty.type");
-    r.lambda = pr.number("lambda", r.lambda, 0.0, 1e9);
-    r.penaltyWeighting = kWeightings.value(pr.text("weighting", kWeightings.name(r.penaltyWeighting)), origin, "penalty.weighting");
+    const JsonReader pr = top.optionalSub(q("penalty"));
+    r.penalty = kPenalties.value(pr.text(q("type"), kPenalties.name(r.penalty)), origin, "penalty.type");
+    r.lambda = pr.number(q("lambda"), r.lambda, 0.0, 1e9);
+    r.penaltyWeighting = kWeightings.value(pr.text(q("weighting"), kWeightings.name(r.penaltyWeighting)), origin, "penalty.weighting");
 
-    const QJsonObject reg = top.object("regularize");
-    r.regularizeEpochs = int(Reader{reg, origin, "regularize."}.number("epochs", r.regularizeEpochs, 0, 10000));
-    r.regularizeOptimizer = readOptimizer(reg.value(q("optimizer")).toObject(), r.regularizeOptimizer, origin, "regularize.optimizer.");
+    const JsonReader reg = top.optionalSub(q("regularize"));
+    r.regularizeEpochs = int(reg.number(q("epochs"), r.regularizeEpochs, 0, 10000));
+    r.regularizeOptimizer = readOptimizer(reg.optionalSub(q("optimizer")), r.regularizeOptimizer, origin);
 
-    const QJsonObject th = top.object("thresholds");
-    Reader tr{th, origin, "thresholds."};
-    r.thresholdMode = kThresholdModes.value(tr.text("mode", kThresholdModes.name(r.thresholdMode)), origin, "thresholds.mode");
-    r.budgetPp = tr.number("budget_pp", r.budgetPp, 0.0, 100.0);
-    r.targetSparsity = tr.number("target_sparsity", r.targetSparsity, 0.0, 1.0);
-    r.globalThreshold = tr.number("global_value", r.globalThreshold, 0.0, 1e9);
-    r.perChannelThresholds = tr.flag("per_channel", r.perChannelThresholds);
-    r.channelReference = kChannelReferences.value(tr.text("channel_reference", kChannelReferences.name(r.channelReference)),
+    const JsonReader tr = top.optionalSub(q("thresholds"));
+    r.thresholdMode = kThresholdModes.value(tr.text(q("mode"), kThresholdModes.name(r.thresholdMode)), origin, "thresholds.mode");
+    r.budgetPp = tr.number(q("budget_pp"), r.budgetPp, 0.0, 100.0);
+    r.targetSparsity = tr.number(q("target_sparsity"), r.targetSparsity, 0.0, 1.0);
+    r.globalThreshold = tr.number(q("global_value"), r.globalThreshold, 0.0, 1e9);
+    r.perChannelThresholds = tr.flag(q("per_channel"), r.perChannelThresholds);
+    r.channelReference = kChannelReferences.value(tr.text(q("channel_reference"), kChannelReferences.name(r.channelReference)),
                                                   origin, "thresholds.channel_reference");
-    r.constantShare = tr.number("constant_share", r.constantShare, 0.0, 1.0);
-    r.constantsFirst = tr.flag("constants_first", r.constantsFirst);
-    r.searchStrategy = kStrategies.value(tr.text("strategy", kStrategies.name(r.searchStrategy)), origin, "thresholds.strategy");
+    r.constantShare = tr.number(q("constant_share"), r.constantShare, 0.0, 1.0);
+    r.constantsFirst = tr.flag(q("constants_first"), r.constantsFirst);
+    r.searchStrategy = kStrategies.value(tr.text(q("strategy"), kStrategies.name(r.searchStrategy)), origin, "thresholds.strategy");
     if (r.searchStrategy == SearchOptions::Strategy::Greedy && r.perChannelThresholds)
         throw Error(origin + ": field 'thresholds.strategy' greedy sets one threshold per site; per_channel needs bisection");
 
-    const QJsonObject ft = top.object("finetune");
-    const Reader fr{ft, origin, "finetune."};
-    r.finetuneEpochs = int(fr.number("epochs", r.finetuneEpochs, 0, 10000));
-    r.rounds = int(fr.number("rounds", r.rounds, 1, 100));
-    r.finetuneLambda = fr.number("lambda", r.finetuneLambda, 0.0, 1e9);
-    r.rampEpochs = fr.number("ramp_epochs", r.rampEpochs, 0.0, 10000.0);
+    const JsonReader fr = top.optionalSub(q("finetune"));
+    r.finetuneEpochs = int(fr.number(q("epochs"), r.finetuneEpochs, 0, 10000));
+    r.rounds = int(fr.number(q("rounds"), r.rounds, 1, 100));
+    r.finetuneLambda = fr.number(q("lambda"), r.finetuneLambda, 0.0, 1e9);
+    r.rampEpochs = fr.number(q("ramp_epochs"), r.rampEpochs, 0.0, 10000.0);
     if (r.rampEpochs > double(r.finetuneEpochs))
         throw Error(origin + ": field 'finetune.ramp_epochs' (" + std::to_string(r.rampEpochs) +
                     ") must not exceed 'finetune.epochs' (" + std::to_string(r.finetuneEpochs) + "): the thresholds would never reach their value");
-    if (ft.contains(q("penalize")))
-        r.penalizeWhileFinetuning = ft.value(q("penalize")).toBool(r.penalizeWhileFinetuning);
-    r.finetuneOptimizer = readOptimizer(ft.value(q("optimizer")).toObject(), r.finetuneOptimizer, origin, "finetune.optimizer.");
+    if (fr.has(q("penalize")))
+        r.penalizeWhileFinetuning = fr.raw().value(q("penalize")).toBool(r.penalizeWhileFinetuning);
+    r.finetuneOptimizer = readOptimizer(fr.optionalSub(q("optimizer")), r.finetuneOptimizer, origin);
 
-    const QJsonObject data = top.object("data");
-    Reader dr{data, origin, "data."};
-    r.batchSize = std::size_t(dr.number("batch_size", double(r.batchSize), 1, 65536));
-    r.trainImages = std::size_t(dr.number("train_images", double(r.trainImages), 0, 1e9));
-    r.calibrationImages = std::size_t(dr.number("calibration_images", double(r.calibrationImages), 1, 1e9));
-    r.validationImages = std::size_t(dr.number("validation_images", double(r.validationImages), 0, 1e9));
-    r.seed = std::uint64_t(dr.number("seed", double(r.seed), 0, 9007199254740991.0));
-    if (data.contains(q("augment")))
-        r.augment = data.value(q("augment")).toBool(r.augment);
+    const JsonReader dr = top.optionalSub(q("data"));
+    r.batchSize = std::size_t(dr.number(q("batch_size"), double(r.batchSize), 1, 65536));
+    r.trainImages = std::size_t(dr.number(q("train_images"), double(r.trainImages), 0, 1e9));
+    r.calibrationImages = std::size_t(dr.number(q("calibration_images"), double(r.calibrationImages), 1, 1e9));
+    r.validationImages = std::size_t(dr.number(q("validation_images"), double(r.validationImages), 0, 1e9));
+    r.seed = std::uint64_t(dr.number(q("seed"), double(r.seed), 0, 9007199254740991.0));
+    if (dr.has(q("augment")))
+        r.augment = dr.raw().value(q("augment")).toBool(r.augment);
 
-    const QJsonObject distillation = top.object("distillation");
-    Reader kd{distillation, origin, "distillation."};
-    r.distillationWeight = kd.number("weight", r.distillationWeight, 0.0, 1.0);
-    r.distillationTemperature = kd.number("temperature", r.distillationTemperature, 0.01, 1000.0);
-    const QString batchNorm = top.text("batchnorm", r.freezeBatchNorm ? "frozen" : "train");
+    const JsonReader kd = top.optionalSub(q("distillation"));
+    r.distillationWeight = kd.number(q("weight"), r.distillationWeight, 0.0, 1.0);
+    r.distillationTemperature = kd.number(q("temperature"), r.distillationTemperature, 0.01, 1000.0);
+    const QString batchNorm = top.text(q("batchnorm"), r.freezeBatchNorm ? "frozen" : "train");
     if (batchNorm != q("frozen") && batchNorm != q("train"))
         throw Error(origin + ": field 'batchnorm' must be \"train\" or \"frozen\"");
     r.freezeBatchNorm = batchNorm == q("frozen");

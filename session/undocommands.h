@@ -1,27 +1,27 @@
 #pragma once
 
-#include "document.h"
+#include "session.h"
 
 #include <QUndoCommand>
 
 #include <memory>
 #include <vector>
 
-namespace sparsity::ui {
+namespace sparsity {
 
 // One site's threshold, scope membership or near-zero band. Commands of one drag (same merge session, not 0)
 // merge into a single undo step, so undo returns to where the drag started. A threshold replaces the site's
 // per-channel thresholds (they would override it); undo brings them back.
 class ChangeSiteValue : public QUndoCommand {
 public:
-    ChangeSiteValue(Document *doc, SiteField field, int site, double value, int mergeSession);
+    ChangeSiteValue(Session *doc, SiteField field, int site, double value, int mergeSession);
     void undo() override;
     void redo() override;
     int id() const override { return 1; }
     bool mergeWith(const QUndoCommand *other) override;
 
 private:
-    Document *doc_;
+    Session *doc_;
     SiteField field_;
     int site_;
     double old_, new_;
@@ -33,13 +33,13 @@ private:
 // `channels` (none given: dropped, one value per site); undo restores both.
 class ChangeThresholds : public QUndoCommand {
 public:
-    ChangeThresholds(Document *doc, std::vector<float> thresholds, std::vector<std::vector<float>> channels,
+    ChangeThresholds(Session *doc, std::vector<float> thresholds, std::vector<std::vector<float>> channels,
                      const QString &text);
     void undo() override;
     void redo() override;
 
 private:
-    Document *doc_;
+    Session *doc_;
     std::vector<float> old_, new_;
     std::vector<std::vector<float>> oldChannels_, newChannels_;
 };
@@ -48,16 +48,16 @@ private:
 // and thresholds from before the run (the baseline capture is untouched either way).
 class ApplyTraining : public QUndoCommand {
 public:
-    ApplyTraining(Document *doc, std::shared_ptr<Model> model, std::vector<float> thresholds,
+    ApplyTraining(Session *doc, std::shared_ptr<Model> model, std::vector<float> thresholds,
                   std::vector<std::vector<float>> channelThresholds, const QString &text);
     void undo() override { doc_->setCurrentModel(oldModel_, old_, oldChannels_); }
     void redo() override { doc_->setCurrentModel(newModel_, new_, newChannels_); }
 
 private:
-    Document *doc_;
+    Session *doc_;
     std::shared_ptr<Model> oldModel_, newModel_;
     std::vector<float> old_, new_;
     std::vector<std::vector<float>> oldChannels_, newChannels_;
 };
 
-} // namespace sparsity::ui
+} // namespace sparsity

@@ -1,19 +1,15 @@
 #pragma once
 
-#include "capture/capture.h"
-#include "tune/comparison.h"
+#include "changeevent.h"
+#include "hardware/processor.h"
 #include "hardware/processorpreset.h"
-#include "io/project.h"
-#include "tune/recipe.h"
-#include "tune/thresholdsearch.h"
-#include "tune/training.h"
 #include "hardware/workload.h"
+#include "io/project.h"
+#include "jobs.h"
 
 #include <QObject>
 #include <QThreadPool>
-#include <QVector>
 
-#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -22,54 +18,25 @@ class QTimer;
 class QUndoStack;
 
 namespace sparsity {
+
 class Dataset;
+class JobTracker;
 class Model;
 struct Site;
-}
 
-namespace sparsity::ui {
-
-// One finished capture and what it ran with: the GUI never reads the Model's live probe state.
-struct Snapshot {
-    CaptureResult result;
-    std::vector<float> thresholds; // the thresholds the capture ran with
-    std::vector<std::vector<float>> channelThresholds; // per site, empty = scalar threshold
-    std::vector<bool> executed;    // per site: ran in this capture
-    Workload workload;             // workloadFromStats of this capture
-};
-
-// One finished fine-tuning run (core/training.h): the tuned model (a separate copy of the project's model, its
-// weights changed) and what train() reported.
-struct TrainingOutcome {
-    std::shared_ptr<Model> model;
-    TrainingResult result;
-    std::vector<EpochReport> epochs;
-    Recipe recipe;
-    QString checkpointDir;
-};
-
-// A finished method comparison (core/comparison.h) with the fine-tuned model of every row, so any row can become
-// the current state.
-struct ComparisonOutcome {
-    MethodComparison comparison;
-    std::vector<std::shared_ptr<Model>> models; // parallel to comparison.methods
-};
-
-// Per-site values a user edits; each has its own undo command (undocommands.h).
-enum class SiteField { Threshold, Scope, Band };
-
-// The open project: model, dataset, thresholds, the undo stack, the baseline capture and the current one.
-// Views read from it and change it only by pushing commands. Captures run on a worker thread one at a time;
-// re-evaluations follow "latest result wins": every job gets an id and results of superseded jobs are dropped.
-class Document : public QObject {
+// The open project, shared by every view of the explorer and usable without any widget (tests/tst_session.cpp):
+// model, dataset, thresholds, the undo stack, the baseline capture and the current one, the hardware projection
+// and the background jobs. Views read from it, change it only by pushing commands, and follow it through one typed
+// notification, changed(ChangeEvent). Jobs run on workers, one capture at a time; jobs() announces them and drops
+// superseded results ("latest wins").
+class Session : public QObject {
     Q_OBJECT
 public:
-    enum class JobKind { Baseline, Current, Search, Training };
+    explicit Session(QObject *parent = nullptr);
+    ~Session() override;
 
-    explicit Document(QObject *parent = nullptr);
-    ~Document() override;
-
-    // Opening. Each throws sparsity::Error with a message for the user and leaves the document unchanged.
+    // ---- Opening (session.cpp). Each throws sparsity::Error with a message for the user and leaves the session
+    // unchanged.
     void openProject(const Project &project, const QString &path);
     void openModel(const QString &path);
     void openDataset(const QString &path, Split split, const SubsetSpec &subset, const Preprocessing *preprocessing);
@@ -80,8 +47,8 @@ public:
     Project projectToSave() const;
     QString projectPath() const { return projectPath_; }
     // Writes the project to `path` and, when the current state is tuned, its weights beside it
-    // (NAME.weights.pt, core/weights.h) first, then marks the document saved. Throws sparsity::Error naming the
-    // file; a failed save leaves the previous files as they were.
+    // (NAME.weights-*.pt, core/graph/weights.h) first, then marks the session saved. Throws sparsity::Error naming
+    // the file; a failed save leaves the previous files as they were.
     void saveProjectTo(const QString &path);
     // A new file name for the tuned weights of a project saved at `projectPath` (unique per save).
     static QString weightsPathFor(const QString &projectPath);
@@ -109,7 +76,7 @@ public:
     static constexpr std::size_t kMaxKeptImages = 6;
     QStringList classNames() const;
 
-    // Edits. set*() apply directly (used by undo commands); push*() create the undoable command.
+    // ---- Edits (edits.cpp). set*() apply directly (used by undo commands); push*() create the undoable command.
     double siteValue(SiteField field, int site) const;
     void setSiteValue(SiteField field, int site, double value);
     void setThresholds(const std::vector<float> &thresholds);
@@ -135,7 +102,7 @@ public:
     // The stats an estimate at `threshold` is read from: the capture whose own threshold was the highest <= it.
     const SiteStats *statsFor(int site, double threshold) const;
 
-    // Hardware projection, recomputed after every edit (cheap).
+    // ---- Hardware projection (projection.cpp), recomputed after every edit (cheap).
     const std::vector<PresetEntry> &presets() const { return presets_; }
     int presetIndex() const { return presetIndex_; }
     void setPresetIndex(int index);
@@ -153,20 +120,21 @@ public:
     int selectedSite() const { return selectedSite_; }
     void setSelectedSite(int site);
 
-    // Jobs.
+    // ---- Jobs (sessionjobs.cpp). jobs() announces each one (started, progress, finished with a JobReport).
+    JobTracker *jobs() const { return jobs_; }
     void startBaselineCapture();
     void requestReevaluation(); // coalesced a little, latest wins
     void cancelJobs();
-    // Threshold search (core/thresholdsearch.h) on the first `calibrationImages` of the subset, starting from the
-    // current thresholds; the result is pushed as one undoable step.
+    // Threshold search (core/tune/thresholdsearch.h) on the first `calibrationImages` of the subset, starting from
+    // the current thresholds; the result is pushed as one undoable step.
     void startThresholdSearch(const SearchOptions &options, std::size_t calibrationImages);
-    // Fine-tuning (core/training.h) of a fresh copy of the model file, starting from the current thresholds, on the
-    // dataset's training split (validation on its test split), on its own worker so the views stay live. Progress
-    // arrives as trainingStep/trainingEpoch; when it finishes the tuned model and thresholds become the current
-    // state as one undoable step (the baseline capture stays) and the current capture runs again.
+    // Fine-tuning (core/tune/training.h) of a fresh copy of the model file, starting from the current thresholds,
+    // on the dataset's training split (validation on its test split), on its own worker so the views stay live.
+    // Progress arrives as trainingStep/trainingEpoch; when it finishes the tuned model and thresholds become the
+    // current state as one undoable step (the baseline capture stays) and the current capture runs again.
     void startTraining(const Recipe &recipe, const QString &checkpointDir, bool resume);
     void cancelTraining();
-    bool isTraining() const { return bool(latest_[int(JobKind::Training)]); }
+    bool isTraining() const;
     // Suspends the running training (or comparison) before its next optimizer step; cancel still works.
     void setTrainingPaused(bool paused);
     bool isTrainingPaused() const;
@@ -183,14 +151,14 @@ public:
     void setCurrentModel(const std::shared_ptr<Model> &model, const std::vector<float> &thresholds,
                          const std::vector<std::vector<float>> &channels);
     std::shared_ptr<Model> currentModel() const { return model_; }
-    // Writes the current state (model, thresholds) as OUT.pt via Model::exportThresholded, with OUT.json (the report:
-    // model, dataset, thresholds, the current capture when it matches, the training run) and OUT.csv (per site),
-    // the formats `sparsity-cli export` writes. Waits for a running capture first. Never writes over the input
-    // model. Returns the files written; throws sparsity::Error naming the file on failure.
+    // Writes the current state (model, thresholds) as the export bundle of core/io/exportbundle.h: OUT.pt, OUT.json
+    // (model, dataset, thresholds, the current capture when it matches, the training run) and OUT.csv, as
+    // `sparsity-cli export` does. Waits for a running capture first. Never writes over the input model. Returns the
+    // files written; throws sparsity::Error naming the file on failure.
     QStringList exportTunedModel(const QString &outPath);
-    // Runs ReLU / threshold-only / L1-only / STAR (those in `methods`) with the budget of the STAR recipe `star`, each
-    // on a fresh copy of the model file, evaluated on the project's images; on the training worker (isTraining() is
-    // true meanwhile). Ends with comparisonFinished; lastComparison() holds the rows.
+    // Runs ReLU / threshold-only / L1-only / STAR (those in `methods`) with the budget of the STAR recipe `star`,
+    // each on a fresh copy of the model file, evaluated on the project's images; on the training worker
+    // (isTraining() is true meanwhile). lastComparison() holds the rows when it finished.
     void startComparison(const Recipe &star, const std::vector<Recipe::Method> &methods);
     std::shared_ptr<const ComparisonOutcome> lastComparison() const { return lastComparison_; }
     // Makes row `row` of the last comparison the current state (one undoable step).
@@ -198,52 +166,36 @@ public:
     // The last finished run (null before one finished).
     std::shared_ptr<const TrainingOutcome> lastTraining() const { return lastTraining_; }
 
-    bool isBusy() const { return pending_ > 0; }
+    bool isBusy() const;
     void waitForIdle(); // tests and shutdown
 
 Q_SIGNALS:
-    void modelChanged();   // model, dataset or subset replaced: everything resets
-    void keptIndicesChanged(); // other heatmap images chosen; their maps arrive with the next captures
-    void thresholdsChanged(const QVector<int> &sites);
-    void siteValueChanged(sparsity::ui::SiteField field, int site);
-    void baselineChanged();
-    void currentChanged();
-    void projectionChanged();
-    void presetsChanged();
-    void selectedSiteChanged(int site);
-    void modifiedChanged(bool modified);
-    void projectPathChanged(const QString &path);
-    void jobStarted(const QString &description);
-    void jobProgress(qint64 done, qint64 total, double etaSeconds);
-    void jobFinished(bool cancelled);
-    void jobFailed(const QString &message);
-    void thresholdSearchFinished(const QString &summary);
-    void trainingStarted(bool resume);
+    void changed(const sparsity::ChangeEvent &event);
+    // Streamed by a running training or comparison (the training worker's steps, epochs and phase messages).
     void trainingStep(const sparsity::TrainingStep &step);
     void trainingEpoch(const sparsity::EpochReport &epoch);
     void trainingMessage(const QString &message);
-    void trainingPausedChanged(bool paused);
-    // applied: the tuned state became the current state (else cancelled or failed; finished epochs stay in the
-    // checkpoint folder).
-    void trainingFinished(bool applied, const QString &summary);
-    void trainingFailed(const QString &message); // a training run or a comparison threw (bad data or checkpoint)
     void comparisonProgress(int methodIndex, int methodCount, const QString &method);
-    // completed: every method ran (else cancelled or failed; the rows that finished are in lastComparison()).
-    void comparisonFinished(bool completed, const QString &summary);
 
 private:
-    struct Job;
+    void notify(ChangeEvent::Kind kind, QVector<int> sites = {}, SiteField field = SiteField::Threshold);
+    // After a project was opened or closed: the state from project_, a clean undo stack, everything announced.
+    void startOver();
     void resetState();
     void chooseKept(); // kept_ from the project's heatmap images, else the first of the subset
     void applyProjectEdits();
-    void runJob(JobKind kind);
-    std::shared_ptr<Job> newJob(JobKind kind);
-    void finishJob(const std::shared_ptr<Job> &job);
-    void finishSearch(const std::shared_ptr<Job> &job);
-    void finishTraining(const std::shared_ptr<Job> &job);
-    void finishComparison(const std::shared_ptr<Job> &job);
+    void stopCaptures(); // cancels every job and waits for the capture worker
+    void runCapture(JobKind kind);
+    void finishCapture(const std::shared_ptr<JobControl> &job, std::shared_ptr<Snapshot> snapshot, const QString &error);
+    void finishSearch(const std::shared_ptr<JobControl> &job, std::shared_ptr<SearchResult> result, const QString &error);
+    void finishTraining(const std::shared_ptr<JobControl> &job, std::shared_ptr<TrainingOutcome> out,
+                        const QString &error);
+    void finishComparison(const std::shared_ptr<JobControl> &job, std::shared_ptr<ComparisonOutcome> out,
+                          const QString &error);
+    TrainingCallbacks trainingCallbacks(const std::shared_ptr<JobControl> &job, int epochsTotal);
     void updateProjection();
     void setStructuralChange();
+    void setModified(bool modified);
 
     Project project_;
     QString projectPath_;
@@ -269,15 +221,13 @@ private:
     Evaluation dense_, baselineEval_, currentEval_;
     Workload currentWorkload_;
 
-    QThreadPool pool_; // one thread: captures on one Model run one after another
+    JobTracker *jobs_;
+    QThreadPool pool_;         // one thread: captures on one Model run one after another
     QThreadPool trainingPool_; // one thread: training works on its own copy of the model and its own datasets
-    std::shared_ptr<Job> latest_[4];
     std::shared_ptr<const TrainingOutcome> lastTraining_;
     std::shared_ptr<const ComparisonOutcome> lastComparison_;
     std::unique_ptr<QTemporaryDir> tempCheckpoints_;
-    int nextJobId_ = 0;
-    int pending_ = 0;
     QTimer *reevaluateTimer_;
 };
 
-} // namespace sparsity::ui
+} // namespace sparsity

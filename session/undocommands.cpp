@@ -4,7 +4,7 @@
 
 #include <QCoreApplication>
 
-namespace sparsity::ui {
+namespace sparsity {
 
 namespace {
 
@@ -24,7 +24,7 @@ QString describe(SiteField field, const QString &site, double value)
 
 } // namespace
 
-ChangeSiteValue::ChangeSiteValue(Document *doc, SiteField field, int site, double value, int mergeSession)
+ChangeSiteValue::ChangeSiteValue(Session *doc, SiteField field, int site, double value, int mergeSession)
     : doc_(doc), field_(field), site_(site), old_(doc->siteValue(field, site)), new_(value),
       oldChannels_(field == SiteField::Threshold ? doc->channelThresholds()[std::size_t(site)] : std::vector<float>()),
       session_(mergeSession)
@@ -56,7 +56,7 @@ bool ChangeSiteValue::mergeWith(const QUndoCommand *other)
     return true;
 }
 
-ChangeThresholds::ChangeThresholds(Document *doc, std::vector<float> thresholds, std::vector<std::vector<float>> channels,
+ChangeThresholds::ChangeThresholds(Session *doc, std::vector<float> thresholds, std::vector<std::vector<float>> channels,
                                    const QString &text)
     : doc_(doc), old_(doc->thresholds()), new_(std::move(thresholds)), oldChannels_(doc->channelThresholds()),
       newChannels_(std::move(channels))
@@ -79,7 +79,7 @@ void ChangeThresholds::redo()
     doc_->setThresholds(new_);
 }
 
-ApplyTraining::ApplyTraining(Document *doc, std::shared_ptr<Model> model, std::vector<float> thresholds,
+ApplyTraining::ApplyTraining(Session *doc, std::shared_ptr<Model> model, std::vector<float> thresholds,
                              std::vector<std::vector<float>> channelThresholds, const QString &text)
     : doc_(doc), oldModel_(doc->currentModel()), newModel_(std::move(model)), old_(doc->thresholds()),
       new_(std::move(thresholds)), oldChannels_(doc->channelThresholds()), newChannels_(std::move(channelThresholds))
@@ -87,4 +87,4 @@ ApplyTraining::ApplyTraining(Document *doc, std::shared_ptr<Model> model, std::v
     setText(text);
 }
 
-} // namespace sparsity::ui
+} // namespace sparsity

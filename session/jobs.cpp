@@ -1,0 +1,85 @@
+#include "jobs.h"
+
+#include "graph/model.h"
+#include "io/workspace.h"
+
+namespace sparsity {
+
+std::shared_ptr<Snapshot> CaptureJob::run(const Params &p, JobControl &control,
+                                          const std::function<void(const CaptureProgress &)> &progress)
+{
+    Model &model = *p.model;
+    model.setThresholds(p.thresholds, p.channels);
+    auto snap = std::make_shared<Snapshot>();
+    snap->result = capture(model, *p.dataset, p.preprocessing, p.indices, p.options, &control.cancel, progress);
+    snap->thresholds = p.thresholds;
+    snap->channelThresholds = p.channels;
+    for (std::size_t i = 0; i < model.sites().size(); ++i)
+        snap->executed.push_back(model.siteExecuted(int(i)));
+    if (!snap->result.cancelled)
+        snap->workload = workloadFromStats(model.layers(), model.sites(), snap->result.sites);
+    return snap;
+}
+
+std::shared_ptr<SearchResult> SearchJob::run(const Params &p, JobControl &control,
+                                             const std::function<void(const SearchProgress &)> &progress)
+{
+    const auto batches = loadBatches(*p.dataset, p.preprocessing, p.calibration, 64);
+    p.model->setThresholds(p.thresholds, p.channels);
+    return std::make_shared<SearchResult>(searchThresholds(*p.model, batches, p.options, &control.cancel, progress));
+}
+
+namespace {
+
+// The model file loaded again, at the session's input size: training changes its weights, and undo can go back to
+// the project's own copy.
+std::shared_ptr<Model> freshModel(const QString &path, const Preprocessing &preprocessing)
+{
+    auto model = Model::load(path.toStdString());
+    fitInputShape(*model, preprocessing);
+    return model;
+}
+
+} // namespace
+
+std::shared_ptr<TrainingOutcome> TrainingJob::run(const Params &p, JobControl &control, TrainingCallbacks callbacks)
+{
+    auto out = std::make_shared<TrainingOutcome>();
+    out->recipe = p.recipe;
+    out->checkpointDir = p.checkpointDir;
+    auto model = freshModel(p.modelPath, p.preprocessing);
+    model->setThresholds(p.thresholds, p.channels);
+    const TrainingSplits splits = openTrainingSplits(p.datasetPath);
+    const TrainingData data = splits.data(p.preprocessing);
+    callbacks.pause = &control.pause;
+    callbacks.epoch = [epochs = &out->epochs, forward = callbacks.epoch](const EpochReport &e) {
+        epochs->push_back(e); // read by the session's thread only after the job finished
+        if (forward)
+            forward(e);
+    };
+    out->result = train(*model, out->recipe, data, out->checkpointDir.toStdString(), p.resume, &control.cancel, callbacks);
+    out->model = std::move(model);
+    return out;
+}
+
+std::shared_ptr<ComparisonOutcome> ComparisonJob::run(const Params &p, JobControl &control,
+                                                      const std::function<void(const ComparisonProgress &)> &onMethod,
+                                                      TrainingCallbacks callbacks)
+{
+    auto out = std::make_shared<ComparisonOutcome>();
+    const TrainingSplits splits = openTrainingSplits(p.datasetPath);
+    const TrainingData data = splits.data(p.preprocessing);
+    std::vector<std::shared_ptr<Model>> created; // the original first, then one per method in order
+    auto fresh = [&created, &p] {
+        created.push_back(freshModel(p.modelPath, p.preprocessing));
+        return created.back();
+    };
+    callbacks.pause = &control.pause;
+    out->comparison = compareMethods(fresh, p.star, p.methods, data, *p.dataset, p.indices,
+                                     p.checkpointRoot.toStdString(), &control.cancel, onMethod, callbacks);
+    for (std::size_t i = 0; i < out->comparison.methods.size() && i + 1 < created.size(); ++i)
+        out->models.push_back(created[i + 1]);
+    return out;
+}
+
+} // namespace sparsity

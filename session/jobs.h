@@ -1,0 +1,123 @@
+#pragma once
+
+#include "capture/capture.h"
+#include "data/dataset.h"
+#include "hardware/workload.h"
+#include "tune/comparison.h"
+#include "tune/recipe.h"
+#include "tune/thresholdsearch.h"
+#include "tune/training.h"
+
+#include <QString>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace sparsity {
+
+class Dataset;
+class Model;
+
+// The four kinds of background work. Each has a job type below: typed parameters in, a typed result out, run
+// synchronously on a worker thread with a cancel flag (and pause, for training) it shares with the JobTracker.
+// They never touch the event loop; the Session posts their progress and results back.
+enum class JobKind { Baseline, Current, Search, Training, Comparison };
+
+// What a worker shares with the tracker (jobtracker.h): polled by the core algorithms.
+struct JobControl {
+    int id = 0;
+    JobKind kind = JobKind::Current;
+    std::atomic<bool> cancel{false};
+    std::atomic<bool> pause{false}; // training and comparison: the step loop waits while set
+};
+
+// One finished capture and what it ran with: the views never read the Model's live probe state.
+struct Snapshot {
+    CaptureResult result;
+    std::vector<float> thresholds;                     // the thresholds the capture ran with
+    std::vector<std::vector<float>> channelThresholds; // per site, empty = scalar threshold
+    std::vector<bool> executed;                        // per site: ran in this capture
+    Workload workload;                                 // workloadFromStats of this capture
+};
+
+// A capture of the subset (the baseline or a re-evaluation of the current thresholds).
+struct CaptureJob {
+    struct Params {
+        std::shared_ptr<Model> model;
+        std::shared_ptr<const Dataset> dataset;
+        Preprocessing preprocessing;
+        std::vector<std::size_t> indices;
+        CaptureOptions options;
+        std::vector<float> thresholds;
+        std::vector<std::vector<float>> channels;
+    };
+    static std::shared_ptr<Snapshot> run(const Params &params, JobControl &control,
+                                         const std::function<void(const CaptureProgress &)> &progress);
+};
+
+// A threshold search (core/tune/thresholdsearch.h) on calibration images, from the given thresholds.
+struct SearchJob {
+    struct Params {
+        std::shared_ptr<Model> model;
+        std::shared_ptr<const Dataset> dataset;
+        Preprocessing preprocessing;
+        std::vector<std::size_t> calibration;
+        SearchOptions options;
+        std::vector<float> thresholds;
+        std::vector<std::vector<float>> channels;
+    };
+    static std::shared_ptr<SearchResult> run(const Params &params, JobControl &control,
+                                             const std::function<void(const SearchProgress &)> &progress);
+};
+
+// One finished fine-tuning run (core/tune/training.h): the tuned model (a separate copy of the project's model, its
+// weights changed) and what train() reported.
+struct TrainingOutcome {
+    std::shared_ptr<Model> model;
+    TrainingResult result;
+    std::vector<EpochReport> epochs;
+    Recipe recipe;
+    QString checkpointDir;
+};
+
+// Fine-tuning of a fresh copy of the model file on the dataset's training split (validation on its test split).
+struct TrainingJob {
+    struct Params {
+        QString modelPath, datasetPath;
+        Preprocessing preprocessing;
+        Recipe recipe;
+        QString checkpointDir;
+        bool resume = false;
+        std::vector<float> thresholds;
+        std::vector<std::vector<float>> channels;
+    };
+    // `callbacks.epoch` also fills the outcome's epochs; the model is set only when the run finished.
+    static std::shared_ptr<TrainingOutcome> run(const Params &params, JobControl &control, TrainingCallbacks callbacks);
+};
+
+// A finished method comparison (core/tune/comparison.h) with the fine-tuned model of every row, so any row can become
+// the current state.
+struct ComparisonOutcome {
+    MethodComparison comparison;
+    std::vector<std::shared_ptr<Model>> models; // parallel to comparison.methods
+};
+
+// ReLU / threshold-only / L1-only / STAR with the budget of one STAR recipe, each on a fresh copy of the model file.
+struct ComparisonJob {
+    struct Params {
+        QString modelPath, datasetPath;
+        Preprocessing preprocessing;
+        std::shared_ptr<const Dataset> dataset; // the evaluation images
+        std::vector<std::size_t> indices;
+        Recipe star;
+        std::vector<Recipe::Method> methods;
+        QString checkpointRoot;
+    };
+    static std::shared_ptr<ComparisonOutcome> run(const Params &params, JobControl &control,
+                                                  const std::function<void(const ComparisonProgress &)> &onMethod,
+                                                  TrainingCallbacks callbacks);
+};
+
+} // namespace sparsity

@@ -1,0 +1,290 @@
+// The session library driven headless: no widget, no QApplication (QTEST_GUILESS_MAIN). Opens the sample project,
+// runs its captures, edits with undo/redo, follows the change events and the job reports, exports.
+#include "error.h"
+#include "graph/model.h"
+#include "graph/site.h"
+#include "io/exportbundle.h"
+#include "io/project.h"
+#include "io/workspace.h"
+#include "jobtracker.h"
+#include "session.h"
+#include "sessionspies.h"
+
+#include <QFileInfo>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSignalSpy>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QUndoStack>
+
+#include <cmath>
+#include <memory>
+
+using namespace sparsity;
+
+class TestSession : public QObject {
+    Q_OBJECT
+
+    std::unique_ptr<Session> session_;
+
+    int tunableSite(int n) const
+    {
+        for (int s = 0; s < session_->siteCount(); ++s)
+            if (session_->sites()[std::size_t(s)].sparsifiable && session_->siteExecuted(s) && n-- == 0)
+                return s;
+        return -1;
+    }
+
+private Q_SLOTS:
+    // ---- The job tracker alone: ids, latest wins, stale results dropped, pending count ----
+    void trackerLatestWins()
+    {
+        JobTracker jobs;
+        QSignalSpy started(&jobs, &JobTracker::started);
+        auto first = jobs.begin(JobKind::Current, QStringLiteral("one"));
+        auto second = jobs.begin(JobKind::Current, QStringLiteral("two"));
+        auto baseline = jobs.begin(JobKind::Baseline, QStringLiteral("three"));
+        QCOMPARE(started.count(), 3);
+        QVERIFY(first->id != second->id);
+        QVERIFY(first->cancel);   // superseded
+        QVERIFY(!second->cancel); // another slot is not touched
+        QVERIFY(!baseline->cancel);
+        QVERIFY(!jobs.isLatest(first));
+        QVERIFY(jobs.isLatest(second));
+        QCOMPARE(jobs.pending(), 3);
+
+        // Posted work of a stale job never runs; of the latest it does, on the tracker's thread.
+        int ran = 0;
+        jobs.post(first, [&ran] { ran += 1; });
+        jobs.post(second, [&ran] { ran += 10; });
+        QTRY_COMPARE(ran, 10);
+
+        QVERIFY(!jobs.end(first)); // its result is stale
+        QVERIFY(jobs.end(second));
+        QVERIFY(!jobs.latest(JobKind::Current));
+        QVERIFY(jobs.isBusy());
+        jobs.cancelAll();
+        QVERIFY(baseline->cancel);
+        QVERIFY(!jobs.end(baseline)); // cancelled: stale as well
+        QVERIFY(!jobs.isBusy());
+    }
+
+    void trackerComparisonSharesTheTrainingSlot()
+    {
+        JobTracker jobs;
+        auto training = jobs.begin(JobKind::Training, QStringLiteral("train"));
+        QSignalSpy paused(&jobs, &JobTracker::pausedChanged);
+        jobs.setPaused(JobKind::Training, true);
+        QVERIFY(training->pause);
+        QCOMPARE(paused.count(), 1);
+        auto comparison = jobs.begin(JobKind::Comparison, QStringLiteral("compare"));
+        QVERIFY(training->cancel);
+        QCOMPARE(jobs.latest(JobKind::Training), comparison);
+        QVERIFY(!jobs.isPaused(JobKind::Comparison));
+        jobs.requestStop(JobKind::Comparison);
+        QVERIFY(comparison->cancel);
+        QVERIFY(jobs.isLatest(comparison)); // asked to stop, but its (cancelled) result still applies
+    }
+
+    // ---- The workspace both programs open ----
+    void workspaceOpensTheSampleProject()
+    {
+        Project p = sampleProject();
+        p.subset = SubsetSpec{SubsetSpec::Mode::Stratified, 100, 3};
+        const Workspace cli = openWorkspace(p);
+        QVERIFY(cli.model && cli.dataset);
+        QVERIFY(!cli.tuned);
+        QCOMPARE(cli.indices.size(), std::size_t(100));
+        QCOMPARE(cli.info.subsetMode, std::string("stratified"));
+        QCOMPARE(cli.info.split, std::string("test"));
+        QCOMPARE(cli.info.size, cli.dataset->size());
+        WorkspaceOverrides explorer;
+        explorer.explorer = true;
+        const Workspace gui = openWorkspace(p, explorer);
+        QVERIFY(gui.indices == cli.indices); // the same images in both programs
+        const std::vector<std::int64_t> chw{gui.preprocessing.channels, gui.preprocessing.height, gui.preprocessing.width};
+        QVERIFY(gui.model->inputShape() == chw);
+
+        p.subset.count = 0; // the whole split
+        WorkspaceOverrides modelOnly;
+        modelOnly.openData = false;
+        const Workspace bare = openWorkspace(p, modelOnly);
+        QVERIFY(bare.model && !bare.dataset && bare.indices.empty());
+        QCOMPARE(openWorkspace(p).indices.size(), cli.dataset->size());
+
+        p.modelPath = QStringLiteral("/nonexistent/model.pt");
+        try {
+            openWorkspace(p);
+            QFAIL("a missing model must throw");
+        } catch (const Error &e) {
+            QVERIFY2(QString::fromUtf8(e.what()).contains(QStringLiteral("/nonexistent/model.pt")), e.what());
+        }
+    }
+
+    // ---- The session, headless ----
+    void opensAndCapturesTheBaseline()
+    {
+        QStandardPaths::setTestModeEnabled(true);
+        session_ = std::make_unique<Session>();
+        ChangeSpy model(session_.get(), ChangeEvent::Kind::Model);
+        ChangeSpy baseline(session_.get(), ChangeEvent::Kind::Baseline);
+        QSignalSpy started(session_->jobs(), &JobTracker::started);
+        ReportSpy reports(session_->jobs(), {JobKind::Baseline});
+        Project p = sampleProject();
+        p.subset.count = 256;
+        session_->openProject(p, QString());
+        QCOMPARE(model.count(), 1);
+        QVERIFY(session_->isBusy()); // the baseline capture started by itself
+        QCOMPARE(started.count(), 1);
+        QCOMPARE(started[0][0].value<JobKind>(), JobKind::Baseline);
+        session_->waitForIdle();
+        QCOMPARE(baseline.count(), 1);
+        QCOMPARE(reports.count(), 1);
+        QCOMPARE(reports.last().outcome, JobReport::Outcome::Done);
+        QVERIFY(session_->baseline());
+        QCOMPARE(session_->baseline()->result.images, 256);
+        QVERIFY(session_->currentIsExact()); // no thresholds yet: the current capture is the baseline
+        QVERIFY(session_->hasProjection());
+        QVERIFY(!session_->isModified());
+    }
+
+    void thresholdEditWithUndoRedo()
+    {
+        const int s = tunableSite(0);
+        QVERIFY(s >= 0);
+        ChangeSpy thresholds(session_.get(), ChangeEvent::Kind::Thresholds);
+        ChangeSpy values(session_.get(), ChangeEvent::Kind::SiteValue);
+        ChangeSpy modified(session_.get(), ChangeEvent::Kind::Modified);
+        ChangeSpy current(session_.get(), ChangeEvent::Kind::Current);
+        session_->pushSiteValue(SiteField::Threshold, s, 0.3);
+        QCOMPARE(thresholds.count(), 1);
+        QCOMPARE(thresholds.events[0].sites, QVector<int>{s});
+        QCOMPARE(values.count(), 1);
+        QCOMPARE(values.events[0].field, SiteField::Threshold);
+        QCOMPARE(values.events[0].site(), s);
+        QCOMPARE(modified.count(), 1);
+        QVERIFY(session_->isModified());
+        QCOMPARE(session_->siteValue(SiteField::Threshold, s), double(0.3f));
+        QVERIFY(!session_->currentIsExact()); // until the re-evaluation arrives: an estimate
+        bool estimate = false;
+        QVERIFY(session_->currentSparsity(s, &estimate) > session_->baselineSparsity(s));
+        QVERIFY(estimate);
+
+        // The re-evaluation runs by itself and measures what the estimate predicted.
+        session_->waitForIdle();
+        QVERIFY(current.count() >= 1);
+        QVERIFY(session_->currentIsExact());
+        const double measured = session_->currentSparsity(s, &estimate);
+        QVERIFY(!estimate);
+        QVERIFY(measured > session_->baselineSparsity(s));
+
+        session_->undoStack()->undo();
+        QCOMPARE(session_->siteValue(SiteField::Threshold, s), 0.0);
+        QCOMPARE(thresholds.count(), 2);
+        QVERIFY(!session_->isModified());
+        session_->waitForIdle();
+        QCOMPARE(session_->currentSparsity(s), session_->baselineSparsity(s));
+        session_->undoStack()->redo();
+        QCOMPARE(session_->siteValue(SiteField::Threshold, s), double(0.3f));
+        session_->waitForIdle();
+        QVERIFY(session_->currentIsExact());
+        QVERIFY(std::abs(session_->currentSparsity(s) - measured) < 1e-6); // the same capture again
+
+        // One threshold for a site that cannot be tuned stays zero: validated in the session, not in the view.
+        for (int o = 0; o < session_->siteCount(); ++o)
+            if (!session_->sites()[std::size_t(o)].sparsifiable) {
+                session_->setSiteValue(SiteField::Threshold, o, 0.5);
+                QCOMPARE(session_->siteValue(SiteField::Threshold, o), 0.0);
+                break;
+            }
+        session_->waitForIdle();
+    }
+
+    void selectionIsAnEvent()
+    {
+        ChangeSpy selected(session_.get(), ChangeEvent::Kind::SelectedSite);
+        const int s = tunableSite(1);
+        session_->setSelectedSite(s);
+        session_->setSelectedSite(s); // unchanged: no event
+        QCOMPARE(selected.count(), 1);
+        QCOMPARE(selected.events[0].site(), s);
+    }
+
+    void cancelledCaptureLeavesNoTrace()
+    {
+        const auto before = session_->baseline();
+        ReportSpy reports(session_->jobs(), {JobKind::Baseline, JobKind::Current});
+        ChangeSpy baseline(session_.get(), ChangeEvent::Kind::Baseline);
+        QSignalSpy started(session_->jobs(), &JobTracker::started);
+        session_->startBaselineCapture();
+        QCOMPARE(started.count(), 1);
+        QVERIFY(session_->isBusy());
+        session_->cancelJobs();
+        session_->waitForIdle();
+        QVERIFY(!session_->isBusy());
+        QCOMPARE(reports.count(), 1);
+        QVERIFY(reports.last().cancelled());
+        QCOMPARE(baseline.count(), 0);
+        QCOMPARE(session_->baseline(), before);
+    }
+
+    void latestReevaluationWins()
+    {
+        const int s = tunableSite(2);
+        session_->pushSiteValue(SiteField::Threshold, s, 0.05);
+        session_->pushSiteValue(SiteField::Threshold, s, 0.4);
+        session_->waitForIdle();
+        QVERIFY(session_->currentIsExact());
+        QCOMPARE(session_->current()->thresholds[std::size_t(s)], 0.4f);
+    }
+
+    void exportsTheBundle()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QStringList written = session_->exportTunedModel(dir.filePath(QStringLiteral("tuned.pt")));
+        QCOMPARE(written.size(), 3);
+        for (const QString &f : written)
+            QVERIFY2(QFileInfo::exists(f), qPrintable(f));
+        QFile json(written[1]);
+        QVERIFY(json.open(QIODevice::ReadOnly));
+        const QJsonObject r = QJsonDocument::fromJson(json.readAll()).object();
+        QCOMPARE(r.value(QStringLiteral("command")).toString(), QStringLiteral("export"));
+        QVERIFY(r.value(QStringLiteral("evaluation")).isObject()); // the current capture matched the thresholds
+        QCOMPARE(r.value(QStringLiteral("export")).toObject().value(QStringLiteral("model")).toString(), written[0]);
+
+        // The input model is never overwritten, whatever the output name.
+        const QString input = session_->project().modelPath;
+        const QFileInfo inputInfo(input);
+        try {
+            session_->exportTunedModel(inputInfo.absolutePath() + QLatin1Char('/') + inputInfo.completeBaseName() +
+                                       QStringLiteral(".pt"));
+            QFAIL("exporting over the input model must throw");
+        } catch (const Error &e) {
+            QVERIFY2(QString::fromUtf8(e.what()).contains(QStringLiteral("refusing to overwrite")), e.what());
+        }
+        try {
+            exportPaths(dir.filePath(QStringLiteral("tuned.onnx")), input);
+            QFAIL("an output that is not .pt must throw");
+        } catch (const Error &e) {
+            QVERIFY2(QString::fromUtf8(e.what()).contains(QStringLiteral("must end in .pt")), e.what());
+        }
+    }
+
+    void clearResetsEverything()
+    {
+        ChangeSpy model(session_.get(), ChangeEvent::Kind::Model);
+        session_->clear();
+        QCOMPARE(model.count(), 1);
+        QVERIFY(!session_->hasModel());
+        QCOMPARE(session_->siteCount(), 0);
+        QVERIFY(!session_->baseline());
+        QVERIFY(!session_->isModified());
+        session_.reset();
+    }
+};
+
+QTEST_GUILESS_MAIN(TestSession)
+#include "tst_session.moc"
