@@ -375,9 +375,9 @@ void report(const ModelSetup &m, const std::map<std::string, std::vector<RunReco
         reluFps += r.fps / double(relu.size());
         reluEnergy += r.energyPerFrameJ / double(relu.size());
     }
-    std::printf("\n## %s\n\nReLU baseline (fine-tuned the same way, %zu seeds): top-1 %.2f %%, %.0f nonzero activations per "
+    std::printf("\n## %s\n\nReLU baseline (fine-tuned the same way, mean of %zu seed%s): top-1 %.2f %%, %.0f nonzero activations per "
                 "image; processor model %.1f µs latency, %.0f FPS, %.2f µJ per frame.\n\n",
-                m.name.c_str(), relu.size(), reluTop1, reluNz, 1e6 * reluLatency, reluFps, 1e6 * reluEnergy);
+                m.name.c_str(), relu.size(), relu.size() == 1 ? "" : "s", reluTop1, reluNz, 1e6 * reluLatency, reluFps, 1e6 * reluEnergy);
     std::printf("| method | operating point | seeds | top-1 change vs ReLU (pp) | removed vs ReLU (%%) | validation top-1 (%%) | "
                 "time per run (s) |\n| --- | --- | --- | --- | --- | --- | --- |\n");
     std::vector<std::pair<std::string, std::vector<FrontPoint>>> fronts;
