@@ -68,7 +68,7 @@ struct Options {
     std::string results = "star-protocol";
     std::string recipe = SPARSITY_RESOURCES_DIR "/recipes/star-sample-resnet.json";
     std::string preset = SPARSITY_RESOURCES_DIR "/presets/neuronflow-28nm.json";
-    std::string plot = "docs/star-fronts";
+    std::string plot = SPARSITY_RESOURCES_DIR "/../docs/star-fronts"; // the checkout's docs/, wherever it runs
     std::vector<std::string> models{"resnet", "mobilenetv2"};
     std::vector<std::string> resnetMethods{"relu", "threshold-only", "l1-only", "hoyer-threshold", "star"};
     std::vector<std::string> mobilenetMethods{"relu", "threshold-only", "star"};
@@ -89,7 +89,8 @@ const char *kUsage =
     "  --train DIR            full training set (IDX, 60,000 images) [/usr/share/datasets/fashion-mnist]\n"
     "  --results DIR          cache of finished runs and shared regularized models [star-protocol]\n"
     "  --recipe FILE          the STAR recipe every method shares data, distillation and BatchNorm settings with\n"
-    "  --plot BASE            front plots BASE-<model>.png/.pdf [docs/star-fronts]\n"
+    "  --preset FILE          processor preset of the hardware column [resources/presets/neuronflow-28nm.json]\n"
+    "  --plot BASE            front plots BASE-<model>.png/.pdf [the checkout's docs/star-fronts]\n"
     "  --models LIST          resnet,mobilenetv2   --resnet-methods LIST   --mobilenet-methods LIST\n"
     "  --seeds N [3]          --mobilenet-seeds N [2]\n"
     "  --epochs R,F           regularize and fine-tune epochs for every method [3,3]\n"
@@ -359,7 +360,8 @@ std::string pm(double mean, double sd, double scale, int digits)
 }
 
 // The tables of one model, from whatever runs are finished.
-void report(const ModelSetup &m, const std::map<std::string, std::vector<RunRecord>> &runs, const Options &o)
+void report(const ModelSetup &m, const std::map<std::string, std::vector<RunRecord>> &runs, const Options &o,
+            const std::string &processor)
 {
     const auto reluIt = runs.find("relu");
     if (reluIt == runs.end() || reluIt->second.empty()) {
@@ -403,7 +405,7 @@ void report(const ModelSetup &m, const std::map<std::string, std::vector<RunReco
     }
     std::printf("\nActivations removed vs ReLU at equal top-1 loss (interpolated along each front's non-dominated "
                 "points; n/a: no point loses that little), and the processor model (%s) at the 0.5 pp point:\n\n",
-                "NeuronFlow-like preset");
+                processor.c_str());
     std::printf("| method | at 0.25 pp | at 0.5 pp | at 1.0 pp | latency (µs) | FPS | energy / frame (µJ) | latency ratio | "
                 "FPS ratio | energy ratio |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
     for (const auto &[method, front] : fronts) {
@@ -480,7 +482,7 @@ int main(int argc, char **argv)
                         else
                             complete = false;
                     }
-            report(m, runs, o);
+            report(m, runs, o, processor.name);
         }
         std::printf("\n%d runs trained now (%.0f s each on average), %d taken from the cache in `%s`. Wall time %.0f s.%s\n",
                     protocol.newRuns, protocol.newRuns ? protocol.newRunSeconds / protocol.newRuns : 0.0,
