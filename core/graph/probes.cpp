@@ -72,18 +72,21 @@ void recordPenalty(const at::Tensor &y, ProbeState &state, int site)
 {
     if (!state.regularize || !state.inScope[std::size_t(site)])
         return;
-    const float band = state.band[std::size_t(site)];
-    const auto channelBand =
-        std::size_t(site) < state.channelBand.size() ? perChannelTensor(state.channelBand[std::size_t(site)], y) : at::Tensor();
-    const auto inBand = channelBand.defined() ? (y > 0).logical_and(y <= channelBand)
-                                              : (band > 0.0f ? (y > 0).logical_and(y <= band) : (y > 0));
-    auto selected = y * inBand.to(y.scalar_type());
     at::Tensor term;
     if (state.hoyer) {
-        auto l1 = selected.abs().sum();
-        term = l1 * l1 / (selected.pow(2).sum() + 1e-12) / double(y.numel());
+        // Kurtz et al. 2020: Hoyer-square of the whole output tensor, no band. An in-band variant pushed values above
+        // L2^2/L1 up and out of the band, against sparsity (issue #17), and was removed. Divided by the element count,
+        // the term is an effective density in (0, 1], so lambda reads like the L1 term's.
+        auto l1 = y.abs().sum();
+        term = l1 * l1 / (y.pow(2).sum() + 1e-12) / double(y.numel());
     } else {
-        term = selected.abs().sum() / double(y.numel());
+        const float band = state.band[std::size_t(site)];
+        const auto channelBand = std::size_t(site) < state.channelBand.size()
+                                     ? perChannelTensor(state.channelBand[std::size_t(site)], y)
+                                     : at::Tensor();
+        const auto inBand = channelBand.defined() ? (y > 0).logical_and(y <= channelBand)
+                                                  : (band > 0.0f ? (y > 0).logical_and(y <= band) : (y > 0));
+        term = (y * inBand.to(y.scalar_type())).abs().sum() / double(y.numel());
     }
     if (std::size_t(site) < state.penaltyWeight.size())
         term = term * double(state.penaltyWeight[std::size_t(site)]);

@@ -40,7 +40,7 @@ struct ProbeState {
     bool regularize = false;
     std::vector<bool> inScope;
     std::vector<float> band;      // activations in (0, band] are penalised; <= 0 means no upper limit (L1 on all)
-    bool hoyer = false;
+    bool hoyer = false;           // Hoyer-square over the whole output instead of L1 over the band
     std::vector<float> penaltyWeight;     // per site; empty: every site's term weighs 1
     std::vector<std::vector<float>> channelBand; // per site, optional: the band's upper end per channel (overrides `band`)
     std::vector<at::Tensor> penaltyTerms; // filled by probes during a training forward pass

@@ -36,6 +36,14 @@ Recipe baselineRecipe(const Recipe &star, Recipe::Method method)
         r.rounds = 1;
         r.thresholdMode = Recipe::ThresholdMode::Keep;
         break;
+    case Recipe::Method::HoyerThreshold: // Kurtz 2020: Hoyer-square on every whole activation tensor, then thresholds
+        r.penalty = Recipe::Penalty::HoyerSquare;
+        r.lambda = Recipe::forMethod(method).lambda;
+        r.bandMode = Recipe::BandMode::Absolute;
+        r.band = 0.0;
+        r.bandPerChannel = false;
+        r.scopeMode = Recipe::ScopeMode::All;
+        break;
     }
     return r;
 }

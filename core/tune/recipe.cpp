@@ -45,7 +45,8 @@ struct Names {
 const Names<Recipe::Method> kMethods{{{Recipe::Method::Star, "star"},
                                       {Recipe::Method::L1Only, "l1-only"},
                                       {Recipe::Method::ThresholdOnly, "threshold-only"},
-                                      {Recipe::Method::Relu, "relu"}}};
+                                      {Recipe::Method::Relu, "relu"},
+                                      {Recipe::Method::HoyerThreshold, "hoyer-threshold"}}};
 const Names<Recipe::ScopeMode> kScopes{{{Recipe::ScopeMode::All, "all"}, {Recipe::ScopeMode::Sites, "sites"}, {Recipe::ScopeMode::Depth, "depth"}}};
 const Names<Recipe::BandMode> kBands{{{Recipe::BandMode::Absolute, "absolute"}, {Recipe::BandMode::Quantile, "quantile"}}};
 const Names<Recipe::Penalty> kPenalties{{{Recipe::Penalty::L1, "l1"}, {Recipe::Penalty::HoyerSquare, "hoyer-square"}}};
@@ -125,6 +126,12 @@ Recipe Recipe::forMethod(Method method)
         r.lambda = 0.0;
         r.thresholdMode = ThresholdMode::Keep;
         break;
+    case Method::HoyerThreshold:
+        r.penalty = Penalty::HoyerSquare;
+        r.lambda = 0.05;
+        r.bandMode = BandMode::Absolute;
+        r.band = 0.0;
+        break;
     }
     return r;
 }
@@ -161,7 +168,7 @@ std::string Recipe::toJson() const
         {q("data"), QJsonObject{{q("batch_size"), double(batchSize)}, {q("train_images"), double(trainImages)},
                                 {q("calibration_images"), double(calibrationImages)},
                                 {q("validation_images"), double(validationImages)}, {q("seed"), double(seed)},
-                                {q("augment"), augment}}},
+                                {q("augment"), augment}, {q("crop_padding"), cropPadding}}},
         {q("distillation"), QJsonObject{{q("weight"), distillationWeight}, {q("temperature"), distillationTemperature}}},
         {q("batchnorm"), q(freezeBatchNorm ? "frozen" : "train")}};
     return QJsonDocument(root).toJson().toStdString();
@@ -240,6 +247,7 @@ Recipe Recipe::fromJson(const std::string &json, const std::string &origin)
     r.seed = std::uint64_t(dr.number(q("seed"), double(r.seed), 0, 9007199254740991.0));
     if (dr.has(q("augment")))
         r.augment = dr.raw().value(q("augment")).toBool(r.augment);
+    r.cropPadding = int(dr.number(q("crop_padding"), r.cropPadding, 0, 64));
 
     const JsonReader kd = top.optionalSub(q("distillation"));
     r.distillationWeight = kd.number(q("weight"), r.distillationWeight, 0.0, 1.0);

@@ -26,7 +26,8 @@ struct OptimizerSettings {
 // How the fine-tuning runs: the STAR schedule (regularize -> thresholds -> fine-tune) and the baselines,
 // all as one versioned JSON document ("sparsity-explorer/recipe", version 1) shared by the GUI and the CLI.
 struct Recipe {
-    enum class Method { Star, L1Only, ThresholdOnly, Relu } method = Method::Star;
+    // HoyerThreshold: Kurtz et al. 2020, Hoyer-square on every activation tensor, then FATReLU thresholds.
+    enum class Method { Star, L1Only, ThresholdOnly, Relu, HoyerThreshold } method = Method::Star;
 
     // Regularisation scope: which sites take part.
     enum class ScopeMode { All, Sites, Depth } scopeMode = ScopeMode::All;
@@ -39,6 +40,8 @@ struct Recipe {
     // Quantile mode: the quantile of each channel's positive values instead of the site's, so a channel whose
     // typical value lies above the site's band (e.g. a constant response to an empty background) is penalised too.
     bool bandPerChannel = false;
+    // L1: sum of |a| over the band (0, b] (band 0: every positive activation). HoyerSquare (Kurtz et al. 2020):
+    // (sum |a|)^2 / sum a^2 over a site's whole output tensor, band ignored (docs/star.md).
     enum class Penalty { L1, HoyerSquare } penalty = Penalty::L1;
     double lambda = 2.0; // weight of the (element-count normalised) penalty
     // How the sites' terms are weighed. PerSite: each scoped site's term is its mean over its own elements, so a
@@ -79,7 +82,10 @@ struct Recipe {
     std::size_t calibrationImages = 1000; // band quantiles and threshold search, from the training split
     std::size_t validationImages = 500;   // per-epoch validation, from the evaluation split
     std::uint64_t seed = 1;
+    // Training images only: random crop of the image padded by `cropPadding` zero pixels on each side, then a
+    // horizontal flip with probability 1/2 (docs/star.md). Calibration and validation images are never augmented.
     bool augment = true;
+    int cropPadding = 2;
 
     // Knowledge distillation from the model as it was when training started (a frozen copy): the task loss
     // becomes (1 - w) * cross-entropy + w * T^2 * KL(teacher_T || student_T). Keeps a small fine-tuning set

@@ -257,6 +257,16 @@ std::vector<std::size_t> rangeIndices(std::size_t begin, std::size_t end)
 
 } // namespace
 
+Preprocessing trainingPreprocessing(const Recipe &recipe, const Preprocessing &base)
+{
+    Preprocessing p = base;
+    if (recipe.augment) {
+        p.randomCropPadding = recipe.cropPadding;
+        p.horizontalFlip = true;
+    }
+    return p;
+}
+
 std::vector<float> bandsFor(const Recipe &recipe, const Model &model, const CaptureResult &calibrationStats)
 {
     const auto scope = scopeMask(recipe, model);
@@ -344,13 +354,17 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
         throw Error(checkpointDir + ": cannot create the checkpoint folder");
     const std::string checkpointPath = checkpointDir + "/" + kCheckpointName;
 
-    // Calibration images come from the end of the training split, training images from its start, so the
-    // threshold search sees images the training did not.
+    // Calibration images come from `data.calibration` or else the end of the training split, training images from
+    // the rest, so the threshold search sees images the training did not.
     const std::size_t trainSize = data.train->size();
-    const std::size_t calibration = std::min(recipe.calibrationImages, trainSize / 2);
-    const std::size_t trainCount =
-        recipe.trainImages ? std::min(recipe.trainImages, trainSize - calibration) : trainSize - calibration;
-    const auto calibrationBatches = loadBatches(*data.train, data.preprocessing, rangeIndices(trainSize - calibration, trainSize), 128);
+    const std::size_t calibration = data.calibration ? std::min(recipe.calibrationImages, data.calibration->size())
+                                                     : std::min(recipe.calibrationImages, trainSize / 2);
+    const std::size_t trainPool = data.calibration ? trainSize : trainSize - calibration;
+    const std::size_t trainCount = recipe.trainImages ? std::min(recipe.trainImages, trainPool) : trainPool;
+    const auto calibrationBatches =
+        data.calibration ? loadBatches(*data.calibration, data.preprocessing, rangeIndices(0, calibration), 128)
+                         : loadBatches(*data.train, data.preprocessing, rangeIndices(trainSize - calibration, trainSize), 128);
+    const Preprocessing trainPreprocessing = trainingPreprocessing(recipe, data.preprocessing);
     const auto validationIndices = firstN(*data.validation, recipe.validationImages ? recipe.validationImages : data.validation->size());
 
     const std::vector<bool> scope = scopeMask(recipe, model);
@@ -486,14 +500,16 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
         for (int epoch = std::max(progress.epochsDone, phase.firstEpoch); epoch < phase.firstEpoch + phase.epochs; ++epoch) {
             const auto epochStart = std::chrono::steady_clock::now();
             // The order of an epoch depends only on the seed and the epoch: a resumed run sees the same batches.
-            std::vector<std::size_t> order = rangeIndices(0, trainCount);
+            // With train_images below the pool, each epoch takes another random subset of it.
+            std::vector<std::size_t> order = rangeIndices(0, trainPool);
             std::mt19937_64 rng(recipe.seed * 1000003ull + std::uint64_t(epoch));
             std::shuffle(order.begin(), order.end(), rng);
+            order.resize(trainCount);
             BatchLoader::Options loaderOptions;
             loaderOptions.batchSize = recipe.batchSize;
             loaderOptions.augment = recipe.augment;
             loaderOptions.seed = recipe.seed * 7919ull + std::uint64_t(epoch);
-            BatchLoader loader(*data.train, data.preprocessing, order, loaderOptions);
+            BatchLoader loader(*data.train, trainPreprocessing, order, loaderOptions);
             const int steps = int(loader.batchCount());
 
             d.module.train();
@@ -519,6 +535,8 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
                 state.penaltyTerms.clear();
                 std::fill(state.trainZeros.begin(), state.trainZeros.end(), 0);
                 std::fill(state.trainElements.begin(), state.trainElements.end(), 0);
+                if (callbacks.batch)
+                    callbacks.batch(batch);
                 auto input = torch::from_blob(batch.data.data(), {batch.n, batch.c, batch.h, batch.w}, torch::kFloat32);
                 auto labels = torch::tensor(std::vector<std::int64_t>(batch.labels.begin(), batch.labels.end()));
                 auto logits = d.forward(input);

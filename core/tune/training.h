@@ -42,13 +42,22 @@ struct TrainingCallbacks {
     // While it reads true the step loop waits before its next optimizer step (polling, so cancel still stops a
     // paused run within ~50 ms and a paused run costs no CPU).
     const std::atomic<bool> *pause = nullptr;
+    // Every training batch exactly as the optimizer step gets it (after augmentation).
+    std::function<void(const Batch &)> batch;
 };
 
 struct TrainingData {
     const Dataset *train = nullptr;      // labelled training split (calibration images come from its end)
     const Dataset *validation = nullptr; // labelled evaluation split
-    Preprocessing preprocessing;
+    Preprocessing preprocessing;         // the model's; train() adds the recipe's augmentation for training batches
+    // When set, calibration images (band quantiles, threshold search) are its first `calibrationImages` and every
+    // image of `train` is a training image (the held-out protocol: calibration = validation split).
+    const Dataset *calibration = nullptr;
 };
+
+// The preprocessing of training batches under a recipe: `base` plus, with `augment`, the recipe's random crop
+// padding and a horizontal flip (what BatchLoader applies when its `augment` option is on).
+Preprocessing trainingPreprocessing(const Recipe &recipe, const Preprocessing &base);
 
 struct TrainingResult {
     bool cancelled = false;
