@@ -6,6 +6,7 @@
 #include "error.h"
 #include "graph/model.h"
 #include "hardware/processorpreset.h"
+#include "io/outputpaths.h"
 #include "io/project.h"
 #include "tune/recipe.h"
 #include "io/report.h"
@@ -25,6 +26,7 @@
 #include <QTemporaryDir>
 
 #include <atomic>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <functional>
@@ -271,7 +273,7 @@ double numberOption(const QCommandLineParser &p, const QCommandLineOption &o, do
         return fallback;
     bool ok = false;
     const double v = p.value(o).toDouble(&ok);
-    if (!ok || v < min || v > max)
+    if (!ok || !std::isfinite(v) || v < min || v > max) // "nan" parses, and compares false with both bounds
         throw UsageError{QStringLiteral("--%1 needs a number between %2 and %3, not \"%4\"").arg(o.names().constLast()).arg(min).arg(max).arg(p.value(o))};
     return v;
 }
@@ -351,6 +353,8 @@ Setup prepare(const QCommandLineParser &p, const Options &o, const Command &c, P
         s.project.processorPreset = QStringLiteral("neuronflow-28nm");
         if (c.dataArgument == 2 && args.size() < 2)
             throw UsageError{QStringLiteral("%1 needs DATA after MODEL").arg(QString::fromUtf8(c.name))};
+        if (args[0].isEmpty() || (args.size() > 1 && args[1].isEmpty()))
+            throw UsageError{QStringLiteral("%1: MODEL and DATA must not be empty paths").arg(QString::fromUtf8(c.name))};
     }
     if (has(p, o.split))
         s.project.split = parseSplit(p.value(o.split));
@@ -373,6 +377,9 @@ Setup prepare(const QCommandLineParser &p, const Options &o, const Command &c, P
     // export takes DATA optionally and skips the measurement with --no-evaluate.
     const bool needData = c.dataArgument > 0 && !s.project.datasetPath.isEmpty() &&
                           !(c.dataArgument == 1 && has(p, o.noEvaluate));
+    if (c.dataArgument == 2 && s.project.datasetPath.isEmpty())
+        throw Error((has(p, o.project) ? p.value(o.project).toStdString() : std::string("the project")) +
+                    ": the project names no dataset (dataset.path is empty)");
     if (needData) {
         DatasetOptions options;
         options.split = s.project.split;
@@ -410,6 +417,29 @@ Setup prepare(const QCommandLineParser &p, const Options &o, const Command &c, P
     if (s.model->inputShape().empty() && (s.data || s.project.hasPreprocessing))
         s.model->setInputShape({s.preprocessing.channels, s.preprocessing.height, s.preprocessing.width});
     return s;
+}
+
+// Refuses outputs that are inputs or symlinks (core/io/outputpaths.h), before any work: every file the command reads.
+void checkOutputs(const QCommandLineParser &p, const Options &o, const Setup &s, const std::vector<RolePath> &outputs)
+{
+    std::vector<RolePath> inputs{{s.project.modelPath.toStdString(), "model"},
+                                 {s.project.datasetPath.toStdString(), "dataset"},
+                                 {s.project.weightsPath.toStdString(), "weights file"}};
+    for (const auto &[option, role] : {std::pair{&o.thresholds, "thresholds file"}, {&o.recipe, "recipe"}, {&o.project, "project"}})
+        if (has(p, *option))
+            inputs.push_back({p.value(*option).toStdString(), role});
+    if (s.data)
+        inputs.push_back({s.data->path(), "dataset"});
+    checkOutputPaths(outputs, inputs);
+}
+
+// OUT.pt and the OUT.json and OUT.csv written beside it.
+std::vector<RolePath> exportOutputs(const QString &outPath)
+{
+    const QFileInfo outInfo(outPath);
+    const QString base = outInfo.absolutePath() + QLatin1Char('/') + outInfo.completeBaseName();
+    return {{outPath.toStdString(), "exported model"}, {QString(base + QStringLiteral(".json")).toStdString(), "report"},
+            {QString(base + QStringLiteral(".csv")).toStdString(), "per-site CSV"}};
 }
 
 QString thresholdsOrigin(const QString &path) { return QDir::toNativeSeparators(path); }
@@ -560,8 +590,7 @@ int cmdSearch(const QCommandLineParser &p, const Options &o, const Command &c, P
     const std::size_t calibrationCount = std::size_t(integerOption(p, o.calibration, 1, 1000));
     const QString output = has(p, o.output) ? p.value(o.output)
                                              : QFileInfo(s.project.modelPath).completeBaseName() + QStringLiteral(".thresholds.json");
-    if (QFileInfo(output).absoluteFilePath() == QFileInfo(s.project.modelPath).absoluteFilePath())
-        throw UsageError{QStringLiteral("-o %1 would overwrite the model").arg(output)};
+    checkOutputs(p, o, s, {{output.toStdString(), "thresholds file"}});
 
     // Calibration images come from the end of the training split (as in training), so they are held out from
     // the evaluation subset of the test split.
@@ -688,18 +717,16 @@ TrainingCallbacks trainingCallbacks(Progress &progress, std::vector<EpochReport>
 }
 
 // Writes OUT.pt (thresholded TorchScript), OUT.json (the report) and OUT.csv (per site). Never the input.
-QStringList writeExport(const QString &outPath, const Setup &s, const CaptureResult *measured, const QJsonObject &recipe,
-                        const QJsonObject &channelThresholds, QJsonObject reportJson)
+QStringList writeExport(const QCommandLineParser &p, const Options &o, const QString &outPath, const Setup &s,
+                        const CaptureResult *measured, const QJsonObject &recipe, const QJsonObject &channelThresholds,
+                        QJsonObject reportJson)
 {
     const QFileInfo outInfo(outPath);
     const QString base = outInfo.absolutePath() + QLatin1Char('/') + outInfo.completeBaseName();
     const QString jsonPath = base + QStringLiteral(".json"), csvPath = base + QStringLiteral(".csv");
-    const QString input = QFileInfo(s.project.modelPath).absoluteFilePath();
-    for (const QString &target : {outInfo.absoluteFilePath(), jsonPath, csvPath})
-        if (target == input)
-            throw Error(target.toStdString() + ": refusing to overwrite the input model; choose another -o");
     if (!outPath.endsWith(QLatin1String(".pt")) && !outPath.endsWith(QLatin1String(".pth")))
         throw UsageError{QStringLiteral("-o %1: the output must end in .pt (OUT.json and OUT.csv are written next to it)").arg(outPath)};
+    checkOutputs(p, o, s, exportOutputs(outPath)); // again just before writing: the files may have changed
     const QJsonObject measuredOn = s.data ? report::datasetJson(s.info) : QJsonObject();
     const auto thresholds = s.model->thresholds();
     s.model->exportThresholded(outInfo.absoluteFilePath().toStdString(),
@@ -721,6 +748,8 @@ int cmdTrain(const QCommandLineParser &p, const Options &o, const Command &c, Pr
                                       : QFileInfo(s.project.modelPath).completeBaseName() + QStringLiteral("-checkpoints");
     if (has(p, o.output) && !p.value(o.output).endsWith(QLatin1String(".pt")))
         throw UsageError{QStringLiteral("-o %1: the output must end in .pt").arg(p.value(o.output))};
+    if (has(p, o.output))
+        checkOutputs(p, o, s, exportOutputs(p.value(o.output)));
     applyThresholdsFrom(p, o, s);
     DatasetOptions trainOptions;
     trainOptions.split = Split::Train;
@@ -751,7 +780,7 @@ int cmdTrain(const QCommandLineParser &p, const Options &o, const Command &c, Pr
     r.insert(QStringLiteral("sites"), report::siteStatsJson(*s.model, evaluation, false));
     QStringList written;
     if (has(p, o.output))
-        written = writeExport(p.value(o.output), s, &evaluation, recipeJson,
+        written = writeExport(p, o, p.value(o.output), s, &evaluation, recipeJson,
                               report::channelThresholdsJson(*s.model, s.model->channelThresholds()), r);
     r.insert(QStringLiteral("export"), written.isEmpty() ? QJsonValue()
                                                           : QJsonValue(QJsonObject{{QStringLiteral("model"), written[0]},
@@ -888,6 +917,7 @@ int cmdExport(const QCommandLineParser &p, const Options &o, const Command &c, P
     if (!outPath.endsWith(QLatin1String(".pt")) && !outPath.endsWith(QLatin1String(".pth")))
         throw UsageError{QStringLiteral("-o %1: the output must end in .pt (OUT.json and OUT.csv are written next to it)").arg(outPath)};
     Setup s = prepare(p, o, c, progress);
+    checkOutputs(p, o, s, exportOutputs(outPath));
     QJsonObject channels;
     const QString thresholdsFrom = applyThresholdsFrom(p, o, s, &channels);
     if (thresholdsFrom.isEmpty())
@@ -905,7 +935,7 @@ int cmdExport(const QCommandLineParser &p, const Options &o, const Command &c, P
     r.insert(QStringLiteral("evaluation"), measured ? QJsonValue(report::evaluationJson(*s.model, *measured)) : QJsonValue());
     r.insert(QStringLiteral("sites"), measured ? QJsonValue(report::siteStatsJson(*s.model, *measured, false)) : QJsonValue(QJsonArray()));
     progress.message(QStringLiteral("exporting to %1").arg(QDir::toNativeSeparators(outPath)));
-    const QStringList written = writeExport(outPath, s, measured ? &*measured : nullptr, recipe, channels, r);
+    const QStringList written = writeExport(p, o, outPath, s, measured ? &*measured : nullptr, recipe, channels, r);
     r.insert(QStringLiteral("export"), QJsonObject{{QStringLiteral("model"), written[0]},
                                                    {QStringLiteral("report"), written[1]},
                                                    {QStringLiteral("csv"), written[2]}});

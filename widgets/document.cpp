@@ -3,6 +3,7 @@
 #include "error.h"
 #include "graph/model.h"
 #include "hardware/processorpreset.h"
+#include "io/outputpaths.h"
 #include "io/report.h"
 #include "undocommands.h"
 #include "graph/weights.h"
@@ -1109,10 +1110,9 @@ QStringList Document::exportTunedModel(const QString &outPath)
     const QString base = outInfo.absolutePath() + QLatin1Char('/') + outInfo.completeBaseName();
     const QString modelOut = outInfo.absoluteFilePath(), jsonPath = base + QStringLiteral(".json"),
                   csvPath = base + QStringLiteral(".csv");
-    const QString input = QFileInfo(project_.modelPath).absoluteFilePath();
-    for (const QString &target : {modelOut, jsonPath, csvPath})
-        if (QFileInfo(target).absoluteFilePath() == input)
-            throw Error(target.toStdString() + ": refusing to overwrite the input model; choose another file name");
+    checkOutputPaths({{modelOut.toStdString(), "exported model"}, {jsonPath.toStdString(), "report"}, {csvPath.toStdString(), "per-site CSV"}},
+                     {{project_.modelPath.toStdString(), "model"}, {project_.datasetPath.toStdString(), "dataset"},
+                      {project_.weightsPath.toStdString(), "weights file"}, {projectPath_.toStdString(), "project"}});
 
     pool_.waitForDone(); // the model's probe state belongs to the capture worker while a capture runs
     Model &model = *model_;

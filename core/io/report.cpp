@@ -868,10 +868,16 @@ QString searchText(const Model &model, const SearchResult &r, const std::vector<
 
 QString perSiteCsv(const Model &model, const std::vector<float> &thresholds, const CaptureResult *r)
 {
+    // Names come from the model file: quote \r too, and keep a spreadsheet from reading a leading = + - @ (or a
+    // tab or carriage return) as a formula (OWASP's CSV injection advice: prefix a single quote).
     auto field = [](const QString &s) -> QString {
-        if (!s.contains(QLatin1Char(',')) && !s.contains(QLatin1Char('"')) && !s.contains(QLatin1Char('\n')))
-            return s;
         QString e = s;
+        const bool formula = !e.isEmpty() && QStringLiteral("=+-@\t\r").contains(e.front());
+        if (formula)
+            e.prepend(QLatin1Char('\''));
+        if (!formula && !e.contains(QLatin1Char(',')) && !e.contains(QLatin1Char('"')) && !e.contains(QLatin1Char('\n')) &&
+            !e.contains(QLatin1Char('\r')))
+            return e;
         e.replace(QStringLiteral("\""), QStringLiteral("\"\""));
         return QLatin1Char('"') + e + QLatin1Char('"');
     };

@@ -1,6 +1,7 @@
 #include "tune/recipe.h"
 
 #include "error.h"
+#include "io/boundedread.h"
 #include "graph/model.h"
 
 #include <QFile>
@@ -10,6 +11,7 @@
 #include <QSaveFile>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 namespace sparsity {
@@ -93,6 +95,14 @@ struct Reader {
                         " to " + std::to_string(hi));
         return x;
     }
+    // A whole number in [lo, hi]: "epochs": 2.5 is refused rather than truncated.
+    double whole(const char *key, double fallback, double lo, double hi) const
+    {
+        const double x = number(key, fallback, lo, hi);
+        if (x != std::floor(x))
+            throw Error(origin + ": field '" + path(key) + "' must be a whole number, not " + std::to_string(x));
+        return x;
+    }
     QString text(const char *key, const char *fallback) const
     {
         if (!o.contains(q(key)))
@@ -129,7 +139,7 @@ OptimizerSettings readOptimizer(const QJsonObject &o, const OptimizerSettings &f
     s.momentum = r.number("momentum", fallback.momentum, 0.0, 1.0);
     s.weightDecay = r.number("weight_decay", fallback.weightDecay, 0.0, 1.0);
     s.schedule = kSchedules.value(r.text("schedule", kSchedules.name(fallback.schedule)), origin, "schedule");
-    s.stepEpochs = int(r.number("step_epochs", fallback.stepEpochs, 1, 1000));
+    s.stepEpochs = int(r.whole("step_epochs", fallback.stepEpochs, 1, 1000));
     s.stepGamma = r.number("step_gamma", fallback.stepGamma, 0.0, 1.0);
     return s;
 }
@@ -216,7 +226,7 @@ Recipe Recipe::fromJson(const std::string &json, const std::string &origin)
     const QJsonObject root = doc.object();
     if (root.value(q("schema")).toString() != q(kSchema))
         throw Error(origin + ": field 'schema' must be \"" + kSchema + "\"; this is not a recipe file");
-    if (root.value(q("version")).toInt() != kVersion)
+    if (!root.value(q("version")).isDouble() || root.value(q("version")).toDouble() != double(kVersion))
         throw Error(origin + ": recipe version " + std::to_string(root.value(q("version")).toInt()) +
                     " is not supported (this program reads version " + std::to_string(kVersion) + ")");
     Reader top{root, origin, ""};
@@ -225,10 +235,15 @@ Recipe Recipe::fromJson(const std::string &json, const std::string &origin)
     const QJsonObject scope = top.object("scope");
     Reader sr{scope, origin, "scope."};
     r.scopeMode = kScopes.value(sr.text("mode", "all"), origin, "scope.mode");
-    for (const auto v : scope.value(q("sites")).toArray())
+    if (scope.contains(q("sites")) && !scope.value(q("sites")).isArray())
+        throw Error(origin + ": field 'scope.sites' must be an array of site names");
+    for (const auto v : scope.value(q("sites")).toArray()) {
+        if (!v.isString())
+            throw Error(origin + ": field 'scope.sites' must be an array of site names (strings)");
         r.scopeSites.push_back(v.toString().toStdString());
-    r.minDepth = int(sr.number("min_depth", r.minDepth, 0, 1 << 30));
-    r.maxDepth = int(sr.number("max_depth", r.maxDepth, 0, 1 << 30));
+    }
+    r.minDepth = int(sr.whole("min_depth", r.minDepth, 0, 1 << 30));
+    r.maxDepth = int(sr.whole("max_depth", r.maxDepth, 0, 1 << 30));
 
     const QJsonObject band = top.object("band");
     Reader br{band, origin, "band."};
@@ -245,8 +260,8 @@ Recipe Recipe::fromJson(const std::string &json, const std::string &origin)
     r.penaltyWeighting = kWeightings.value(pr.text("weighting", kWeightings.name(r.penaltyWeighting)), origin, "penalty.weighting");
 
     const QJsonObject reg = top.object("regularize");
-    r.regularizeEpochs = int(Reader{reg, origin, "regularize."}.number("epochs", r.regularizeEpochs, 0, 10000));
-    r.regularizeOptimizer = readOptimizer(reg.value(q("optimizer")).toObject(), r.regularizeOptimizer, origin, "regularize.optimizer.");
+    r.regularizeEpochs = int(Reader{reg, origin, "regularize."}.whole("epochs", r.regularizeEpochs, 0, 10000));
+    r.regularizeOptimizer = readOptimizer(Reader{reg, origin, "regularize."}.object("optimizer"), r.regularizeOptimizer, origin, "regularize.optimizer.");
 
     const QJsonObject th = top.object("thresholds");
     Reader tr{th, origin, "thresholds."};
@@ -265,26 +280,24 @@ Recipe Recipe::fromJson(const std::string &json, const std::string &origin)
 
     const QJsonObject ft = top.object("finetune");
     const Reader fr{ft, origin, "finetune."};
-    r.finetuneEpochs = int(fr.number("epochs", r.finetuneEpochs, 0, 10000));
-    r.rounds = int(fr.number("rounds", r.rounds, 1, 100));
+    r.finetuneEpochs = int(fr.whole("epochs", r.finetuneEpochs, 0, 10000));
+    r.rounds = int(fr.whole("rounds", r.rounds, 1, 100));
     r.finetuneLambda = fr.number("lambda", r.finetuneLambda, 0.0, 1e9);
     r.rampEpochs = fr.number("ramp_epochs", r.rampEpochs, 0.0, 10000.0);
     if (r.rampEpochs > double(r.finetuneEpochs))
         throw Error(origin + ": field 'finetune.ramp_epochs' (" + std::to_string(r.rampEpochs) +
                     ") must not exceed 'finetune.epochs' (" + std::to_string(r.finetuneEpochs) + "): the thresholds would never reach their value");
-    if (ft.contains(q("penalize")))
-        r.penalizeWhileFinetuning = ft.value(q("penalize")).toBool(r.penalizeWhileFinetuning);
-    r.finetuneOptimizer = readOptimizer(ft.value(q("optimizer")).toObject(), r.finetuneOptimizer, origin, "finetune.optimizer.");
+    r.penalizeWhileFinetuning = fr.flag("penalize", r.penalizeWhileFinetuning);
+    r.finetuneOptimizer = readOptimizer(fr.object("optimizer"), r.finetuneOptimizer, origin, "finetune.optimizer.");
 
     const QJsonObject data = top.object("data");
     Reader dr{data, origin, "data."};
-    r.batchSize = std::size_t(dr.number("batch_size", double(r.batchSize), 1, 65536));
-    r.trainImages = std::size_t(dr.number("train_images", double(r.trainImages), 0, 1e9));
-    r.calibrationImages = std::size_t(dr.number("calibration_images", double(r.calibrationImages), 1, 1e9));
-    r.validationImages = std::size_t(dr.number("validation_images", double(r.validationImages), 0, 1e9));
-    r.seed = std::uint64_t(dr.number("seed", double(r.seed), 0, 9007199254740991.0));
-    if (data.contains(q("augment")))
-        r.augment = data.value(q("augment")).toBool(r.augment);
+    r.batchSize = std::size_t(dr.whole("batch_size", double(r.batchSize), 1, 65536));
+    r.trainImages = std::size_t(dr.whole("train_images", double(r.trainImages), 0, 1e9));
+    r.calibrationImages = std::size_t(dr.whole("calibration_images", double(r.calibrationImages), 1, 1e9));
+    r.validationImages = std::size_t(dr.whole("validation_images", double(r.validationImages), 0, 1e9));
+    r.seed = std::uint64_t(dr.whole("seed", double(r.seed), 0, 9007199254740991.0));
+    r.augment = dr.flag("augment", r.augment);
 
     const QJsonObject distillation = top.object("distillation");
     Reader kd{distillation, origin, "distillation."};
@@ -299,10 +312,7 @@ Recipe Recipe::fromJson(const std::string &json, const std::string &origin)
 
 Recipe Recipe::load(const std::string &path)
 {
-    QFile f(QString::fromStdString(path));
-    if (!f.open(QIODevice::ReadOnly))
-        throw Error(path + ": cannot open the recipe file (" + f.errorString().toStdString() + ")");
-    return fromJson(f.readAll().toStdString(), path);
+    return fromJson(readBoundedText(path, limits::kSettingsFileBytes, "recipe"), path);
 }
 
 void Recipe::save(const std::string &path) const
