@@ -4,6 +4,8 @@
 #include <QImage>
 #include <QProcess>
 
+#include <tuple>
+
 using hostile::Case;
 
 namespace {
@@ -146,7 +148,7 @@ void TestHostile::projectCases()
         {"preprocessing.random_crop_padding", 5000, "random crop padding"},
         {"preprocessing.random_crop_padding", 4294967296.0, "random_crop_padding"},
         {"preprocessing.horizontal_flip", 1, "horizontal_flip"},
-        {"thresholds", QJsonObject{{site, -1}}, "negative"}, {"thresholds", QJsonObject{{site, 1e39}}, "from 0 to"},
+        {"thresholds", QJsonObject{{site, -1}}, "from 0 to"}, {"thresholds", QJsonObject{{site, 1e39}}, "from 0 to"},
         {"thresholds", QJsonObject{{site, s("a")}}, "finite number"}, {"thresholds", s("x"), "\"thresholds\" must be an object"},
         {"thresholds", QJsonObject{{s("no-such-site"), 0.5}}, "no-such-site"},
         {"channel_thresholds", QJsonObject{{site, QJsonArray{-1}}}, "per-channel thresholds"},
@@ -163,7 +165,6 @@ void TestHostile::projectCases()
                                       {s("resize_to"), 0}, {s("center_crop"), false}, {s("mean"), QJsonArray{0.5}},
                                       {s("std"), QJsonArray{0.5}}},
          "more than the cap"},
-        {"dataset.path", s("/nonexistent/data"), "no such file or folder"}, {"model", s("/nonexistent/model.pt"), "model.pt"},
     };
     int n = 0;
     for (const auto &e : edits) {
@@ -171,6 +172,13 @@ void TestHostile::projectCases()
         hostile::writeFile(file, hostile::json(hostile::edited(base, s(e.field), e.value)));
         add({s("project %1 = %2").arg(s(e.field), QString::fromUtf8(QJsonDocument(QJsonArray{e.value}).toJson(QJsonDocument::Compact))),
              {s("analyze"), s("--project"), file}, 1, {QFileInfo(file).fileName(), s(e.problem)}, {file}});
+    }
+    // Paths to nothing: the message names the missing file rather than the project.
+    for (const auto &[field, missing, problem] : {std::tuple{"dataset.path", "/nonexistent/data", "no such file or folder"},
+                                                  std::tuple{"model", "/nonexistent/model.pt", "cannot open the model"}}) {
+        const QString file = path(s("projects/p%1.json").arg(n++));
+        hostile::writeFile(file, hostile::json(hostile::edited(base, s(field), s(missing))));
+        add({s("project %1 missing").arg(s(field)), {s("analyze"), s("--project"), file}, 1, {s(missing), s(problem)}, {file}});
     }
     // Models and data behind the project's paths that are special files.
     for (const auto &sp : hostile::kSpecialFiles) {
