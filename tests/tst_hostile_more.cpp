@@ -3,6 +3,7 @@
 
 #include <QImage>
 #include <QProcess>
+#include <QTest>
 
 #include <tuple>
 

@@ -2,6 +2,7 @@
 #include "tst_hostile.h"
 
 #include <QFile>
+#include <QTest>
 
 using hostile::Case;
 
