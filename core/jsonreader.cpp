@@ -2,7 +2,9 @@
 
 #include "error.h"
 
+#include <cfloat>
 #include <cmath>
+#include <limits>
 
 namespace sparsity {
 
@@ -49,6 +51,14 @@ std::int64_t JsonReader::integer(const QString &key, std::int64_t min) const
     return std::int64_t(d);
 }
 
+int JsonReader::smallInteger(const QString &key, int min) const
+{
+    const std::int64_t v = integer(key, min);
+    if (v > std::numeric_limits<int>::max())
+        wrongType(key, min == 0 ? "a whole number from 0 to 2147483647" : "a whole number from 1 to 2147483647");
+    return int(v);
+}
+
 bool JsonReader::boolean(const QString &key) const
 {
     const QJsonValue v = required(key);
@@ -77,8 +87,9 @@ std::vector<float> JsonReader::floats(const QString &key) const
 {
     std::vector<float> out;
     for (const QJsonValue &v : array(key)) {
-        if (!v.isDouble())
-            wrongType(key, "an array of numbers");
+        // Above float's range a value would become infinity.
+        if (!v.isDouble() || !std::isfinite(v.toDouble()) || std::abs(v.toDouble()) > double(FLT_MAX))
+            wrongType(key, "an array of finite numbers");
         out.push_back(float(v.toDouble()));
     }
     return out;
@@ -98,6 +109,14 @@ double JsonReader::number(const QString &key, double fallback, double lo, double
         fail(key, QStringLiteral("is %1; expected %2 to %3")
                       .arg(QString::fromStdString(std::to_string(x)), QString::fromStdString(std::to_string(lo)),
                            QString::fromStdString(std::to_string(hi))));
+    return x;
+}
+
+double JsonReader::whole(const QString &key, double fallback, double lo, double hi) const
+{
+    const double x = number(key, fallback, lo, hi);
+    if (x != std::floor(x))
+        fail(key, QStringLiteral("must be a whole number, not %1").arg(x));
     return x;
 }
 

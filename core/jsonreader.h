@@ -31,6 +31,8 @@ public:
     QString string(const QString &key) const;
     double number(const QString &key) const; // finite
     std::int64_t integer(const QString &key, std::int64_t min) const; // min 0 or 1
+    // A whole number that fits in int: 4294967324 must be refused, not become 28.
+    int smallInteger(const QString &key, int min) const;
     bool boolean(const QString &key) const;
     QJsonObject object(const QString &key) const;
     QJsonArray array(const QString &key) const;
@@ -39,6 +41,8 @@ public:
 
     // Optional fields: the fallback when absent.
     double number(const QString &key, double fallback, double lo, double hi) const;
+    // A whole number in [lo, hi]: "epochs": 2.5 is refused rather than truncated.
+    double whole(const QString &key, double fallback, double lo, double hi) const;
     QString text(const QString &key, const char *fallback) const;
     bool flag(const QString &key, bool fallback) const;
     JsonReader optionalSub(const QString &key) const; // an empty object when absent

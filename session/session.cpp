@@ -419,7 +419,12 @@ QStringList Session::exportTunedModel(const QString &outPath)
 {
     if (!model_)
         throw Error("no model to export: open a model first");
-    exportPaths(outPath, project_.modelPath); // refuses a bad name before waiting for the worker
+    // Every file the session read: none may be an output.
+    const std::vector<RolePath> inputs{{project_.modelPath.toStdString(), "model"},
+                                       {project_.datasetPath.toStdString(), "dataset"},
+                                       {project_.weightsPath.toStdString(), "weights file"},
+                                       {projectPath_.toStdString(), "project"}};
+    exportPaths(outPath, inputs); // refuses a bad name before waiting for the worker
     pool_.waitForDone(); // the model's probe state belongs to the capture worker while a capture runs
     Model &model = *model_;
     model.setThresholds(thresholds_, channelThresholds_);
@@ -429,6 +434,7 @@ QStringList Session::exportTunedModel(const QString &outPath)
         dataset_ ? datasetInfo(*dataset_, project_.split, project_.subset, indices_.size()) : report::DatasetInfo{};
     const bool trained = isTuned() && lastTraining_ && lastTraining_->model == model_;
     ExportContent content;
+    content.inputs = inputs;
     content.thresholds = thresholds_;
     content.channelThresholds = report::channelThresholdsJson(model, channelThresholds_);
     content.measured = measuredHere ? &current_->result : nullptr;

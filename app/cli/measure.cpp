@@ -117,8 +117,7 @@ int cmdSearch(const QCommandLineParser &p, const Options &o, const Command &c, P
     const std::size_t calibrationCount = std::size_t(integerOption(p, o.calibration, 1, 1000));
     const QString output = has(p, o.output) ? p.value(o.output)
                                              : QFileInfo(s.project.modelPath).completeBaseName() + QStringLiteral(".thresholds.json");
-    if (QFileInfo(output).absoluteFilePath() == QFileInfo(s.project.modelPath).absoluteFilePath())
-        throw UsageError{QStringLiteral("-o %1 would overwrite the model").arg(output)};
+    checkOutputPaths({{output.toStdString(), "thresholds file"}}, inputFiles(p, o, s));
 
     // Calibration images come from the end of the training split (as in training), so they are held out from
     // the evaluation subset of the test split.

@@ -2,6 +2,8 @@
 
 #include <QSet>
 
+#include <cmath>
+
 namespace sparsity::cli {
 
 const Command kCommands[] = {
@@ -123,7 +125,7 @@ double numberOption(const QCommandLineParser &p, const QCommandLineOption &o, do
         return fallback;
     bool ok = false;
     const double v = p.value(o).toDouble(&ok);
-    if (!ok || v < min || v > max)
+    if (!ok || !std::isfinite(v) || v < min || v > max) // "nan" parses, and compares false with both bounds
         throw UsageError{QStringLiteral("--%1 needs a number between %2 and %3, not \"%4\"").arg(o.names().constLast()).arg(min).arg(max).arg(p.value(o))};
     return v;
 }

@@ -69,6 +69,8 @@ Setup prepare(const QCommandLineParser &p, const Options &o, const Command &c, P
         s.project.processorPreset = QStringLiteral("neuronflow-28nm");
         if (c.dataArgument == 2 && args.size() < 2)
             throw UsageError{QStringLiteral("%1 needs DATA after MODEL").arg(QString::fromUtf8(c.name))};
+        if (args[0].isEmpty() || (args.size() > 1 && args[1].isEmpty()))
+            throw UsageError{QStringLiteral("%1: MODEL and DATA must not be empty paths").arg(QString::fromUtf8(c.name))};
     }
     if (has(p, o.split))
         s.project.split = parseSplit(p.value(o.split));
@@ -89,6 +91,9 @@ Setup prepare(const QCommandLineParser &p, const Options &o, const Command &c, P
     s.batchSize = std::size_t(integerOption(p, o.batchSize, 1, 64));
 
     // export takes DATA optionally and skips the measurement with --no-evaluate.
+    if (c.dataArgument == 2 && s.project.datasetPath.isEmpty())
+        throw Error((has(p, o.project) ? p.value(o.project).toStdString() : std::string("the project")) +
+                    ": the project names no dataset (dataset.path is empty)");
     WorkspaceOverrides overrides;
     overrides.openData = c.dataArgument > 0 && !(c.dataArgument == 1 && has(p, o.noEvaluate));
     if (has(p, o.inputShape))
@@ -100,6 +105,19 @@ Setup prepare(const QCommandLineParser &p, const Options &o, const Command &c, P
     s.indices = std::move(w.indices);
     s.info = w.info;
     return s;
+}
+
+std::vector<RolePath> inputFiles(const QCommandLineParser &p, const Options &o, const Setup &s)
+{
+    std::vector<RolePath> inputs{{s.project.modelPath.toStdString(), "model"},
+                                 {s.project.datasetPath.toStdString(), "dataset"},
+                                 {s.project.weightsPath.toStdString(), "weights file"}};
+    for (const auto &[option, role] : {std::pair{&o.thresholds, "thresholds file"}, {&o.recipe, "recipe"}, {&o.project, "project"}})
+        if (has(p, *option))
+            inputs.push_back({p.value(*option).toStdString(), role});
+    if (s.data)
+        inputs.push_back({s.data->path(), "dataset"});
+    return inputs;
 }
 
 QString thresholdsOrigin(const QString &path) { return QDir::toNativeSeparators(path); }
@@ -237,8 +255,9 @@ TrainingCallbacks trainingCallbacks(Progress &progress, std::vector<EpochReport>
 }
 
 // The export bundle (core/io/exportbundle.h) of the model as it runs now; `reportJson` is the report so far.
-QStringList writeExport(const QString &outPath, const Setup &s, const CaptureResult *measured, const QJsonObject &recipe,
-                        const QJsonObject &channelThresholds, QJsonObject reportJson)
+QStringList writeExport(const QString &outPath, const Setup &s, const std::vector<RolePath> &inputs,
+                        const CaptureResult *measured, const QJsonObject &recipe, const QJsonObject &channelThresholds,
+                        QJsonObject reportJson)
 {
     ExportContent content;
     content.thresholds = s.model->thresholds();
@@ -247,6 +266,7 @@ QStringList writeExport(const QString &outPath, const Setup &s, const CaptureRes
     content.measured = measured;
     content.measuredOn = s.data ? report::datasetJson(s.info) : QJsonObject();
     content.report = std::move(reportJson);
+    content.inputs = inputs;
     const ExportPaths written = writeExportBundle(outPath, *s.model, content);
     return {written.model, written.report, written.csv};
 }

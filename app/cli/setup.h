@@ -3,6 +3,7 @@
 // What every command does first: open the workspace (core/io/workspace.h) from MODEL/DATA or --project, apply
 // thresholds, run a capture with progress, and the shared pieces of reports and exports.
 #include "capture/capture.h"
+#include "io/outputpaths.h"
 #include "io/project.h"
 #include "io/report.h"
 #include "options.h"
@@ -51,7 +52,10 @@ QString evaluatedOn(const Setup &s);
 Recipe recipeFrom(const QCommandLineParser &p, const Options &o, const Setup &s);
 TrainingCallbacks trainingCallbacks(Progress &progress, std::vector<EpochReport> *epochs, const QString *prefixPtr);
 // The export bundle (core/io/exportbundle.h) of the model as it runs now; `reportJson` is the report so far.
-QStringList writeExport(const QString &outPath, const Setup &s, const CaptureResult *measured, const QJsonObject &recipe,
+// Every file the command reads (model, dataset, weights, --thresholds, --recipe, --project): what no output may be.
+std::vector<RolePath> inputFiles(const QCommandLineParser &p, const Options &o, const Setup &s);
+QStringList writeExport(const QString &outPath, const Setup &s, const std::vector<RolePath> &inputs,
+                        const CaptureResult *measured, const QJsonObject &recipe,
                         const QJsonObject &channelThresholds, QJsonObject reportJson);
 
 } // namespace sparsity::cli

@@ -45,6 +45,9 @@ int cmdTrain(const QCommandLineParser &p, const Options &o, const Command &c, Pr
                                       : QFileInfo(s.project.modelPath).completeBaseName() + QStringLiteral("-checkpoints");
     if (has(p, o.output) && !p.value(o.output).endsWith(QLatin1String(".pt")))
         throw UsageError{QStringLiteral("-o %1: the output must end in .pt").arg(p.value(o.output))};
+    const std::vector<RolePath> inputs = inputFiles(p, o, s);
+    if (has(p, o.output))
+        exportPaths(p.value(o.output), inputs); // refuses an output that is an input before hours of training
     applyThresholdsFrom(p, o, s);
     const TrainingSplits splits = openTrainingSplits(s.project.datasetPath);
     const TrainingData data = splits.data(s.preprocessing);
@@ -70,7 +73,7 @@ int cmdTrain(const QCommandLineParser &p, const Options &o, const Command &c, Pr
     r.insert(QStringLiteral("sites"), report::siteStatsJson(*s.model, evaluation, false));
     QStringList written;
     if (has(p, o.output))
-        written = writeExport(p.value(o.output), s, &evaluation, recipeJson,
+        written = writeExport(p.value(o.output), s, inputs, &evaluation, recipeJson,
                               report::channelThresholdsJson(*s.model, s.model->channelThresholds()), r);
     r.insert(QStringLiteral("export"), written.isEmpty() ? QJsonValue()
                                                           : QJsonValue(QJsonObject{{QStringLiteral("model"), written[0]},
@@ -141,6 +144,8 @@ int cmdExport(const QCommandLineParser &p, const Options &o, const Command &c, P
     if (!outPath.endsWith(QLatin1String(".pt")) && !outPath.endsWith(QLatin1String(".pth")))
         throw UsageError{QStringLiteral("-o %1: the output must end in .pt (OUT.json and OUT.csv are written next to it)").arg(outPath)};
     Setup s = prepare(p, o, c, progress);
+    const std::vector<RolePath> inputs = inputFiles(p, o, s);
+    exportPaths(outPath, inputs); // before the measurement: an output that is an input is refused at once
     QJsonObject channels;
     const QString thresholdsFrom = applyThresholdsFrom(p, o, s, &channels);
     if (thresholdsFrom.isEmpty())
@@ -158,7 +163,7 @@ int cmdExport(const QCommandLineParser &p, const Options &o, const Command &c, P
     r.insert(QStringLiteral("evaluation"), measured ? QJsonValue(report::evaluationJson(*s.model, *measured)) : QJsonValue());
     r.insert(QStringLiteral("sites"), measured ? QJsonValue(report::siteStatsJson(*s.model, *measured, false)) : QJsonValue(QJsonArray()));
     progress.message(QStringLiteral("exporting to %1").arg(QDir::toNativeSeparators(outPath)));
-    const QStringList written = writeExport(outPath, s, measured ? &*measured : nullptr, recipe, channels, r);
+    const QStringList written = writeExport(outPath, s, inputs, measured ? &*measured : nullptr, recipe, channels, r);
     r.insert(QStringLiteral("export"), QJsonObject{{QStringLiteral("model"), written[0]},
                                                    {QStringLiteral("report"), written[1]},
                                                    {QStringLiteral("csv"), written[2]}});

@@ -259,6 +259,13 @@ CaptureResult capture(Model &model, const Dataset &dataset, const Preprocessing 
     BatchLoader::Options loaderOptions;
     loaderOptions.batchSize = options.batchSize;
     loaderOptions.workers = options.loaderWorkers;
+    // Before the loader is built: a shape mismatch is refused before any image is decoded or batch allocated.
+    if (const auto chw = model.inputShape();
+        chw.size() == 3 && (chw[0] != preprocessing.channels || chw[1] != preprocessing.height || chw[2] != preprocessing.width))
+        throw Error(model.path() + ": the model was set up for input " + std::to_string(chw[0]) + "x" + std::to_string(chw[1]) +
+                    "x" + std::to_string(chw[2]) + " but the preprocessing gives " +
+                    std::to_string(preprocessing.channels) + "x" + std::to_string(preprocessing.height) + "x" +
+                    std::to_string(preprocessing.width) + "; change the preprocessing or the model's input shape");
     BatchLoader loader(dataset, preprocessing, indices, loaderOptions);
     CaptureRun run(model, options);
     Batch batch;
@@ -275,6 +282,9 @@ CaptureResult capture(Model &model, const Dataset &dataset, const Preprocessing 
     auto result = run.finish(cancelled);
     result.skipped = loader.skippedCount();
     result.skippedExamples = loader.skippedExamples();
+    if (!cancelled && result.images == 0 && result.skipped > 0) // nothing readable is an error, not a 0-image report
+        throw Error(dataset.path() + ": none of the " + std::to_string(result.skipped) + " images could be read (" +
+                    result.skippedExamples.front() + ")");
     return result;
 }
 

@@ -2,6 +2,7 @@
 // the consumer takes finished batches in order. At most `prefetchBatches` batches are in flight or waiting.
 #include "data/dataset.h"
 #include "error.h"
+#include "io/boundedread.h"
 
 #include <algorithm>
 #include <condition_variable>
@@ -48,6 +49,7 @@ struct BatchLoader::Impl {
     std::size_t nextItem = 0;  // next position in `indices` to claim
     std::size_t delivered = 0; // next batch to hand out
     bool stopping = false;
+    std::string fatal; // set when a worker could not allocate; next() throws it
     std::map<std::size_t, std::unique_ptr<Slot>> slots;
     std::size_t skipped = 0;
     std::vector<std::pair<std::size_t, std::string>> examples; // (position, message), the first few by position
@@ -89,16 +91,27 @@ struct BatchLoader::Impl {
                     return;
                 position = nextItem++;
                 const std::size_t batch = position / options.batchSize;
-                auto &s = slots[batch];
-                if (!s) {
-                    s = std::make_unique<Slot>();
-                    s->size = batchSize(batch);
-                    s->data.resize(s->size * itemFloats);
-                    if (withMasks)
-                        s->masks.resize(s->size * maskBytes);
-                    s->ok.assign(s->size, 0);
+                // Inside a try: an exception escaping a worker thread would call std::terminate.
+                try {
+                    auto &s = slots[batch];
+                    if (!s) {
+                        auto fresh = std::make_unique<Slot>();
+                        fresh->size = batchSize(batch);
+                        fresh->data.resize(fresh->size * itemFloats);
+                        if (withMasks)
+                            fresh->masks.resize(fresh->size * maskBytes);
+                        fresh->ok.assign(fresh->size, 0);
+                        s = std::move(fresh);
+                    }
+                    slot = s.get();
+                } catch (const std::exception &e) {
+                    fatal = "cannot allocate a batch of " + std::to_string(batchSize(batch)) + " x " +
+                            std::to_string(itemFloats) + " values (" + e.what() + ")";
+                    stopping = true;
+                    batchReady.notify_all();
+                    workAvailable.notify_all();
+                    return;
                 }
-                slot = s.get();
             }
             // The slot's storage was sized under the lock and each item owns its own range.
             const std::size_t index = indices[position];
@@ -163,6 +176,12 @@ BatchLoader::BatchLoader(const Dataset &dataset, Preprocessing preprocessing, st
                         ") is out of range for " + std::to_string(dataset.size()) + " items");
     if (options.batchSize == 0)
         throw Error("BatchLoader: the batch size must be at least 1");
+    // Checked before any worker allocates: the slots of the prefetched batches must fit in memory's address range.
+    checkedMultiply(checkedMultiply(checkedMultiply(options.batchSize, 4, "BatchLoader: batch size"),
+                                    std::uint64_t(preprocessing.channels) * std::uint64_t(preprocessing.height) *
+                                        std::uint64_t(preprocessing.width),
+                                    "BatchLoader: batch size x input values"),
+                    std::uint64_t(std::max<std::size_t>(options.prefetchBatches, 1)) + 1, "BatchLoader: prefetched batches");
     options.workers = std::clamp(options.workers, 1, 64);
     options.prefetchBatches = std::max<std::size_t>(options.prefetchBatches, 1);
     d = std::make_unique<Impl>(dataset, std::move(preprocessing), std::move(indices), options);
@@ -199,8 +218,10 @@ bool BatchLoader::next(Batch &batch)
             number = d->delivered;
             d->batchReady.wait(lock, [&] {
                 const auto it = d->slots.find(number);
-                return it != d->slots.end() && it->second->done == it->second->size;
+                return !d->fatal.empty() || (it != d->slots.end() && it->second->done == it->second->size);
             });
+            if (!d->fatal.empty())
+                throw Error(d->dataset.path() + ": " + d->fatal);
             slot = std::move(d->slots[number]);
             d->slots.erase(number);
             ++d->delivered;

@@ -313,14 +313,17 @@ std::unique_ptr<Dataset> openFolder(const fs::path &dir, const DatasetOptions &o
             if (!hasDir(test))
                 continue;
             const fs::path chosen = options.split == Split::Train ? dir / "train" : dir / test;
-            if (looksLikeImageFolder((dir / "train").string()) && looksLikeImageFolder(chosen.string()))
-                return openImageFolder(chosen.string(),
+            if (!hasClassFolderWithImages((dir / "train").string()))
+                break;
+            const ClassFolders classes = listClassFolders(chosen.string());
+            if (classes.anyImages())
+                return openImageFolder(chosen.string(), classes,
                                        std::string(splitName(options.split)) + " split: " + chosen.filename().string() +
                                            "/");
         }
     }
-    if (looksLikeImageFolder(dir.string()))
-        return openImageFolder(dir.string(), {});
+    if (const ClassFolders classes = listClassFolders(dir.string()); classes.anyImages())
+        return openImageFolder(dir.string(), classes, {});
     if (std::any_of(files.begin(), files.end(), [](const std::string &f) { return hasImageExtension(f); }))
         return openFlatFolder(dir.string());
 

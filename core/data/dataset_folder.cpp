@@ -2,16 +2,23 @@
 // Image files are decoded with OpenCV on demand.
 #include "data/dataset_p.h"
 #include "error.h"
+#include "io/boundedread.h"
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
-#include <fstream>
+#include <functional>
 #include <map>
+#include <set>
 #include <sstream>
+
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 
 namespace fs = std::filesystem;
 
@@ -19,19 +26,27 @@ namespace sparsity {
 
 namespace {
 
-std::vector<std::uint8_t> readBytes(const std::string &path)
+// OpenCV refuses images above OPENCV_IO_MAX_IMAGE_PIXELS before it allocates them (default 2^30 pixels, 3 GiB
+// for RGB). It reads the variable once, at its first decode; this runs before main, while there is one thread.
+const bool kDecodeCapSet = [] {
+    ::setenv("OPENCV_IO_MAX_IMAGE_PIXELS", std::to_string(limits::kImagePixels).c_str(), 0);
+    return true;
+}();
+
+// A PNG states its size in the IHDR chunk at bytes 16-23: refuse a huge one before anything is decoded.
+void checkPngHeader(const std::vector<std::uint8_t> &b, const std::string &path)
 {
-    std::ifstream file(path, std::ios::binary | std::ios::ate);
-    if (!file)
-        throw Error(path + ": cannot open file");
-    const std::streamoff size = file.tellg();
-    if (size < 0)
-        throw Error(path + ": cannot read file");
-    std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
-    file.seekg(0);
-    if (size > 0 && !file.read(reinterpret_cast<char *>(bytes.data()), size))
-        throw Error(path + ": cannot read file");
-    return bytes;
+    static const std::uint8_t kSignature[8] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
+    if (b.size() < 24 || !std::equal(kSignature, kSignature + 8, b.begin()))
+        return;
+    auto be32 = [&](std::size_t at) {
+        return (std::uint64_t(b[at]) << 24) | (std::uint64_t(b[at + 1]) << 16) | (std::uint64_t(b[at + 2]) << 8) |
+               std::uint64_t(b[at + 3]);
+    };
+    const std::uint64_t width = be32(16), height = be32(20);
+    if (width * height > limits::kImagePixels)
+        throw Error(path + ": a PNG of " + std::to_string(width) + "x" + std::to_string(height) +
+                    " pixels, more than the cap of " + std::to_string(limits::kImagePixels) + " pixels per image");
 }
 
 // JPEG entropy-coded data stuffs every 0xFF with 0x00, so 0xFF 0xD9 only occurs as the end-of-image marker;
@@ -47,9 +62,10 @@ bool jpegHasEndMarker(const std::vector<std::uint8_t> &b)
 // Masks hold class indices: a 16-bit mask is read unscaled (and must stay within 8 bits), an image is scaled.
 cv::Mat decodeMat(const std::string &path, bool classIndices = false)
 {
-    const std::vector<std::uint8_t> bytes = readBytes(path);
+    const std::vector<std::uint8_t> bytes = readBoundedBytes(path, limits::kImageFileBytes, "image");
     if (bytes.empty())
         throw Error(path + ": empty file, not an image");
+    checkPngHeader(bytes, path);
     if (bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF && !jpegHasEndMarker(bytes))
         throw Error(path + ": truncated JPEG (no end-of-image marker in " + std::to_string(bytes.size()) + " bytes)");
     cv::Mat m;
@@ -60,7 +76,11 @@ cv::Mat decodeMat(const std::string &path, bool classIndices = false)
     }
     if (m.empty())
         throw Error(path + ": not a readable image (" + std::to_string(bytes.size()) +
-                    " bytes that OpenCV cannot decode)");
+                    " bytes that OpenCV cannot decode, or more than " + std::to_string(limits::kImagePixels) +
+                    " pixels)");
+    if (std::uint64_t(m.cols) * std::uint64_t(m.rows) > limits::kImagePixels)
+        throw Error(path + ": an image of " + std::to_string(m.cols) + "x" + std::to_string(m.rows) +
+                    " pixels, more than the cap of " + std::to_string(limits::kImagePixels) + " pixels per image");
     if (m.depth() == CV_16U) {
         cv::Mat m8;
         if (classIndices) {
@@ -160,28 +180,84 @@ std::vector<std::string> imagesIn(const fs::path &dir)
     return files;
 }
 
+// The walk's symlink policy: links to files and folders are followed (datasets are often symlink farms), but a
+// folder is entered at most once per walk, identified by device and inode, so a link loop or a second link to
+// the same folder adds nothing; folders on the kernel's pseudo file systems (/proc, /sys) are never entered; the
+// walk refuses more than kMaxFolders folders or nesting deeper than kMaxDepth.
+class FolderWalk {
+public:
+    static constexpr std::size_t kMaxFolders = 100000;
+    static constexpr int kMaxDepth = 64;
+
+    explicit FolderWalk(std::string root) : m_root(std::move(root)) {}
+
+    // Calls `found(folder, fileName)` for the image files below `dir`, folders in name order; stops early when
+    // `found` returns false. Returns false when it stopped early.
+    bool imagesBelow(const fs::path &dir, const std::function<bool(const std::string &, const std::string &)> &found,
+                     int depth = 0)
+    {
+        if (!enter(dir, depth))
+            return true;
+        std::vector<fs::path> folders;
+        std::vector<std::string> files;
+        std::error_code ec;
+        for (fs::directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end;
+             !ec && it != end; it.increment(ec)) {
+            if (hidden(it->path()))
+                continue;
+            std::error_code entryError;
+            if (it->is_directory(entryError))
+                folders.push_back(it->path());
+            else if (hasImageExtension(it->path().filename().string()) && it->is_regular_file(entryError))
+                files.push_back(it->path().filename().string());
+        }
+        if (ec)
+            throw Error(dir.string() + ": cannot list folder: " + ec.message());
+        std::sort(files.begin(), files.end());
+        std::sort(folders.begin(), folders.end());
+        for (const auto &f : files)
+            if (!found(dir.string(), f))
+                return false;
+        for (const auto &sub : folders)
+            if (!imagesBelow(sub, found, depth + 1))
+                return false;
+        return true;
+    }
+
+private:
+    bool enter(const fs::path &dir, int depth)
+    {
+        struct stat info {};
+        if (::stat(dir.c_str(), &info) != 0)
+            return false; // a dangling link: nothing below it
+        if (!m_visited.insert({std::uint64_t(info.st_dev), std::uint64_t(info.st_ino)}).second)
+            return false;
+        struct statfs fsInfo {};
+        if (::statfs(dir.c_str(), &fsInfo) == 0 &&
+            (fsInfo.f_type == PROC_SUPER_MAGIC || fsInfo.f_type == SYSFS_MAGIC || fsInfo.f_type == DEBUGFS_MAGIC))
+            return false;
+        if (depth > kMaxDepth)
+            throw Error(dir.string() + ": folders nested more than " + std::to_string(kMaxDepth) + " levels below " +
+                        m_root + "; refusing to walk deeper");
+        if (m_visited.size() > kMaxFolders)
+            throw Error(m_root + ": more than " + std::to_string(kMaxFolders) +
+                        " folders below it, the cap for one dataset; refusing to walk further");
+        return true;
+    }
+
+    std::string m_root;
+    std::set<std::pair<std::uint64_t, std::uint64_t>> m_visited;
+};
+
 // Image files below `dir` in torchvision's order: sorted(os.walk(dir)) visits folders sorted by path string,
 // each folder's files sorted by name.
-std::vector<std::string> imagesBelow(const fs::path &dir)
+std::vector<std::string> imagesBelow(const fs::path &dir, FolderWalk &walk)
 {
     std::vector<std::pair<std::string, std::string>> found; // (folder, file name)
-    std::error_code ec;
-    fs::recursive_directory_iterator it(
-        dir, fs::directory_options::skip_permission_denied | fs::directory_options::follow_directory_symlink, ec);
-    for (fs::recursive_directory_iterator end; !ec && it != end; it.increment(ec)) {
-        std::error_code entryError;
-        if (hidden(it->path())) {
-            if (it->is_directory(entryError))
-                it.disable_recursion_pending();
-            continue;
-        }
-        if (it.depth() >= 16) // guards against symlink loops
-            it.disable_recursion_pending();
-        if (hasImageExtension(it->path().filename().string()) && it->is_regular_file(entryError))
-            found.emplace_back(it->path().parent_path().string(), it->path().filename().string());
-    }
-    if (ec)
-        throw Error(dir.string() + ": cannot list folder: " + ec.message());
+    walk.imagesBelow(dir, [&](const std::string &folder, const std::string &name) {
+        found.emplace_back(folder, name);
+        return true;
+    });
     std::sort(found.begin(), found.end());
     std::vector<std::string> files;
     files.reserve(found.size());
@@ -253,28 +329,45 @@ private:
 
 } // namespace
 
-bool looksLikeImageFolder(const std::string &dir)
+bool hasClassFolderWithImages(const std::string &dir)
 {
+    FolderWalk walk(dir);
     for (const auto &sub : subfolders(dir))
-        if (!imagesBelow(sub).empty())
+        if (!walk.imagesBelow(sub, [](const std::string &, const std::string &) { return false; }))
             return true;
     return false;
 }
 
-std::unique_ptr<Dataset> openImageFolder(const std::string &root, const std::string &note)
+ClassFolders listClassFolders(const std::string &root)
+{
+    ClassFolders classes;
+    FolderWalk walk(root); // one walk for all classes: a folder linked into two classes counts once
+    for (const auto &classDir : subfolders(root)) {
+        classes.names.push_back(classDir.filename().string());
+        classes.files.push_back(imagesBelow(classDir, walk));
+    }
+    return classes;
+}
+
+bool ClassFolders::anyImages() const
+{
+    return std::any_of(files.begin(), files.end(), [](const auto &f) { return !f.empty(); });
+}
+
+std::unique_ptr<Dataset> openImageFolder(const std::string &root, const ClassFolders &classes, const std::string &note)
 {
     auto d = std::make_unique<FileDataset>();
     d->root = root;
     d->kind = "imagefolder";
     std::vector<std::string> empty;
-    for (const auto &classDir : subfolders(root)) {
-        const auto files = imagesBelow(classDir);
+    for (std::size_t c = 0; c < classes.names.size(); ++c) {
+        const auto &files = classes.files[c];
         if (files.empty()) {
-            empty.push_back(classDir.filename().string());
+            empty.push_back(classes.names[c]);
             continue;
         }
         const int label = int(d->names.size());
-        d->names.push_back(classDir.filename().string());
+        d->names.push_back(classes.names[c]);
         for (const auto &f : files) {
             d->files.push_back(f);
             d->labels.push_back(label);

@@ -3,6 +3,7 @@
 #include "data/dataset_p.h"
 #include "error.h"
 #include "data/idx.h"
+#include "io/boundedread.h"
 
 #include <algorithm>
 #include <sstream>
@@ -36,6 +37,10 @@ public:
         if (m_height == 0 || m_width == 0)
             throw Error(imagesFile + ": images of size " + std::to_string(m_height) + "x" + std::to_string(m_width) +
                         " (at byte offset 8)");
+        if (std::uint64_t(m_height) * std::uint64_t(m_width) > limits::kImagePixels)
+            throw Error(imagesFile + ": images of " + std::to_string(m_height) + "x" + std::to_string(m_width) +
+                        " pixels are more than the cap of " + std::to_string(limits::kImagePixels) +
+                        " pixels per image (at byte offset 8)");
 
         if (labelsFile.empty())
             return;

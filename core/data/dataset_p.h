@@ -26,12 +26,20 @@ std::unique_ptr<Dataset> openIdx(const std::string &imagesFile, const std::strin
 std::unique_ptr<Dataset> openCifar(const std::vector<std::string> &files, int labelBytes,
                                    DatasetOptions::CifarLabels which, const std::string &folder);
 
+// An ImageFolder's class folders (sorted) and the image files below each, from one walk (symlink policy: see
+// FolderWalk in dataset_folder.cpp and docs/hostile-input.md).
+struct ClassFolders {
+    std::vector<std::string> names;
+    std::vector<std::vector<std::string>> files;
+    bool anyImages() const;
+};
+ClassFolders listClassFolders(const std::string &root);
+// Whether `dir` has at least one subfolder (not hidden) containing an image file at any depth; stops at the first.
+bool hasClassFolderWithImages(const std::string &dir);
+
 // Folder layouts. Each throws sparsity::Error with the reason when the layout does not hold.
-std::unique_ptr<Dataset> openImageFolder(const std::string &root, const std::string &note);
+std::unique_ptr<Dataset> openImageFolder(const std::string &root, const ClassFolders &classes, const std::string &note);
 std::unique_ptr<Dataset> openFlatFolder(const std::string &root);
 std::unique_ptr<Dataset> openSegmentation(const std::string &root);
-
-// Whether `dir` has at least one subfolder (not hidden) containing an image file at any depth.
-bool looksLikeImageFolder(const std::string &dir);
 
 } // namespace sparsity::detail

@@ -2,6 +2,7 @@
 // (center crop offsets and padding, shorter-side sizes, PIL's grayscale weights, ToTensor + Normalize).
 #include "data/dataset.h"
 #include "error.h"
+#include "io/boundedread.h"
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
@@ -56,6 +57,9 @@ void Preprocessing::validate() const
         bad("channels must be 1 (grayscale) or 3 (RGB), not " + std::to_string(channels));
     if (height <= 0 || width <= 0 || height > 16384 || width > 16384)
         bad("input size " + std::to_string(height) + "x" + std::to_string(width) + " is not between 1 and 16384");
+    if (std::uint64_t(channels) * std::uint64_t(height) * std::uint64_t(width) > limits::kInputElements)
+        bad("input size " + std::to_string(channels) + "x" + std::to_string(height) + "x" + std::to_string(width) +
+            " is more than the cap of " + std::to_string(limits::kInputElements) + " values per image");
     if (resizeTo < 0 || resizeTo > 16384)
         bad("resize length " + std::to_string(resizeTo) + " is not between 0 and 16384");
     if (randomCropPadding < 0 || randomCropPadding > 4096)
@@ -120,15 +124,20 @@ cv::Mat toChannels(const RawImage &image, int channels)
     return gray;
 }
 
-cv::Mat resized(const cv::Mat &m, int width, int height, bool nearest)
+cv::Mat resized(const cv::Mat &m, long long width, long long height, bool nearest)
 {
     if (m.cols == width && m.rows == height)
         return m;
+    // A 32768x1 image resized to a shorter side of 256 would be 8388608x256 pixels (6 GiB): refuse, do not allocate.
+    if (width <= 0 || height <= 0 || std::uint64_t(width) * std::uint64_t(height) > limits::kImagePixels)
+        throw Error("Preprocessing: resizing the " + std::to_string(m.cols) + "x" + std::to_string(m.rows) +
+                    " image would make it " + std::to_string(width) + "x" + std::to_string(height) +
+                    " pixels, outside 1 to the cap of " + std::to_string(limits::kImagePixels) + " pixels");
     cv::Mat out;
     // Area averaging when shrinking approximates torchvision's antialiased bilinear; bilinear when enlarging.
     // Class-index masks must never blend two classes: nearest neighbour, sampled at pixel centres like PIL's.
     const int interpolation = nearest ? cv::INTER_NEAREST_EXACT : (width < m.cols && height < m.rows) ? cv::INTER_AREA : cv::INTER_LINEAR;
-    cv::resize(m, out, cv::Size(width, height), 0, 0, interpolation);
+    cv::resize(m, out, cv::Size(int(width), int(height)), 0, 0, interpolation);
     return out;
 }
 
@@ -168,9 +177,9 @@ cv::Mat geometry(cv::Mat img, const Preprocessing &p, bool nearest, int fill)
         // torchvision Resize(int): the shorter side becomes `size`, the longer one int(size * long / short).
         const long long s = p.resizeTo > 0 ? p.resizeTo : p.height;
         if (img.cols <= img.rows)
-            img = resized(img, int(s), int(s * img.rows / img.cols), nearest);
+            img = resized(img, s, s * img.rows / img.cols, nearest);
         else
-            img = resized(img, int(s * img.cols / img.rows), int(s), nearest);
+            img = resized(img, s * img.cols / img.rows, s, nearest);
         break;
     }
     }

@@ -1,6 +1,10 @@
 #include "graph/model_p.h"
 
 #include "error.h"
+#include "graph/quarantine.h"
+#include "graph/quarantine_p.h"
+#include "io/boundedread.h"
+#include "io/outputpaths.h"
 
 #include <QFile>
 #include <QFileInfo>
@@ -31,16 +35,6 @@ using torch::jit::Value;
 namespace {
 
 const char *const kMetadataFile = "sparsity_metadata.json";
-
-std::string readWholeFile(const std::string &path)
-{
-    std::ifstream file(path, std::ios::binary);
-    if (!file)
-        throw Error(path + ": cannot open the model file (does it exist and is it readable?)");
-    std::ostringstream buffer;
-    buffer << file.rdbuf();
-    return buffer.str();
-}
 
 // The first line of a torch error is the useful part; the rest is a C++ backtrace.
 std::string firstLines(const std::string &message, int lines = 3)
@@ -86,6 +80,8 @@ ModelMetadata parseMetadata(const std::string &json, const std::string &path)
     if (!m.inputShape.empty() && m.inputShape.size() != 3)
         throw Error(path + ": the embedded metadata gives an input shape of rank " + std::to_string(m.inputShape.size()) +
                     "; expected [channels, height, width]");
+    if (!m.inputShape.empty())
+        checkInputShape(m.inputShape, path + ": the embedded metadata's input shape");
     return m;
 }
 
@@ -253,7 +249,9 @@ std::shared_ptr<Model> Model::load(const std::string &path)
     std::shared_ptr<Model> model(new Model());
     Impl &d = *model->d;
     d.path = path;
-    d.bytes = readWholeFile(path);
+    d.bytes = readBoundedText(path, limits::kModelFileBytes, "model");
+    if (modelQuarantine() && d.bytes.size() >= 4 && d.bytes.compare(0, 2, "PK") == 0)
+        checkModelInQuarantine(path); // before LibTorch's unpickler sees the archive in this process
     if (d.bytes.size() < 4 || d.bytes.compare(0, 2, "PK") != 0)
         throw Error(path + ": not a TorchScript archive (a TorchScript model is a zip file; this file does not start "
                            "with the zip signature). Export the model with torch.jit.script(model).save(path) or "
@@ -266,6 +264,7 @@ std::shared_ptr<Model> Model::load(const std::string &path)
         throw Error(path + ": cannot load as TorchScript (" + firstLines(e.what(), 2) +
                     "). The file may be truncated, or not saved by torch.jit.save.");
     }
+    detail::checkModuleTensors(d.module, path);
     if (!extra[kMetadataFile].empty())
         d.metadata = parseMetadata(extra[kMetadataFile], path);
     d.module.eval();
@@ -416,6 +415,7 @@ void Model::setInputShape(const std::vector<std::int64_t> &chw)
 {
     if (chw.size() != 3 || chw[0] <= 0 || chw[1] <= 0 || chw[2] <= 0)
         throw Error(d->path + ": an input shape must be [channels, height, width] with positive sizes");
+    checkInputShape(chw, d->path + ": input shape"); // before a tensor of that shape is made
     std::lock_guard<std::mutex> lock(d->runMutex);
     auto &state = *d->state;
     state.shapes.assign(d->sites.size(), {});
@@ -687,17 +687,14 @@ void Model::exportThresholded(const std::string &outPath, const std::string &met
         layerNames.append(QString::fromStdString(layer.geometry.name));
     metadata.insert(QStringLiteral("graph_names"), QJsonObject{{QStringLiteral("sites"), siteNames}, {QStringLiteral("layers"), layerNames}});
     torch::jit::ExtraFilesMap extra{{kMetadataFile, QJsonDocument(metadata).toJson().toStdString()}};
-    const std::string temp = outPath + ".partial";
+    std::ostringstream bytes;
     try {
-        copy.save(temp, extra);
+        copy.save(bytes, extra);
     } catch (const std::exception &e) {
-        std::remove(temp.c_str());
         throw Error(outPath + ": cannot save the exported model (" + firstLines(e.what(), 2) + ")");
     }
-    if (std::rename(temp.c_str(), outPath.c_str()) != 0) {
-        std::remove(temp.c_str());
-        throw Error(outPath + ": cannot move the exported model into place");
-    }
+    // A unique, exclusively created temporary: a fixed OUT.pt.partial could be a planted symlink.
+    writeFileAtomically(outPath, bytes.str());
 }
 
 } // namespace sparsity

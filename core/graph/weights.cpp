@@ -3,6 +3,7 @@
 #include "error.h"
 #include "graph/model_p.h"
 #include "graph/weights_p.h"
+#include "io/boundedread.h"
 
 #include <torch/serialize.h>
 
@@ -86,7 +87,8 @@ void loadModuleWeights(torch::jit::Module &module, const std::string &path)
         throw Error(path + ": the tuned weights file does not exist");
     torch::serialize::InputArchive archive;
     try {
-        archive.load_from(path);
+        std::istringstream in(readBoundedText(path, limits::kWeightsFileBytes, "weights file"));
+        archive.load_from(in);
     } catch (const c10::Error &e) {
         throw Error(path + ": not a weights file, or damaged (" + firstLine(e.what_without_backtrace()) + ")");
     }
@@ -116,6 +118,9 @@ void readModuleTensors(torch::serialize::InputArchive &archive, torch::jit::Modu
         if (!archive.try_read(key, t) || !t.defined())
             throw Error(path + ": the " + (buffer ? "buffer \"" : "parameter \"") + key.substr(key.find('/') + 1) +
                         "\" is missing; these weights were saved from " + origin + ", not from this model");
+        if (t.scalar_type() != target.scalar_type())
+            throw Error(path + ": \"" + key.substr(key.find('/') + 1) + "\" holds " + std::string(c10::toString(t.scalar_type())) +
+                        " values but the model's are " + c10::toString(target.scalar_type()) + "; these weights were saved from " + origin);
         if (t.sizes() != target.sizes())
             throw Error(path + ": \"" + key.substr(key.find('/') + 1) + "\" has shape " + shapeText(t.sizes()) +
                         " but the model's is " + shapeText(target.sizes()) + "; these weights were saved from " + origin);

@@ -1,6 +1,7 @@
 #include "hardware/processorpreset.h"
 
 #include "error.h"
+#include "io/boundedread.h"
 #include "jsonreader.h"
 
 #include <QDir>
@@ -156,6 +157,10 @@ ProcessorParams parsePreset(const QByteArray &json, const std::string &origin)
 
 ProcessorParams loadPreset(const QString &path)
 {
+    if (!path.startsWith(QLatin1Char(':'))) // a user's file: bounded, regular files only (built-ins are Qt resources)
+        return parsePreset(QByteArray::fromStdString(readBoundedText(path.toStdString(), limits::kSettingsFileBytes,
+                                                                     "processor preset")),
+                           path.toStdString());
     QFile file(path);
     if (!file.open(QIODevice::ReadOnly))
         throw Error(path.toStdString() + ": cannot open: " + file.errorString().toStdString());

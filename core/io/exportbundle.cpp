@@ -9,23 +9,25 @@
 
 namespace sparsity {
 
-ExportPaths exportPaths(const QString &outPath, const QString &inputModelPath)
+ExportPaths exportPaths(const QString &outPath, const std::vector<RolePath> &inputs)
 {
     const QFileInfo outInfo(outPath);
     if (outInfo.suffix() != QLatin1String("pt") && outInfo.suffix() != QLatin1String("pth"))
         throw Error(outPath.toStdString() + ": the exported model must end in .pt (OUT.json and OUT.csv go next to it)");
     const QString base = outInfo.absolutePath() + QLatin1Char('/') + outInfo.completeBaseName();
     const ExportPaths paths{outInfo.absoluteFilePath(), base + QStringLiteral(".json"), base + QStringLiteral(".csv")};
-    const QString input = QFileInfo(inputModelPath).absoluteFilePath();
-    for (const QString &target : {paths.model, paths.report, paths.csv})
-        if (target == input)
-            throw Error(target.toStdString() + ": refusing to overwrite the input model; choose another file name");
+    checkOutputPaths({{paths.model.toStdString(), "exported model"},
+                      {paths.report.toStdString(), "report"},
+                      {paths.csv.toStdString(), "per-site CSV"}},
+                     inputs);
     return paths;
 }
 
 ExportPaths writeExportBundle(const QString &outPath, Model &model, const ExportContent &content)
 {
-    const ExportPaths paths = exportPaths(outPath, QString::fromStdString(model.path()));
+    std::vector<RolePath> inputs = content.inputs;
+    inputs.push_back({model.path(), "model"});
+    const ExportPaths paths = exportPaths(outPath, inputs); // again just before writing: the files may have changed
     model.exportThresholded(paths.model.toStdString(),
                             report::exportMetadata(model, content.thresholds, content.channelThresholds, content.recipe,
                                                    content.measured, content.measuredOn));
@@ -33,8 +35,8 @@ ExportPaths writeExportBundle(const QString &outPath, Model &model, const Export
     r.insert(QStringLiteral("export"), QJsonObject{{QStringLiteral("model"), paths.model},
                                                    {QStringLiteral("report"), paths.report},
                                                    {QStringLiteral("csv"), paths.csv}});
-    report::writeFileAtomically(paths.report, QJsonDocument(r).toJson(QJsonDocument::Indented));
-    report::writeFileAtomically(paths.csv, report::perSiteCsv(model, content.thresholds, content.measured).toUtf8());
+    writeFileAtomically(paths.report.toStdString(), QJsonDocument(r).toJson(QJsonDocument::Indented).toStdString());
+    writeFileAtomically(paths.csv.toStdString(), report::perSiteCsv(model, content.thresholds, content.measured).toStdString());
     return paths;
 }
 

@@ -1,6 +1,7 @@
 #include "io/project.h"
 
 #include "error.h"
+#include "io/boundedread.h"
 #include "jsonreader.h"
 
 #include <QDir>
@@ -10,6 +11,7 @@
 #include <QJsonDocument>
 #include <QSaveFile>
 
+#include <cfloat>
 #include <cmath>
 
 namespace sparsity {
@@ -87,9 +89,9 @@ QJsonObject preprocessingToJson(const Preprocessing &p)
 Preprocessing preprocessingFromJson(const JsonReader &r, const QString &path)
 {
     Preprocessing p;
-    p.channels = int(r.integer(QStringLiteral("channels"), 1));
-    p.height = int(r.integer(QStringLiteral("height"), 1));
-    p.width = int(r.integer(QStringLiteral("width"), 1));
+    p.channels = r.smallInteger(QStringLiteral("channels"), 1);
+    p.height = r.smallInteger(QStringLiteral("height"), 1);
+    p.width = r.smallInteger(QStringLiteral("width"), 1);
     const QString resize = r.string(QStringLiteral("resize"));
     if (resize == QLatin1String("none"))
         p.resize = Preprocessing::Resize::None;
@@ -100,13 +102,13 @@ Preprocessing preprocessingFromJson(const JsonReader &r, const QString &path)
     else
         r.fail(QStringLiteral("resize"),
                QStringLiteral("must be \"none\", \"exact\" or \"shorter_side\", not \"%1\"").arg(resize));
-    p.resizeTo = int(r.integer(QStringLiteral("resize_to"), 0));
+    p.resizeTo = r.smallInteger(QStringLiteral("resize_to"), 0);
     p.centerCrop = r.boolean(QStringLiteral("center_crop"));
     p.mean = r.floats(QStringLiteral("mean"));
     p.std = r.floats(QStringLiteral("std"));
     // Augmentation only matters for fine-tuning: optional so hand-written projects stay short.
     if (r.has(QStringLiteral("random_crop_padding")))
-        p.randomCropPadding = int(r.integer(QStringLiteral("random_crop_padding"), 0));
+        p.randomCropPadding = r.smallInteger(QStringLiteral("random_crop_padding"), 0);
     if (r.has(QStringLiteral("horizontal_flip")))
         p.horizontalFlip = r.boolean(QStringLiteral("horizontal_flip"));
     try {
@@ -190,6 +192,8 @@ Project parseProject(const QByteArray &json, const QString &path)
         r.fail(QStringLiteral("model"), QStringLiteral("is empty"));
     const JsonReader ds = r.sub(QStringLiteral("dataset"));
     p.datasetPath = resolve(ds.string(QStringLiteral("path")), path);
+    if (p.datasetPath.isEmpty())
+        ds.fail(QStringLiteral("path"), QStringLiteral("is empty"));
     const QString split = ds.string(QStringLiteral("split"));
     if (split == QLatin1String("test"))
         p.split = Split::Test;
@@ -215,18 +219,29 @@ Project parseProject(const QByteArray &json, const QString &path)
         p.preprocessing = preprocessingFromJson(r.sub(QStringLiteral("preprocessing")), path);
     }
     p.thresholds = numberMap(r, QStringLiteral("thresholds"));
-    for (auto it = p.thresholds.cbegin(); it != p.thresholds.cend(); ++it)
-        if (it.value() < 0.0)
-            fail(path, QStringLiteral("the threshold of \"%1\" is negative (%2); thresholds are >= 0")
-                           .arg(it.key())
-                           .arg(it.value()));
     p.bands = numberMap(r, QStringLiteral("bands"));
+    // Thresholds and bands become floats: negative or beyond float's range (infinity) they are refused.
+    const auto checkRange = [&](const QMap<QString, double> &values, const char *what) {
+        for (auto it = values.cbegin(); it != values.cend(); ++it)
+            if (it.value() < 0.0 || it.value() > double(FLT_MAX))
+                fail(path, QStringLiteral("the %1 of \"%2\" is %3; it must be from 0 to %4")
+                               .arg(QLatin1String(what), it.key())
+                               .arg(it.value())
+                               .arg(double(FLT_MAX)));
+    };
+    checkRange(p.thresholds, "threshold");
+    checkRange(p.bands, "band");
     if (r.has(QStringLiteral("channel_thresholds"))) {
         const JsonReader ct = r.sub(QStringLiteral("channel_thresholds"));
         for (auto it = ct.raw().begin(); it != ct.raw().end(); ++it) {
             QVector<double> values;
-            for (float v : ct.floats(it.key()))
+            for (float v : ct.floats(it.key())) {
+                if (v < 0.0f)
+                    fail(path, QStringLiteral("the per-channel thresholds of \"%1\" include %2; thresholds are >= 0")
+                                   .arg(it.key())
+                                   .arg(double(v)));
                 values.append(double(v));
+            }
             p.channelThresholds.insert(it.key(), values);
         }
     }
@@ -257,10 +272,8 @@ Project parseProject(const QByteArray &json, const QString &path)
 
 Project loadProject(const QString &path)
 {
-    QFile file(path);
-    if (!file.open(QIODevice::ReadOnly))
-        fail(path, QStringLiteral("cannot be read (%1)").arg(file.errorString()));
-    Project p = parseProject(file.readAll(), QFileInfo(path).absoluteFilePath());
+    const std::string bytes = readBoundedText(path.toStdString(), limits::kSettingsFileBytes, "project");
+    Project p = parseProject(QByteArray::fromStdString(bytes), QFileInfo(path).absoluteFilePath());
     // Checked here rather than when the model loads: without its weights the project would silently open untuned.
     if (!p.weightsPath.isEmpty() && !QFileInfo(p.weightsPath).isFile())
         fail(path, QStringLiteral("the tuned weights file %1 (field \"weights\") does not exist; copy it next to the "

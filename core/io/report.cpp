@@ -13,7 +13,6 @@
 #include <QDir>
 #include <QFileInfo>
 #include <QJsonDocument>
-#include <QSaveFile>
 
 #include <algorithm>
 #include <cmath>
@@ -469,10 +468,16 @@ QJsonObject projectionJson(const Projection &p)
 
 QString perSiteCsv(const Model &model, const std::vector<float> &thresholds, const CaptureResult *r)
 {
+    // Names come from the model file: quote \r too, and keep a spreadsheet from reading a leading = + - @ (or a
+    // tab or carriage return) as a formula (OWASP's CSV injection advice: prefix a single quote).
     auto field = [](const QString &s) -> QString {
-        if (!s.contains(QLatin1Char(',')) && !s.contains(QLatin1Char('"')) && !s.contains(QLatin1Char('\n')))
-            return s;
         QString e = s;
+        const bool formula = !e.isEmpty() && QStringLiteral("=+-@\t\r").contains(e.front());
+        if (formula)
+            e.prepend(QLatin1Char('\''));
+        if (!formula && !e.contains(QLatin1Char(',')) && !e.contains(QLatin1Char('"')) && !e.contains(QLatin1Char('\n')) &&
+            !e.contains(QLatin1Char('\r')))
+            return e;
         e.replace(QStringLiteral("\""), QStringLiteral("\"\""));
         return QLatin1Char('"') + e + QLatin1Char('"');
     };
@@ -528,16 +533,6 @@ std::string exportMetadata(const Model &model, const std::vector<float> &thresho
     }
     root.insert(q("tuning"), tuning);
     return QJsonDocument(root).toJson(QJsonDocument::Indented).toStdString();
-}
-
-void writeFileAtomically(const QString &path, const QByteArray &bytes)
-{
-    QSaveFile file(path);
-    if (!file.open(QIODevice::WriteOnly))
-        throw Error(path.toStdString() + ": cannot be written (" + file.errorString().toStdString() + ")");
-    if (file.write(bytes) != bytes.size() || !file.commit())
-        throw Error(path.toStdString() + ": could not be saved (" + file.errorString().toStdString() +
-                    "); any previous file is unchanged");
 }
 
 } // namespace report

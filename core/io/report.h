@@ -109,8 +109,5 @@ QString perSiteCsv(const Model &model, const std::vector<float> &thresholds, con
 std::string exportMetadata(const Model &model, const std::vector<float> &thresholds, const QJsonObject &channelThresholds,
                            const QJsonObject &recipe, const CaptureResult *measured, const QJsonObject &measuredOn);
 
-// Writes `bytes` to `path` atomically (QSaveFile). Throws sparsity::Error naming the file.
-void writeFileAtomically(const QString &path, const QByteArray &bytes);
-
 } // namespace report
 } // namespace sparsity

@@ -1,6 +1,7 @@
 #include "tune/recipe.h"
 
 #include "error.h"
+#include "io/boundedread.h"
 #include "jsonreader.h"
 #include "graph/model.h"
 
@@ -91,7 +92,7 @@ OptimizerSettings readOptimizer(const JsonReader &r, const OptimizerSettings &fa
     s.momentum = r.number(q("momentum"), fallback.momentum, 0.0, 1.0);
     s.weightDecay = r.number(q("weight_decay"), fallback.weightDecay, 0.0, 1.0);
     s.schedule = kSchedules.value(r.text(q("schedule"), kSchedules.name(fallback.schedule)), origin, "schedule");
-    s.stepEpochs = int(r.number(q("step_epochs"), fallback.stepEpochs, 1, 1000));
+    s.stepEpochs = int(r.whole(q("step_epochs"), fallback.stepEpochs, 1, 1000));
     s.stepGamma = r.number(q("step_gamma"), fallback.stepGamma, 0.0, 1.0);
     return s;
 }
@@ -184,7 +185,7 @@ Recipe Recipe::fromJson(const std::string &json, const std::string &origin)
     const QJsonObject root = doc.object();
     if (root.value(q("schema")).toString() != q(kSchema))
         throw Error(origin + ": field 'schema' must be \"" + kSchema + "\"; this is not a recipe file");
-    if (root.value(q("version")).toInt() != kVersion)
+    if (!root.value(q("version")).isDouble() || root.value(q("version")).toDouble() != double(kVersion))
         throw Error(origin + ": recipe version " + std::to_string(root.value(q("version")).toInt()) +
                     " is not supported (this program reads version " + std::to_string(kVersion) + ")");
     const JsonReader top(root, recipeMessage(origin));
@@ -192,10 +193,14 @@ Recipe Recipe::fromJson(const std::string &json, const std::string &origin)
 
     const JsonReader sr = top.optionalSub(q("scope"));
     r.scopeMode = kScopes.value(sr.text(q("mode"), "all"), origin, "scope.mode");
-    for (const auto v : sr.raw().value(q("sites")).toArray())
-        r.scopeSites.push_back(v.toString().toStdString());
-    r.minDepth = int(sr.number(q("min_depth"), r.minDepth, 0, 1 << 30));
-    r.maxDepth = int(sr.number(q("max_depth"), r.maxDepth, 0, 1 << 30));
+    if (sr.has(q("sites")))
+        for (const auto v : sr.array(q("sites"))) {
+            if (!v.isString())
+                sr.wrongType(q("sites"), "an array of site names (strings)");
+            r.scopeSites.push_back(v.toString().toStdString());
+        }
+    r.minDepth = int(sr.whole(q("min_depth"), r.minDepth, 0, 1 << 30));
+    r.maxDepth = int(sr.whole(q("max_depth"), r.maxDepth, 0, 1 << 30));
 
     const JsonReader br = top.optionalSub(q("band"));
     r.bandMode = kBands.value(br.text(q("mode"), kBands.name(r.bandMode)), origin, "band.mode");
@@ -210,7 +215,7 @@ Recipe Recipe::fromJson(const std::string &json, const std::string &origin)
     r.penaltyWeighting = kWeightings.value(pr.text(q("weighting"), kWeightings.name(r.penaltyWeighting)), origin, "penalty.weighting");
 
     const JsonReader reg = top.optionalSub(q("regularize"));
-    r.regularizeEpochs = int(reg.number(q("epochs"), r.regularizeEpochs, 0, 10000));
+    r.regularizeEpochs = int(reg.whole(q("epochs"), r.regularizeEpochs, 0, 10000));
     r.regularizeOptimizer = readOptimizer(reg.optionalSub(q("optimizer")), r.regularizeOptimizer, origin);
 
     const JsonReader tr = top.optionalSub(q("thresholds"));
@@ -228,26 +233,24 @@ Recipe Recipe::fromJson(const std::string &json, const std::string &origin)
         throw Error(origin + ": field 'thresholds.strategy' greedy sets one threshold per site; per_channel needs bisection");
 
     const JsonReader fr = top.optionalSub(q("finetune"));
-    r.finetuneEpochs = int(fr.number(q("epochs"), r.finetuneEpochs, 0, 10000));
-    r.rounds = int(fr.number(q("rounds"), r.rounds, 1, 100));
+    r.finetuneEpochs = int(fr.whole(q("epochs"), r.finetuneEpochs, 0, 10000));
+    r.rounds = int(fr.whole(q("rounds"), r.rounds, 1, 100));
     r.finetuneLambda = fr.number(q("lambda"), r.finetuneLambda, 0.0, 1e9);
     r.rampEpochs = fr.number(q("ramp_epochs"), r.rampEpochs, 0.0, 10000.0);
     if (r.rampEpochs > double(r.finetuneEpochs))
         throw Error(origin + ": field 'finetune.ramp_epochs' (" + std::to_string(r.rampEpochs) +
                     ") must not exceed 'finetune.epochs' (" + std::to_string(r.finetuneEpochs) + "): the thresholds would never reach their value");
-    if (fr.has(q("penalize")))
-        r.penalizeWhileFinetuning = fr.raw().value(q("penalize")).toBool(r.penalizeWhileFinetuning);
+    r.penalizeWhileFinetuning = fr.flag(q("penalize"), r.penalizeWhileFinetuning);
     r.finetuneOptimizer = readOptimizer(fr.optionalSub(q("optimizer")), r.finetuneOptimizer, origin);
 
     const JsonReader dr = top.optionalSub(q("data"));
-    r.batchSize = std::size_t(dr.number(q("batch_size"), double(r.batchSize), 1, 65536));
-    r.trainImages = std::size_t(dr.number(q("train_images"), double(r.trainImages), 0, 1e9));
-    r.calibrationImages = std::size_t(dr.number(q("calibration_images"), double(r.calibrationImages), 1, 1e9));
-    r.validationImages = std::size_t(dr.number(q("validation_images"), double(r.validationImages), 0, 1e9));
-    r.seed = std::uint64_t(dr.number(q("seed"), double(r.seed), 0, 9007199254740991.0));
-    if (dr.has(q("augment")))
-        r.augment = dr.raw().value(q("augment")).toBool(r.augment);
-    r.cropPadding = int(dr.number(q("crop_padding"), r.cropPadding, 0, 64));
+    r.batchSize = std::size_t(dr.whole(q("batch_size"), double(r.batchSize), 1, 65536));
+    r.trainImages = std::size_t(dr.whole(q("train_images"), double(r.trainImages), 0, 1e9));
+    r.calibrationImages = std::size_t(dr.whole(q("calibration_images"), double(r.calibrationImages), 1, 1e9));
+    r.validationImages = std::size_t(dr.whole(q("validation_images"), double(r.validationImages), 0, 1e9));
+    r.seed = std::uint64_t(dr.whole(q("seed"), double(r.seed), 0, 9007199254740991.0));
+    r.augment = dr.flag(q("augment"), r.augment);
+    r.cropPadding = int(dr.whole(q("crop_padding"), r.cropPadding, 0, 64));
 
     const JsonReader kd = top.optionalSub(q("distillation"));
     r.distillationWeight = kd.number(q("weight"), r.distillationWeight, 0.0, 1.0);
@@ -261,10 +264,7 @@ Recipe Recipe::fromJson(const std::string &json, const std::string &origin)
 
 Recipe Recipe::load(const std::string &path)
 {
-    QFile f(QString::fromStdString(path));
-    if (!f.open(QIODevice::ReadOnly))
-        throw Error(path + ": cannot open the recipe file (" + f.errorString().toStdString() + ")");
-    return fromJson(f.readAll().toStdString(), path);
+    return fromJson(readBoundedText(path, limits::kSettingsFileBytes, "recipe"), path);
 }
 
 void Recipe::save(const std::string &path) const

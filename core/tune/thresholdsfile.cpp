@@ -2,6 +2,7 @@
 
 #include "error.h"
 #include "graph/model.h"
+#include "io/boundedread.h"
 
 #include <QByteArray>
 #include <QFile>
@@ -11,6 +12,7 @@
 #include <QJsonObject>
 #include <QSaveFile>
 
+#include <cfloat>
 #include <cmath>
 
 namespace sparsity {
@@ -22,6 +24,12 @@ namespace {
     throw Error("thresholds file " + origin + ": " + what);
 }
 
+// applyThresholds' origin is a thresholds file or a project: named without calling it a thresholds file.
+[[noreturn]] void failAt(const std::string &origin, const std::string &what)
+{
+    throw Error(origin + ": " + what);
+}
+
 QString q(const char *s) { return QString::fromUtf8(s); }
 
 double thresholdValue(const QJsonValue &v, const std::string &origin, const std::string &field)
@@ -30,6 +38,9 @@ double thresholdValue(const QJsonValue &v, const std::string &origin, const std:
         fail(origin, "the field \"" + field + "\" must be a finite number");
     if (v.toDouble() < 0.0)
         fail(origin, "the field \"" + field + "\" is negative (" + std::to_string(v.toDouble()) + "); thresholds are >= 0");
+    if (v.toDouble() > double(FLT_MAX)) // it would become +inf as a float (and be exported as null)
+        fail(origin, "the field \"" + field + "\" is " + QString::number(v.toDouble()).toStdString() +
+                         ", beyond the largest float threshold (" + QString::number(double(FLT_MAX)).toStdString() + ")");
     return v.toDouble();
 }
 
@@ -97,10 +108,8 @@ ThresholdsFile parseThresholdsFile(const QByteArray &json, const std::string &or
 
 ThresholdsFile loadThresholdsFile(const std::string &path)
 {
-    QFile file(QString::fromStdString(path));
-    if (!file.open(QIODevice::ReadOnly))
-        fail(path, "cannot be read (" + file.errorString().toStdString() + ")");
-    return parseThresholdsFile(file.readAll(), path);
+    return parseThresholdsFile(QByteArray::fromStdString(readBoundedText(path, limits::kSettingsFileBytes, "thresholds file")),
+                               path);
 }
 
 QByteArray thresholdsFileToJson(const ThresholdsFile &f)
@@ -161,11 +170,11 @@ void applyThresholds(Model &model, const ThresholdsFile &f, const std::string &o
         for (const Site &s : sites)
             if (s.name == name) {
                 if (!s.sparsifiable)
-                    fail(origin, std::string("\"") + field + "\" names site \"" + name + "\", a dense activation (" + s.op +
+                    failAt(origin, std::string("\"") + field + "\" names site \"" + name + "\", a dense activation (" + s.op +
                                      ") that cannot be thresholded");
                 return s;
             }
-        fail(origin, std::string("\"") + field + "\" names site \"" + name + "\", which " + model.path() +
+        failAt(origin, std::string("\"") + field + "\" names site \"" + name + "\", which " + model.path() +
                          " does not have (the file was made for \"" + f.model + "\")");
     };
     std::vector<float> values(sites.size(), 0.0f);
@@ -175,7 +184,7 @@ void applyThresholds(Model &model, const ThresholdsFile &f, const std::string &o
     for (const auto &[name, list] : f.channelThresholds) {
         const Site &s = find(name, "channel_thresholds");
         if (!s.shape.empty() && std::int64_t(list.size()) != s.shape[0])
-            fail(origin, "\"channel_thresholds." + name + "\" has " + std::to_string(list.size()) + " values; the site has " +
+            failAt(origin, "\"channel_thresholds." + name + "\" has " + std::to_string(list.size()) + " values; the site has " +
                              std::to_string(s.shape[0]) + " channels");
         channels.emplace_back(s.index, std::vector<float>(list.begin(), list.end()));
     }

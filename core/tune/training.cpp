@@ -4,6 +4,8 @@
 #include "error.h"
 #include "graph/model_p.h"
 #include "graph/weights_p.h"
+#include "io/boundedread.h"
+#include "io/outputpaths.h"
 
 #include <torch/torch.h>
 
@@ -141,10 +143,9 @@ void saveCheckpoint(const std::string &path, Model::Impl &d, torch::optim::Optim
     torch::serialize::OutputArchive optimizerArchive;
     optimizer.save(optimizerArchive);
     archive.write("optimizer", optimizerArchive);
-    const std::string temp = path + ".partial";
-    archive.save_to(temp);
-    if (std::rename(temp.c_str(), path.c_str()) != 0)
-        throw Error(path + ": cannot move the checkpoint into place");
+    std::ostringstream bytes;
+    archive.save_to(bytes);
+    writeFileAtomically(path, bytes.str()); // a unique temporary, not a fixed name a symlink could sit on
 }
 
 Checkpoint loadCheckpoint(const std::string &path, Model::Impl &d, std::size_t sites)
@@ -152,14 +153,25 @@ Checkpoint loadCheckpoint(const std::string &path, Model::Impl &d, std::size_t s
     Checkpoint c;
     try {
         torch::serialize::InputArchive archive;
-        archive.load_from(path);
+        std::istringstream in(readBoundedText(path, limits::kWeightsFileBytes, "checkpoint"));
+        archive.load_from(in);
         at::Tensor epochs, thresholds, bands;
         archive.read("epochs_done", epochs);
         archive.read("thresholds", thresholds);
         archive.read("bands", bands);
+        // A checkpoint is a file like any other: check dtype and shape before reading raw data.
+        const auto floats = [&](const at::Tensor &t, const char *key) {
+            if (!t.defined() || t.scalar_type() != at::kFloat || t.dim() != 1)
+                throw Error(path + ": the checkpoint's \"" + key + "\" is not a one-dimensional float tensor");
+            const at::Tensor dense = t.contiguous();
+            return std::vector<float>(dense.data_ptr<float>(), dense.data_ptr<float>() + dense.numel());
+        };
+        if (!epochs.defined() || epochs.scalar_type() != at::kLong || epochs.numel() != 1 ||
+            epochs.item<std::int64_t>() < 0 || epochs.item<std::int64_t>() > 1000000)
+            throw Error(path + ": the checkpoint's \"epochs_done\" is not an epoch count from 0 to 1000000");
         c.epochsDone = int(epochs.item<std::int64_t>());
-        c.thresholds.assign(thresholds.data_ptr<float>(), thresholds.data_ptr<float>() + thresholds.numel());
-        c.bands.assign(bands.data_ptr<float>(), bands.data_ptr<float>() + bands.numel());
+        c.thresholds = floats(thresholds, "thresholds");
+        c.bands = floats(bands, "bands");
         if (c.thresholds.size() != sites || c.bands.size() != sites)
             throw Error(path + ": the checkpoint has " + std::to_string(c.thresholds.size()) + " sites, the model " +
                         std::to_string(sites) + "; it belongs to another model");
