@@ -251,7 +251,7 @@ std::shared_ptr<Model> Model::load(const std::string &path)
     d.path = path;
     d.bytes = readBoundedText(path, limits::kModelFileBytes, "model");
     if (modelQuarantine() && d.bytes.size() >= 4 && d.bytes.compare(0, 2, "PK") == 0)
-        checkModelInQuarantine(path); // before LibTorch's unpickler sees the archive in this process
+        checkModelOnce(path, d.bytes); // before LibTorch's unpickler sees the archive in this process
     if (d.bytes.size() < 4 || d.bytes.compare(0, 2, "PK") != 0)
         throw Error(path + ": not a TorchScript archive (a TorchScript model is a zip file; this file does not start "
                            "with the zip signature). Export the model with torch.jit.script(model).save(path) or "

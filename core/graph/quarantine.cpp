@@ -15,7 +15,11 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
+#include <mutex>
 #include <new>
+#include <set>
+#include <utility>
 
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -116,6 +120,21 @@ void checkModelInQuarantine(const std::string &path, const QuarantineLimits &lim
         throw Error(errors);
     throw Error(path + ": the quarantined check refused the model (exit code " + std::to_string(child.exitCode()) +
                 (errors.empty() ? std::string() : ": " + errors) + ")");
+}
+
+void checkModelOnce(const std::string &path, const std::string &bytes)
+{
+    static std::mutex mutex;
+    static std::set<std::pair<std::size_t, std::size_t>> passed; // (size, hash) of contents that loaded
+    const std::pair<std::size_t, std::size_t> key{bytes.size(), std::hash<std::string>{}(bytes)};
+    {
+        const std::lock_guard<std::mutex> lock(mutex);
+        if (passed.count(key))
+            return;
+    }
+    checkModelInQuarantine(path);
+    const std::lock_guard<std::mutex> lock(mutex);
+    passed.insert(key);
 }
 
 namespace {

@@ -19,6 +19,11 @@ struct QuarantineLimits {
 // ../app/ beside it for the build tree).
 void checkModelInQuarantine(const std::string &path, const QuarantineLimits &limits = {});
 
+// The same for the file's contents `bytes` as this process read them, once per content: the same bytes that passed
+// before in this process (a comparison, a test suite or a reopened project load one model many times) are not
+// checked again.
+void checkModelOnce(const std::string &path, const std::string &bytes);
+
 // Whether Model::load checks in quarantine first. The checker itself turns it off (it is the quarantine).
 void setModelQuarantine(bool enabled);
 bool modelQuarantine();
