@@ -5,6 +5,7 @@
 #include "data/dataset.h"
 #include "error.h"
 #include "graph/model.h"
+#include "graph/onnximport.h"
 #include "hardware/processorpreset.h"
 #include "io/project.h"
 #include "tune/recipe.h"
@@ -698,12 +699,16 @@ QStringList writeExport(const QString &outPath, const Setup &s, const CaptureRes
     for (const QString &target : {outInfo.absoluteFilePath(), jsonPath, csvPath})
         if (target == input)
             throw Error(target.toStdString() + ": refusing to overwrite the input model; choose another -o");
-    if (!outPath.endsWith(QLatin1String(".pt")) && !outPath.endsWith(QLatin1String(".pth")))
-        throw UsageError{QStringLiteral("-o %1: the output must end in .pt (OUT.json and OUT.csv are written next to it)").arg(outPath)};
+    const bool onnx = outPath.endsWith(QLatin1String(".onnx"));
+    if (!onnx && !outPath.endsWith(QLatin1String(".pt")) && !outPath.endsWith(QLatin1String(".pth")))
+        throw UsageError{QStringLiteral("-o %1: the output must end in .pt or .onnx (OUT.json and OUT.csv are written next to it)").arg(outPath)};
     const QJsonObject measuredOn = s.data ? report::datasetJson(s.info) : QJsonObject();
     const auto thresholds = s.model->thresholds();
-    s.model->exportThresholded(outInfo.absoluteFilePath().toStdString(),
-                               report::exportMetadata(*s.model, thresholds, channelThresholds, recipe, measured, measuredOn));
+    const std::string metadata = report::exportMetadata(*s.model, thresholds, channelThresholds, recipe, measured, measuredOn);
+    if (onnx)
+        exportThresholdedOnnx(*s.model, outInfo.absoluteFilePath().toStdString(), metadata);
+    else
+        s.model->exportThresholded(outInfo.absoluteFilePath().toStdString(), metadata);
     reportJson.insert(QStringLiteral("export"), QJsonObject{{QStringLiteral("model"), outInfo.absoluteFilePath()},
                                                             {QStringLiteral("report"), jsonPath},
                                                             {QStringLiteral("csv"), csvPath}});
@@ -885,8 +890,8 @@ int cmdExport(const QCommandLineParser &p, const Options &o, const Command &c, P
     if (!has(p, o.output))
         throw UsageError{QStringLiteral("export needs -o OUT.pt")};
     const QString outPath = p.value(o.output);
-    if (!outPath.endsWith(QLatin1String(".pt")) && !outPath.endsWith(QLatin1String(".pth")))
-        throw UsageError{QStringLiteral("-o %1: the output must end in .pt (OUT.json and OUT.csv are written next to it)").arg(outPath)};
+    if (!outPath.endsWith(QLatin1String(".pt")) && !outPath.endsWith(QLatin1String(".pth")) && !outPath.endsWith(QLatin1String(".onnx")))
+        throw UsageError{QStringLiteral("-o %1: the output must end in .pt or .onnx (OUT.json and OUT.csv are written next to it)").arg(outPath)};
     Setup s = prepare(p, o, c, progress);
     QJsonObject channels;
     const QString thresholdsFrom = applyThresholdsFrom(p, o, s, &channels);
@@ -946,7 +951,7 @@ int run(const QStringList &arguments)
     const QCommandLineOption help{{QStringLiteral("h"), QStringLiteral("help")}, QStringLiteral("Show this help.")};
     parser.addOption(help);
     addOptions(parser, o, name);
-    parser.addPositionalArgument(QStringLiteral("MODEL"), QStringLiteral("TorchScript model (.pt)."), QStringLiteral("[MODEL]"));
+    parser.addPositionalArgument(QStringLiteral("MODEL"), QStringLiteral("TorchScript (.pt) or ONNX (.onnx) model."), QStringLiteral("[MODEL]"));
     if (command->dataArgument > 0)
         parser.addPositionalArgument(QStringLiteral("DATA"), QStringLiteral("Dataset file or folder."), QStringLiteral("[DATA]"));
     QStringList args = arguments;
