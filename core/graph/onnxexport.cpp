@@ -20,6 +20,8 @@
 #include <torch/csrc/jit/ir/constants.h>
 
 #include <limits>
+#include <map>
+#include <sstream>
 
 namespace sparsity {
 

@@ -215,12 +215,6 @@ Scope scopeOf(const std::string &nodeName)
     return s;
 }
 
-std::string lowerCase(std::string s)
-{
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-    return s;
-}
-
 // Names the site or layer an ONNX node became, in the engine's TorchScript convention: the module path for an
 // activation module (a scope holding that one operator) or a layer, path + "." + op for a functional activation
 // inside a larger module, the lower-case op at top level.
@@ -276,13 +270,19 @@ onnx::ModelProto parseAndCheck(const std::string &path)
         throw Error(path + ": not a valid ONNX model (the protobuf cannot be parsed; the file may be truncated or not ONNX)");
     if (!model.has_graph() || model.graph().node_size() == 0)
         throw Error(path + ": the ONNX model holds no graph (the file may be truncated)");
+    return model;
+}
+
+// After the initializers are read (a missing external-data file gets our own message first): the checker, given
+// the file so that it resolves external data next to it.
+void check(const std::string &path)
+{
     try {
-        onnx::checker::check_model(model);
+        onnx::checker::check_model(path);
     } catch (const std::exception &e) {
         throw Error(path + ": the ONNX checker rejects the model (" + std::string(e.what()).substr(0, 400) +
                     "); the file may be truncated or damaged");
     }
-    return model;
 }
 
 int defaultOpset(const onnx::ModelProto &model)
@@ -311,6 +311,7 @@ std::string importOnnxAsTorchScript(const std::string &path)
     const std::string dir = directoryOf(path);
     for (const auto &t : graph.initializer())
         ctx.statics[t.name()] = tensorFromProto(t, dir, path);
+    check(path);
     std::vector<const onnx::ValueInfoProto *> inputs;
     for (const auto &in : graph.input())
         if (!ctx.statics.count(in.name()))
