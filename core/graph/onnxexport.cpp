@@ -419,8 +419,10 @@ void Exporter::node(Node *n)
                 auto s = sizes_.find(v);
                 if (s != sizes_.end() && s->second.first == n->input(0) && s->second.second == std::int64_t(shape.size()))
                     shape.push_back(0); // ONNX: copy this dimension from the input
+                else if (auto c = constants_.find(v); c != constants_.end() && c->second.isInt())
+                    shape.push_back(c->second.toInt());
                 else
-                    shape.push_back(constant(v->node(), 0).toInt());
+                    fail(n, "a shape computed at run time");
             }
         emit("Reshape", {tensor(n->input(0)), ints(shape, "shape")}, out(n));
     } else if (k == "aten::view_as" || k == "aten::reshape_as") {
