@@ -50,9 +50,9 @@ QString joined(const std::vector<std::string> &v)
     return l.join(QLatin1Char(' '));
 }
 
-// cv::dnn's output for one image of the batch.
-std::vector<float> openCvOutput(const QString &path, const Batch &b, int image)
-{
+// cv::dnn's output for one image of the batch; empty (with the reason in `error`) when cv::dnn refuses the file.
+std::vector<float> openCvOutput(const QString &path, const Batch &b, int image, QString *error = nullptr)
+try {
     cv::dnn::Net net = cv::dnn::readNetFromONNX(path.toStdString());
     const int sizes[] = {1, b.c, b.h, b.w};
     const std::size_t plane = std::size_t(b.c * b.h * b.w);
@@ -61,6 +61,10 @@ std::vector<float> openCvOutput(const QString &path, const Batch &b, int image)
     const cv::Mat out = net.forward();
     const float *p = out.ptr<float>();
     return std::vector<float>(p, p + out.total());
+} catch (const cv::Exception &e) {
+    if (error)
+        *error = QString::fromStdString(e.what());
+    return {};
 }
 
 } // namespace
@@ -119,7 +123,9 @@ private Q_SLOTS:
         QCOMPARE(shape.front(), std::int64_t(2));
         const std::size_t per = ours.size() / 2;
         for (int image = 0; image < 2; ++image) {
-            const auto reference = openCvOutput(path(file), batches[0], image);
+            QString error;
+            const auto reference = openCvOutput(path(file), batches[0], image, &error);
+            QVERIFY2(error.isEmpty(), qPrintable(error));
             QCOMPARE(reference.size(), per);
             double maxDiff = 0.0, maxRef = 0.0;
             for (std::size_t i = 0; i < per; ++i) {
@@ -318,7 +324,9 @@ private Q_SLOTS:
             QVERIFY2(maxDiff <= 1e-4 * std::max(maxRef, 1e-3), qPrintable(QStringLiteral("%1: max |engine - export| = %2 of %3").arg(QString::fromUtf8(what)).arg(maxDiff).arg(maxRef)));
         };
         for (int image = 0; image < 2; ++image) {
-            const auto reference = openCvOutput(out, batches[0], image);
+            QString error;
+            const auto reference = openCvOutput(out, batches[0], image, &error);
+            QVERIFY2(error.isEmpty(), qPrintable(error));
             QCOMPARE(reference.size(), per);
             compare(reference, per * std::size_t(image), "cv::dnn");
         }
