@@ -501,6 +501,22 @@ void exportThresholdedOnnx(const Model &model, const std::string &outPath, const
         for (auto b : copy.named_buffers(true))
             b.value.copy_(source.at("buffer:" + b.name));
     }
+    // The outputs' shapes for the graph's output types (the checker wants them): one plain forward pass.
+    std::vector<std::vector<std::int64_t>> outputShapes;
+    if (d->inputShape.size() == 3) {
+        c10::InferenceMode guard;
+        const c10::IValue result = copy.forward({torch::zeros({1, d->inputShape[0], d->inputShape[1], d->inputShape[2]})});
+        std::vector<c10::IValue> items;
+        if (result.isTensor())
+            items.push_back(result);
+        else if (result.isTuple())
+            items = result.toTupleRef().elements().vec();
+        else if (result.isGenericDict())
+            for (const auto &entry : result.toGenericDict())
+                items.push_back(entry.value());
+        for (const auto &item : items)
+            outputShapes.push_back(item.isTensor() ? item.toTensor().sizes().vec() : std::vector<std::int64_t>{});
+    }
     auto g = graph::prepareForwardGraph(copy);
     const auto found = graph::findActivationSites(*g);
     if (int(found.size()) != d->activationSiteCount)
@@ -567,7 +583,8 @@ void exportThresholdedOnnx(const Model &model, const std::string &outPath, const
     } else {
         outputs.emplace_back("output", result);
     }
-    for (const auto &[name, value] : outputs) {
+    for (std::size_t k = 0; k < outputs.size(); ++k) {
+        const auto &[name, value] = outputs[k];
         auto *id = graph->add_node();
         id->set_op_type("Identity");
         id->set_name("/" + name + "/Identity");
@@ -576,6 +593,12 @@ void exportThresholdedOnnx(const Model &model, const std::string &outPath, const
         auto *o = graph->add_output();
         o->set_name(name);
         o->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+        auto *shape = o->mutable_type()->mutable_tensor_type()->mutable_shape();
+        if (k < outputShapes.size() && !outputShapes[k].empty()) {
+            shape->add_dim()->set_dim_param("batch");
+            for (std::size_t i = 1; i < outputShapes[k].size(); ++i)
+                shape->add_dim()->set_dim_value(outputShapes[k][i]);
+        }
     }
 
     // Metadata: the caller's (recipe, measured figures), the thresholds, and the names of sites and layers.
