@@ -125,6 +125,8 @@ private Q_SLOTS:
         for (int image = 0; image < 2; ++image) {
             QString error;
             const auto reference = openCvOutput(path(file), batches[0], image, &error);
+            if (error.contains(QLatin1String("parseClip")))
+                QSKIP("OpenCV 4.6's cv::dnn reads Clip (ReLU6) only with attribute bounds (opset < 11): no independent reference");
             QVERIFY2(error.isEmpty(), qPrintable(error));
             QCOMPARE(reference.size(), per);
             double maxDiff = 0.0, maxRef = 0.0;
@@ -326,6 +328,8 @@ private Q_SLOTS:
         for (int image = 0; image < 2; ++image) {
             QString error;
             const auto reference = openCvOutput(out, batches[0], image, &error);
+            if (error.contains(QLatin1String("parseClip")))
+                QSKIP("OpenCV 4.6's cv::dnn reads Clip (ReLU6) only with attribute bounds (opset < 11): no independent reference");
             QVERIFY2(error.isEmpty(), qPrintable(error));
             QCOMPARE(reference.size(), per);
             compare(reference, per * std::size_t(image), "cv::dnn");

@@ -222,6 +222,10 @@ void Exporter::conv(Node *n, bool transposed, Value *bias, const std::vector<std
     if (!constants_.count(bias) || !constants_[bias].isNone())
         inputs.push_back(tensor(bias));
     auto *p = emit(transposed ? "ConvTranspose" : "Conv", inputs, out(n), nodeName(n, transposed ? "ConvTranspose" : "Conv"));
+    // Optional in ONNX, required by some runtimes (cv::dnn 4.6).
+    const c10::IValue w = constant(n, 1);
+    if (w.isTensor() && w.toTensor().dim() == 4)
+        attr(p, "kernel_shape", std::vector<std::int64_t>{w.toTensor().size(2), w.toTensor().size(3)});
     attr(p, "strides", pair(stride));
     attr(p, "pads", twice(padding));
     attr(p, "dilations", pair(dilation));
