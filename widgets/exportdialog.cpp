@@ -23,7 +23,7 @@ ExportDialog::ExportDialog(Session *doc, QWidget *parent, std::function<std::vec
 {
     setWindowTitle(tr("Export Tuned Model"));
     auto *intro = new QLabel(tr("Writes the current thresholds (and the fine-tuned weights after a training run) as a "
-                                "standalone TorchScript model, with a JSON report and a per-site CSV next to it."),
+                                "standalone TorchScript (.pt) or ONNX (.onnx) model, with a JSON report and a per-site CSV next to it."),
                              this);
     intro->setWordWrap(true);
     auto *browse = new QPushButton(tr("Browse…"), this);
@@ -63,9 +63,10 @@ QString ExportDialog::resultText() const { return result_->text(); }
 
 void ExportDialog::browse()
 {
-    const QString p = QFileDialog::getSaveFileName(this, tr("Export Tuned Model"), path(), tr("TorchScript models (*.pt)"));
+    const QString p = QFileDialog::getSaveFileName(this, tr("Export Tuned Model"), path(),
+                                                   tr("TorchScript models (*.pt);;ONNX models (*.onnx)"));
     if (!p.isEmpty())
-        setPath(p.endsWith(QLatin1String(".pt")) ? p : p + QStringLiteral(".pt"));
+        setPath(p.endsWith(QLatin1String(".pt")) || p.endsWith(QLatin1String(".onnx")) ? p : p + QStringLiteral(".pt"));
 }
 
 bool ExportDialog::exportNow(QString *error)

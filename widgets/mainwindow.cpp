@@ -461,7 +461,7 @@ void MainWindow::openModelDialog()
         return;
     WindowSettings settings;
     const QString path = QFileDialog::getOpenFileName(this, tr("Open Model"), settings.directory(),
-                                                      tr("TorchScript models (*.pt *.pth *.ts);;All files (*)"));
+                                                      tr("Models (*.pt *.pth *.ts *.onnx);;All files (*)"));
     if (path.isEmpty())
         return;
     settings.setDirectory(QFileInfo(path).absolutePath());
@@ -602,7 +602,8 @@ void MainWindow::dropEvent(QDropEvent *event)
     if (info.isDir())
         openDatasetDialog(path);
     else if (info.suffix().compare(QLatin1String("pt"), Qt::CaseInsensitive) == 0 ||
-             info.suffix().compare(QLatin1String("pth"), Qt::CaseInsensitive) == 0) {
+             info.suffix().compare(QLatin1String("pth"), Qt::CaseInsensitive) == 0 ||
+             info.suffix().compare(QLatin1String("onnx"), Qt::CaseInsensitive) == 0) {
         if (maybeSave())
             openModelFile(path);
     }

@@ -42,7 +42,7 @@ int run(const QStringList &arguments)
     const QCommandLineOption help{{QStringLiteral("h"), QStringLiteral("help")}, QStringLiteral("Show this help.")};
     parser.addOption(help);
     addOptions(parser, o, name);
-    parser.addPositionalArgument(QStringLiteral("MODEL"), QStringLiteral("TorchScript model (.pt)."), QStringLiteral("[MODEL]"));
+    parser.addPositionalArgument(QStringLiteral("MODEL"), QStringLiteral("TorchScript (.pt) or ONNX (.onnx) model."), QStringLiteral("[MODEL]"));
     if (command->dataArgument > 0)
         parser.addPositionalArgument(QStringLiteral("DATA"), QStringLiteral("Dataset file or folder."), QStringLiteral("[DATA]"));
     QStringList args = arguments;

@@ -43,8 +43,8 @@ int cmdTrain(const QCommandLineParser &p, const Options &o, const Command &c, Pr
     const QString checkpointDir = has(p, o.checkpoints)
                                       ? p.value(o.checkpoints)
                                       : QFileInfo(s.project.modelPath).completeBaseName() + QStringLiteral("-checkpoints");
-    if (has(p, o.output) && !p.value(o.output).endsWith(QLatin1String(".pt")))
-        throw UsageError{QStringLiteral("-o %1: the output must end in .pt").arg(p.value(o.output))};
+    if (has(p, o.output) && !p.value(o.output).endsWith(QLatin1String(".pt")) && !p.value(o.output).endsWith(QLatin1String(".onnx")))
+        throw UsageError{QStringLiteral("-o %1: the output must end in .pt or .onnx").arg(p.value(o.output))};
     const std::vector<RolePath> inputs = inputFiles(p, o, s);
     if (has(p, o.output))
         exportPaths(p.value(o.output), inputs); // refuses an output that is an input before hours of training
@@ -139,10 +139,10 @@ int cmdCompare(const QCommandLineParser &p, const Options &o, const Command &c, 
 int cmdExport(const QCommandLineParser &p, const Options &o, const Command &c, Progress &progress)
 {
     if (!has(p, o.output))
-        throw UsageError{QStringLiteral("export needs -o OUT.pt")};
+        throw UsageError{QStringLiteral("export needs -o OUT.pt (or OUT.onnx)")};
     const QString outPath = p.value(o.output);
-    if (!outPath.endsWith(QLatin1String(".pt")) && !outPath.endsWith(QLatin1String(".pth")))
-        throw UsageError{QStringLiteral("-o %1: the output must end in .pt (OUT.json and OUT.csv are written next to it)").arg(outPath)};
+    if (!outPath.endsWith(QLatin1String(".pt")) && !outPath.endsWith(QLatin1String(".pth")) && !outPath.endsWith(QLatin1String(".onnx")))
+        throw UsageError{QStringLiteral("-o %1: the output must end in .pt or .onnx (OUT.json and OUT.csv are written next to it)").arg(outPath)};
     Setup s = prepare(p, o, c, progress);
     const std::vector<RolePath> inputs = inputFiles(p, o, s);
     exportPaths(outPath, inputs); // before the measurement: an output that is an input is refused at once

@@ -1,4 +1,5 @@
 #include "graph/model_p.h"
+#include "graph/onnximport.h"
 
 #include "error.h"
 #include "graph/quarantine.h"
@@ -249,9 +250,15 @@ std::shared_ptr<Model> Model::load(const std::string &path)
     std::shared_ptr<Model> model(new Model());
     Impl &d = *model->d;
     d.path = path;
-    d.bytes = readBoundedText(path, limits::kModelFileBytes, "model");
-    if (modelQuarantine() && d.bytes.size() >= 4 && d.bytes.compare(0, 2, "PK") == 0)
-        checkModelOnce(path, d.bytes); // before LibTorch's unpickler sees the archive in this process
+    if (isOnnxPath(path)) {
+        // An ONNX model is rebuilt as TorchScript by our own importer (no pickles); from here on both formats
+        // take the same path.
+        d.bytes = importOnnxAsTorchScript(path);
+    } else {
+        d.bytes = readBoundedText(path, limits::kModelFileBytes, "model");
+        if (modelQuarantine() && d.bytes.size() >= 4 && d.bytes.compare(0, 2, "PK") == 0)
+            checkModelOnce(path, d.bytes); // before LibTorch's unpickler sees the archive in this process
+    }
     if (d.bytes.size() < 4 || d.bytes.compare(0, 2, "PK") != 0)
         throw Error(path + ": not a TorchScript archive (a TorchScript model is a zip file; this file does not start "
                            "with the zip signature). Export the model with torch.jit.script(model).save(path) or "

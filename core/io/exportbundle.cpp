@@ -2,6 +2,7 @@
 
 #include "error.h"
 #include "graph/model.h"
+#include "graph/onnximport.h"
 #include "io/report.h"
 
 #include <QFileInfo>
@@ -12,8 +13,10 @@ namespace sparsity {
 ExportPaths exportPaths(const QString &outPath, const std::vector<RolePath> &inputs)
 {
     const QFileInfo outInfo(outPath);
-    if (outInfo.suffix() != QLatin1String("pt") && outInfo.suffix() != QLatin1String("pth"))
-        throw Error(outPath.toStdString() + ": the exported model must end in .pt (OUT.json and OUT.csv go next to it)");
+    if (outInfo.suffix() != QLatin1String("pt") && outInfo.suffix() != QLatin1String("pth") &&
+        outInfo.suffix() != QLatin1String("onnx"))
+        throw Error(outPath.toStdString() +
+                    ": the exported model must end in .pt or .onnx (OUT.json and OUT.csv go next to it)");
     const QString base = outInfo.absolutePath() + QLatin1Char('/') + outInfo.completeBaseName();
     const ExportPaths paths{outInfo.absoluteFilePath(), base + QStringLiteral(".json"), base + QStringLiteral(".csv")};
     checkOutputPaths({{paths.model.toStdString(), "exported model"},
@@ -28,9 +31,12 @@ ExportPaths writeExportBundle(const QString &outPath, Model &model, const Export
     std::vector<RolePath> inputs = content.inputs;
     inputs.push_back({model.path(), "model"});
     const ExportPaths paths = exportPaths(outPath, inputs); // again just before writing: the files may have changed
-    model.exportThresholded(paths.model.toStdString(),
-                            report::exportMetadata(model, content.thresholds, content.channelThresholds, content.recipe,
-                                                   content.measured, content.measuredOn));
+    const std::string metadata = report::exportMetadata(model, content.thresholds, content.channelThresholds,
+                                                        content.recipe, content.measured, content.measuredOn);
+    if (isOnnxPath(paths.model.toStdString()))
+        exportThresholdedOnnx(model, paths.model.toStdString(), metadata);
+    else
+        model.exportThresholded(paths.model.toStdString(), metadata);
     QJsonObject r = content.report;
     r.insert(QStringLiteral("export"), QJsonObject{{QStringLiteral("model"), paths.model},
                                                    {QStringLiteral("report"), paths.report},

@@ -12,7 +12,8 @@ namespace sparsity {
 class Model;
 struct CaptureResult;
 
-// The three files of an export: OUT.pt (thresholded TorchScript), OUT.json (the report) and OUT.csv (per site).
+// The three files of an export: OUT.pt (thresholded TorchScript) or OUT.onnx (thresholded ONNX), OUT.json (the
+// report) and OUT.csv (per site).
 struct ExportPaths {
     QString model, report, csv; // absolute
 };

@@ -1,0 +1,632 @@
+// ONNX out: a tuned model written as an ONNX ModelProto (opset 13) from its inlined TorchScript forward graph.
+// Torch 1.13's C++ API has no ONNX exporter, so the aten ops of the engine's graphs (TorchScript exports of CNN
+// classifiers and segmenters, and our own ONNX imports) are translated here one by one. A thresholded site gets
+// ONNX's ThresholdedRelu (y = x if x > alpha else 0, aten::threshold's semantics) after its activation; per-channel
+// thresholds use standard ops (see thresholdChannels).
+#include "graph/model_p.h"
+#include "graph/onnximport.h"
+#include "graph/onnximport_p.h"
+
+#include "error.h"
+
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSaveFile>
+
+#include <onnx/checker.h>
+
+#include <torch/csrc/jit/ir/constants.h>
+
+#include <limits>
+#include <map>
+#include <sstream>
+
+namespace sparsity {
+
+using torch::jit::Node;
+using torch::jit::Value;
+
+namespace {
+
+constexpr int kOpset = 13;
+
+// A site name as a torch.onnx.export-style node scope ("layer1.0.relu" -> "/layer1/0/relu"), so that importing
+// the file again names the site the same way.
+std::string scopeName(const std::string &name)
+{
+    std::string out = "/";
+    for (char c : name)
+        out.push_back(c == '.' ? '/' : c);
+    return out;
+}
+
+
+class Exporter {
+public:
+    Exporter(const std::string &path, const torch::jit::Module &root, onnx::GraphProto &graph) : path_(path), root_(root), g_(graph) {}
+
+    // Per activation site: the node whose output the engine thresholds, and the thresholds to bake in.
+    struct SiteThreshold {
+        std::string name;
+        float scalar = 0.0f;
+        std::vector<float> perChannel;
+        std::vector<std::int64_t> shape;
+    };
+    std::map<const Node *, SiteThreshold> thresholds;
+    std::map<const Node *, std::string> nodeNames; // ONNX node names for sites and layers
+
+    void input(Value *v, const std::string &name) { names_[v] = name; }
+
+    void block(torch::jit::Block *b)
+    {
+        for (Node *n : b->nodes())
+            node(n);
+    }
+
+    std::string tensor(Value *v)
+    {
+        if (auto it = names_.find(v); it != names_.end())
+            return it->second;
+        auto c = constants_.find(v);
+        if (c != constants_.end() && c->second.isTensor())
+            return names_[v] = initializer(c->second.toTensor(), attrPaths_.count(v) ? attrPaths_[v] : "const");
+        if (c != constants_.end() && (c->second.isDouble() || c->second.isInt()))
+            return names_[v] = initializer(at::scalar_tensor(c->second.toScalar(), at::kFloat), "scalar");
+        fail(v->node(), "an input that is neither a tensor computed by the graph nor a constant");
+    }
+
+private:
+    const std::string &path_;
+    const torch::jit::Module &root_;
+    onnx::GraphProto &g_;
+    std::map<const Value *, std::string> names_;
+    std::map<const Value *, c10::IValue> constants_;
+    std::map<const Value *, std::string> attrPaths_;
+    std::map<const Value *, std::pair<const Value *, std::int64_t>> sizes_; // aten::size(x, d)
+    std::map<const Value *, std::vector<Value *>> lists_;
+    std::map<std::string, int> used_;
+
+    [[noreturn]] void fail(const Node *n, const std::string &what) const
+    {
+        throw Error(path_ + ": cannot export " + std::string(n->kind().toQualString()) + " to ONNX: " + what);
+    }
+
+    std::string unique(const std::string &base)
+    {
+        const int k = used_[base]++;
+        return k == 0 ? base : base + "_" + std::to_string(k);
+    }
+
+    std::string initializer(const at::Tensor &t, const std::string &base)
+    {
+        const at::Tensor c = t.detach().contiguous();
+        auto *p = g_.add_initializer();
+        p->set_name(unique(base));
+        for (auto d : c.sizes())
+            p->add_dims(d);
+        if (c.scalar_type() == at::kLong) {
+            p->set_data_type(onnx::TensorProto::INT64);
+            p->set_raw_data(c.data_ptr(), std::size_t(c.numel()) * 8);
+        } else {
+            const at::Tensor f = c.to(at::kFloat).contiguous();
+            p->set_data_type(onnx::TensorProto::FLOAT);
+            p->set_raw_data(f.data_ptr(), std::size_t(f.numel()) * 4);
+        }
+        return p->name();
+    }
+    std::string ints(const std::vector<std::int64_t> &v, const std::string &base) { return initializer(at::tensor(v, at::kLong), base); }
+
+    onnx::NodeProto *emit(const std::string &op, const std::vector<std::string> &inputs, const std::string &output, const std::string &name = {})
+    {
+        auto *p = g_.add_node();
+        p->set_op_type(op);
+        p->set_name(name.empty() ? unique("/" + op) : name);
+        for (const auto &i : inputs)
+            p->add_input(i);
+        p->add_output(output);
+        return p;
+    }
+    static void attr(onnx::NodeProto *p, const char *name, const std::vector<std::int64_t> &v)
+    {
+        auto *a = p->add_attribute();
+        a->set_name(name);
+        a->set_type(onnx::AttributeProto::INTS);
+        for (auto x : v)
+            a->add_ints(x);
+    }
+    static void attr(onnx::NodeProto *p, const char *name, std::int64_t v)
+    {
+        auto *a = p->add_attribute();
+        a->set_name(name);
+        a->set_type(onnx::AttributeProto::INT);
+        a->set_i(v);
+    }
+    static void attrF(onnx::NodeProto *p, const char *name, double v)
+    {
+        auto *a = p->add_attribute();
+        a->set_name(name);
+        a->set_type(onnx::AttributeProto::FLOAT);
+        a->set_f(float(v));
+    }
+    static void attrS(onnx::NodeProto *p, const char *name, const std::string &v)
+    {
+        auto *a = p->add_attribute();
+        a->set_name(name);
+        a->set_type(onnx::AttributeProto::STRING);
+        a->set_s(v);
+    }
+
+    c10::IValue constant(Node *n, int i)
+    {
+        auto it = constants_.find(n->input(std::size_t(i)));
+        if (it == constants_.end())
+            fail(n, "input " + std::to_string(i) + " is computed at run time; it must be a constant");
+        return it->second;
+    }
+    std::vector<std::int64_t> intList(Node *n, int i)
+    {
+        const c10::IValue v = constant(n, i);
+        if (v.isInt())
+            return {v.toInt()};
+        if (!v.isIntList())
+            fail(n, "input " + std::to_string(i) + " is not a list of integers");
+        return v.toIntVector();
+    }
+    static std::vector<std::int64_t> twice(std::vector<std::int64_t> v, std::size_t n = 2)
+    {
+        if (v.size() == 1)
+            v.assign(n, v[0]);
+        std::vector<std::int64_t> out = v;
+        out.insert(out.end(), v.begin(), v.end());
+        return out;
+    }
+    static std::vector<std::int64_t> pair(std::vector<std::int64_t> v) { return v.size() == 1 ? std::vector<std::int64_t>{v[0], v[0]} : v; }
+
+    std::string out(Node *n, std::size_t i = 0)
+    {
+        const std::string name = "t" + std::to_string(n->output(i)->unique());
+        names_[n->output(i)] = name;
+        return name;
+    }
+    void alias(Value *to, Value *from)
+    {
+        if (auto it = names_.find(from); it != names_.end())
+            names_[to] = it->second;
+        if (auto it = constants_.find(from); it != constants_.end())
+            constants_[to] = it->second;
+        if (auto it = lists_.find(from); it != lists_.end())
+            lists_[to] = it->second;
+        if (auto it = sizes_.find(from); it != sizes_.end())
+            sizes_[to] = it->second;
+    }
+    std::string nodeName(Node *n, const std::string &op)
+    {
+        auto it = nodeNames.find(n);
+        return it == nodeNames.end() ? std::string() : it->second + "/" + op;
+    }
+
+    void node(Node *n);
+    void conv(Node *n, bool transposed, Value *bias, const std::vector<std::int64_t> &stride, const std::vector<std::int64_t> &padding,
+              const std::vector<std::int64_t> &dilation, const std::vector<std::int64_t> &outputPadding, std::int64_t groups);
+    void resize(Node *n, const std::string &mode, const std::string &coordinates);
+    void threshold(Node *n);
+};
+
+void Exporter::conv(Node *n, bool transposed, Value *bias, const std::vector<std::int64_t> &stride,
+                    const std::vector<std::int64_t> &padding, const std::vector<std::int64_t> &dilation,
+                    const std::vector<std::int64_t> &outputPadding, std::int64_t groups)
+{
+    std::vector<std::string> inputs{tensor(n->input(0)), tensor(n->input(1))};
+    if (!constants_.count(bias) || !constants_[bias].isNone())
+        inputs.push_back(tensor(bias));
+    auto *p = emit(transposed ? "ConvTranspose" : "Conv", inputs, out(n), nodeName(n, transposed ? "ConvTranspose" : "Conv"));
+    // Optional in ONNX, required by some runtimes (cv::dnn 4.6).
+    const c10::IValue w = constant(n, 1);
+    if (w.isTensor() && w.toTensor().dim() == 4)
+        attr(p, "kernel_shape", std::vector<std::int64_t>{w.toTensor().size(2), w.toTensor().size(3)});
+    attr(p, "strides", pair(stride));
+    attr(p, "pads", twice(padding));
+    attr(p, "dilations", pair(dilation));
+    attr(p, "group", groups);
+    if (transposed && !outputPadding.empty())
+        attr(p, "output_padding", pair(outputPadding));
+}
+
+void Exporter::resize(Node *n, const std::string &mode, const std::string &coordinates)
+{
+    // sizes = shape(x)[0:2] ++ [H, W]: the batch and channel count stay those of the input.
+    const std::string x = tensor(n->input(0)), shape = unique("/Shape");
+    emit("Shape", {x}, shape);
+    const std::string head = unique("/Slice");
+    emit("Slice", {shape, ints({0}, "zero"), ints({2}, "two")}, head);
+    const std::string sizes = unique("/Concat");
+    attr(emit("Concat", {head, ints(pair(intList(n, 1)), "size")}, sizes), "axis", std::int64_t(0));
+    auto *p = emit("Resize", {x, "", "", sizes}, out(n));
+    attrS(p, "mode", mode);
+    attrS(p, "coordinate_transformation_mode", coordinates);
+    if (mode == "nearest")
+        attrS(p, "nearest_mode", "floor");
+}
+
+// After a site's activation: its threshold. A scalar t is ThresholdedRelu(alpha = t); per channel,
+// y = x * Cast(Greater(x, t_c), float), the engine's own x * (x > t_c).
+void Exporter::threshold(Node *n)
+{
+    auto it = thresholds.find(n);
+    if (it == thresholds.end())
+        return;
+    const auto &t = it->second;
+    const std::string x = names_.at(n->output());
+    const std::string base = scopeName(t.name) + "_threshold/";
+    const std::string y = unique(x + "_thresholded");
+    if (t.perChannel.empty()) {
+        attrF(emit("ThresholdedRelu", {x}, y, base + "ThresholdedRelu"), "alpha", t.scalar);
+    } else {
+        std::vector<std::int64_t> view(t.shape.size(), 1);
+        view[0] = std::int64_t(t.perChannel.size());
+        const std::string tc = initializer(torch::tensor(t.perChannel).view(view), t.name + ".thresholds");
+        const std::string above = unique(x + "_above"), mask = unique(x + "_mask");
+        emit("Greater", {x, tc}, above, base + "Greater");
+        attr(emit("Cast", {above}, mask, base + "Cast"), "to", std::int64_t(onnx::TensorProto::FLOAT));
+        emit("Mul", {x, mask}, y, base + "Mul");
+    }
+    names_[n->output()] = y;
+}
+
+void Exporter::node(Node *n)
+{
+    const std::string k = n->kind().toQualString();
+    auto none = [&](int i) { return constants_.count(n->input(std::size_t(i))) && constants_[n->input(std::size_t(i))].isNone(); };
+    auto scalar = [&](int i) { return constant(n, i).toScalar().toDouble(); };
+    if (k == "prim::Constant") {
+        constants_[n->output()] = *torch::jit::toIValue(n->output());
+    } else if (k == "prim::GetAttr") {
+        const auto &field = n->s(c10::attr::name);
+        c10::IValue owner = n->input(0)->node()->kind() == c10::prim::Param ? root_._ivalue() : constant(n, 0);
+        if (!owner.isObject() || !owner.toObject()->type()->hasAttribute(field))
+            fail(n, "attribute '" + field + "' cannot be resolved");
+        constants_[n->output()] = owner.toObject()->getAttr(field);
+        const auto parent = attrPaths_.find(n->input(0));
+        attrPaths_[n->output()] = parent == attrPaths_.end() ? field : parent->second + "." + field;
+    } else if (k == "prim::ListConstruct" || k == "prim::TupleConstruct") {
+        lists_[n->output()] = std::vector<Value *>(n->inputs().begin(), n->inputs().end());
+        if (auto iv = torch::jit::toIValue(n->output()))
+            constants_[n->output()] = *iv;
+        else {
+            std::vector<std::int64_t> values;
+            bool allInts = true;
+            for (Value *v : n->inputs()) {
+                auto c = constants_.find(v);
+                allInts = allInts && c != constants_.end() && c->second.isInt();
+                if (allInts)
+                    values.push_back(c->second.toInt());
+            }
+            if (allInts && k == "prim::ListConstruct")
+                constants_[n->output()] = c10::IValue(values);
+        }
+    } else if (k == "prim::If") {
+        const c10::IValue cond = constant(n, 0);
+        if (!cond.isBool())
+            fail(n, "the branch condition is not a constant");
+        torch::jit::Block *taken = n->blocks()[cond.toBool() ? 0 : 1];
+        block(taken);
+        for (std::size_t i = 0; i < n->outputs().size(); ++i)
+            alias(n->output(i), taken->outputs()[i]);
+    } else if (k == "aten::size") {
+        sizes_[n->output()] = {n->input(0), constant(n, 1).toInt()};
+    } else if (k == "aten::dropout" || k == "aten::dropout_" || k == "aten::contiguous" || k == "aten::detach" ||
+               k == "aten::feature_dropout") {
+        alias(n->output(), n->input(0));
+    } else if (k == "aten::_convolution") {
+        conv(n, constant(n, 6).toBool(), n->input(2), intList(n, 3), intList(n, 4), intList(n, 5), intList(n, 7), constant(n, 8).toInt());
+    } else if (k == "aten::conv2d") {
+        conv(n, false, n->input(2), intList(n, 3), intList(n, 4), intList(n, 5), {}, constant(n, 6).toInt());
+    } else if (k == "aten::conv_transpose2d") {
+        conv(n, true, n->input(2), intList(n, 3), intList(n, 4), intList(n, 7), intList(n, 5), constant(n, 6).toInt());
+    } else if (k == "aten::batch_norm") {
+        const at::Tensor mean = constant(n, 3).toTensor();
+        const std::string w = none(1) ? initializer(at::ones_like(mean), "bn_scale") : tensor(n->input(1));
+        const std::string b = none(2) ? initializer(at::zeros_like(mean), "bn_bias") : tensor(n->input(2));
+        attrF(emit("BatchNormalization", {tensor(n->input(0)), w, b, tensor(n->input(3)), tensor(n->input(4))}, out(n)), "epsilon", scalar(7));
+    } else if (k == "aten::relu" || k == "aten::relu_") {
+        emit("Relu", {tensor(n->input(0))}, out(n), nodeName(n, "Relu"));
+    } else if (k == "aten::hardtanh" || k == "aten::hardtanh_" || k == "aten::relu6" || k == "aten::relu6_") {
+        const bool six = k.find("relu6") != std::string::npos;
+        emit("Clip", {tensor(n->input(0)), initializer(at::scalar_tensor(six ? 0.0 : scalar(1)), "clip_min"),
+                      initializer(at::scalar_tensor(six ? 6.0 : scalar(2)), "clip_max")},
+             out(n), nodeName(n, "Clip"));
+    } else if (k == "aten::clamp" || k == "aten::clamp_" || k == "aten::clamp_min" || k == "aten::clamp_min_") {
+        const bool hasMax = n->inputs().size() > 2 && !none(2);
+        emit("Clip", {tensor(n->input(0)), none(1) ? "" : initializer(at::scalar_tensor(scalar(1)), "clip_min"),
+                      hasMax ? initializer(at::scalar_tensor(scalar(2)), "clip_max") : ""},
+             out(n), nodeName(n, "Clip"));
+    } else if (k == "aten::threshold" || k == "aten::threshold_") {
+        if (scalar(2) != 0.0)
+            fail(n, "only a threshold that replaces by 0 has an ONNX equivalent (ThresholdedRelu)");
+        attrF(emit("ThresholdedRelu", {tensor(n->input(0))}, out(n), nodeName(n, "ThresholdedRelu")), "alpha", scalar(1));
+    } else if (k == "aten::leaky_relu" || k == "aten::leaky_relu_") {
+        attrF(emit("LeakyRelu", {tensor(n->input(0))}, out(n), nodeName(n, "LeakyRelu")), "alpha", scalar(1));
+    } else if (k == "aten::sigmoid" || k == "aten::sigmoid_") {
+        emit("Sigmoid", {tensor(n->input(0))}, out(n), nodeName(n, "Sigmoid"));
+    } else if (k == "aten::hardsigmoid" || k == "aten::hardswish" || k == "aten::hardsigmoid_" || k == "aten::hardswish_") {
+        const bool swish = k.find("swish") != std::string::npos;
+        const std::string x = tensor(n->input(0)), gate = swish ? unique(x + "_gate") : out(n);
+        auto *p = emit("HardSigmoid", {x}, gate, nodeName(n, "HardSigmoid"));
+        attrF(p, "alpha", 1.0 / 6.0);
+        attrF(p, "beta", 0.5);
+        if (swish) // HardSwish is opset 14; x * hardsigmoid(x) is the same function
+            emit("Mul", {x, gate}, out(n));
+    } else if (k == "aten::add" || k == "aten::add_" || k == "aten::sub" || k == "aten::sub_" || k == "aten::mul" ||
+               k == "aten::mul_" || k == "aten::div" || k == "aten::div_") {
+        const bool withAlpha = (k.find("add") != std::string::npos || k.find("sub") != std::string::npos) && n->inputs().size() > 2;
+        if (withAlpha && scalar(2) != 1.0)
+            fail(n, "an alpha other than 1");
+        if (k.find("div") != std::string::npos && n->inputs().size() > 2 && !none(2))
+            fail(n, "a rounding mode");
+        const std::string op = k.find("add") != std::string::npos ? "Add" : k.find("sub") != std::string::npos ? "Sub"
+                               : k.find("mul") != std::string::npos ? "Mul" : "Div";
+        emit(op, {tensor(n->input(0)), tensor(n->input(1))}, out(n));
+    } else if (k == "aten::cat") {
+        std::vector<std::string> parts;
+        for (Value *v : lists_.at(n->input(0)))
+            parts.push_back(tensor(v));
+        attr(emit("Concat", parts, out(n)), "axis", constant(n, 1).toInt());
+    } else if (k == "aten::max_pool2d") {
+        const auto kernel = pair(intList(n, 1));
+        const auto stride = intList(n, 2);
+        auto *p = emit("MaxPool", {tensor(n->input(0))}, out(n));
+        attr(p, "kernel_shape", kernel);
+        attr(p, "strides", stride.empty() ? kernel : pair(stride));
+        attr(p, "pads", twice(intList(n, 3)));
+        attr(p, "dilations", pair(intList(n, 4)));
+        attr(p, "ceil_mode", std::int64_t(constant(n, 5).toBool()));
+    } else if (k == "aten::avg_pool2d") {
+        const auto kernel = pair(intList(n, 1));
+        const auto stride = intList(n, 2);
+        auto *p = emit("AveragePool", {tensor(n->input(0))}, out(n));
+        attr(p, "kernel_shape", kernel);
+        attr(p, "strides", stride.empty() ? kernel : pair(stride));
+        attr(p, "pads", twice(intList(n, 3)));
+        attr(p, "ceil_mode", std::int64_t(constant(n, 4).toBool()));
+        attr(p, "count_include_pad", std::int64_t(constant(n, 5).toBool()));
+    } else if (k == "aten::adaptive_avg_pool2d") {
+        if (pair(intList(n, 1)) != std::vector<std::int64_t>{1, 1})
+            fail(n, "only a 1 x 1 output (global average pooling) has a plain ONNX equivalent");
+        emit("GlobalAveragePool", {tensor(n->input(0))}, out(n));
+    } else if (k == "aten::mean") {
+        auto *p = emit("ReduceMean", {tensor(n->input(0))}, out(n));
+        attr(p, "axes", intList(n, 1));
+        attr(p, "keepdims", std::int64_t(constant(n, 2).toBool()));
+    } else if (k == "aten::flatten") {
+        if (constant(n, 1).toInt() != 1 || constant(n, 2).toInt() != -1)
+            fail(n, "only flatten(x, 1) has an ONNX equivalent here");
+        attr(emit("Flatten", {tensor(n->input(0))}, out(n)), "axis", std::int64_t(1));
+    } else if (k == "aten::linear") {
+        std::vector<std::string> inputs{tensor(n->input(0)), tensor(n->input(1))};
+        if (!none(2))
+            inputs.push_back(tensor(n->input(2)));
+        attr(emit("Gemm", inputs, out(n), nodeName(n, "Gemm")), "transB", std::int64_t(1));
+    } else if (k == "aten::gt") {
+        emit("Greater", {tensor(n->input(0)), tensor(n->input(1))}, out(n));
+    } else if (k == "aten::to") {
+        attr(emit("Cast", {tensor(n->input(0))}, out(n)), "to", std::int64_t(onnx::TensorProto::FLOAT));
+    } else if (k == "aten::matmul") {
+        emit("MatMul", {tensor(n->input(0)), tensor(n->input(1))}, out(n));
+    } else if (k == "aten::reshape" || k == "aten::view") {
+        std::vector<std::int64_t> shape;
+        if (auto c = constants_.find(n->input(1)); c != constants_.end())
+            shape = c->second.toIntVector();
+        else
+            for (Value *v : lists_.at(n->input(1))) {
+                auto s = sizes_.find(v);
+                if (s != sizes_.end() && s->second.first == n->input(0) && s->second.second == std::int64_t(shape.size()))
+                    shape.push_back(0); // ONNX: copy this dimension from the input
+                else if (auto c = constants_.find(v); c != constants_.end() && c->second.isInt())
+                    shape.push_back(c->second.toInt());
+                else
+                    fail(n, "a shape computed at run time");
+            }
+        emit("Reshape", {tensor(n->input(0)), ints(shape, "shape")}, out(n));
+    } else if (k == "aten::view_as" || k == "aten::reshape_as") {
+        const std::string shape = unique("/Shape");
+        emit("Shape", {tensor(n->input(1))}, shape);
+        emit("Reshape", {tensor(n->input(0)), shape}, out(n));
+    } else if (k == "aten::permute") {
+        attr(emit("Transpose", {tensor(n->input(0))}, out(n)), "perm", intList(n, 1));
+    } else if (k == "aten::t") {
+        attr(emit("Transpose", {tensor(n->input(0))}, out(n)), "perm", std::vector<std::int64_t>{1, 0});
+    } else if (k == "aten::squeeze" || k == "aten::unsqueeze") {
+        std::vector<std::string> inputs{tensor(n->input(0))};
+        if (n->inputs().size() > 1)
+            inputs.push_back(ints(intList(n, 1), "axes"));
+        emit(k == "aten::squeeze" ? "Squeeze" : "Unsqueeze", inputs, out(n));
+    } else if (k == "aten::softmax") {
+        attr(emit("Softmax", {tensor(n->input(0))}, out(n)), "axis", constant(n, 1).toInt());
+    } else if (k == "aten::upsample_bilinear2d") {
+        resize(n, "linear", constant(n, 2).toBool() ? "align_corners" : "pytorch_half_pixel");
+    } else if (k == "aten::upsample_nearest2d") {
+        resize(n, "nearest", "asymmetric");
+    } else if (k == "aten::constant_pad_nd" || k == "aten::reflection_pad2d" || k == "aten::replication_pad2d") {
+        const auto pads = intList(n, 1); // (begin, end) pairs from the last axis backwards; images are 4-D
+        if (pads.size() > 8 || pads.size() % 2)
+            fail(n, "padding of more than four axes");
+        std::vector<std::int64_t> onnxPads(8, 0);
+        for (std::size_t i = 0; i < pads.size() / 2; ++i) {
+            onnxPads[3 - i] = pads[2 * i];
+            onnxPads[7 - i] = pads[2 * i + 1];
+        }
+        std::vector<std::string> inputs{tensor(n->input(0)), ints(onnxPads, "pads")};
+        if (k == "aten::constant_pad_nd")
+            inputs.push_back(initializer(at::scalar_tensor(scalar(2)), "pad_value"));
+        attrS(emit("Pad", inputs, out(n)), "mode", k == "aten::constant_pad_nd" ? "constant" : k == "aten::reflection_pad2d" ? "reflect" : "edge");
+    } else if (k == "aten::select") {
+        attr(emit("Gather", {tensor(n->input(0)), initializer(at::scalar_tensor(constant(n, 2).toInt(), at::kLong), "index")}, out(n)),
+             "axis", constant(n, 1).toInt());
+    } else if (k == "aten::slice") {
+        const std::int64_t start = none(2) ? 0 : constant(n, 2).toInt();
+        const std::int64_t end = none(3) ? std::numeric_limits<std::int64_t>::max() : constant(n, 3).toInt();
+        emit("Slice", {tensor(n->input(0)), ints({start}, "starts"), ints({end}, "ends"), ints({constant(n, 1).toInt()}, "axes"),
+                       ints({constant(n, 4).toInt()}, "steps")},
+             out(n));
+    } else {
+        fail(n, "this operator has no ONNX translation in Sparsity Explorer (docs/engine.md lists the ones that do)");
+    }
+    threshold(n);
+}
+
+} // namespace
+
+void exportThresholdedOnnx(const Model &model, const std::string &outPath, const std::string &metadataJson)
+{
+    const Model::Impl *d = &model.impl();
+    const QFileInfo outInfo(QString::fromStdString(outPath));
+    const QFileInfo in(QString::fromStdString(d->path));
+    if (outInfo.exists() && in.exists() && outInfo.canonicalFilePath() == in.canonicalFilePath())
+        throw Error(outPath + ": refusing to overwrite the input model; choose another file name");
+
+    // A fresh copy of the archive with the tuned weights, inlined like the instrumented graph was.
+    torch::jit::Module copy;
+    {
+        std::istringstream bytes(d->bytes);
+        copy = torch::jit::load(bytes, c10::kCPU);
+    }
+    copy.eval();
+    {
+        torch::NoGradGuard noGrad;
+        std::map<std::string, at::Tensor> source;
+        for (const auto &p : d->module.named_parameters(true))
+            source[p.name] = p.value;
+        for (const auto &b : d->module.named_buffers(true))
+            source["buffer:" + b.name] = b.value;
+        for (auto p : copy.named_parameters(true))
+            p.value.copy_(source.at(p.name));
+        for (auto b : copy.named_buffers(true))
+            b.value.copy_(source.at("buffer:" + b.name));
+    }
+    // The outputs' shapes for the graph's output types (the checker wants them): one plain forward pass.
+    std::vector<std::vector<std::int64_t>> outputShapes;
+    if (d->inputShape.size() == 3) {
+        c10::InferenceMode guard;
+        const c10::IValue result = copy.forward({torch::zeros({1, d->inputShape[0], d->inputShape[1], d->inputShape[2]})});
+        std::vector<c10::IValue> items;
+        if (result.isTensor())
+            items.push_back(result);
+        else if (result.isTuple())
+            items = result.toTupleRef().elements().vec();
+        else if (result.isGenericDict())
+            for (const auto &entry : result.toGenericDict())
+                items.push_back(entry.value());
+        for (const auto &item : items)
+            outputShapes.push_back(item.isTensor() ? item.toTensor().sizes().vec() : std::vector<std::int64_t>{});
+    }
+    auto g = graph::prepareForwardGraph(copy);
+    const auto found = graph::findActivationSites(*g);
+    if (int(found.size()) != d->activationSiteCount)
+        throw Error(d->path + ": internal error: the export copy has " + std::to_string(found.size()) + " sites, expected " +
+                    std::to_string(d->activationSiteCount));
+
+    onnx::ModelProto proto;
+    proto.set_ir_version(8);
+    proto.set_producer_name("Sparsity Explorer");
+    auto *opset = proto.add_opset_import();
+    opset->set_domain("");
+    opset->set_version(kOpset);
+    auto *graph = proto.mutable_graph();
+    graph->set_name(d->metadata.name.empty() ? "tuned" : d->metadata.name);
+    Exporter exporter(outPath, copy, *graph);
+
+    QJsonObject thresholds;
+    for (std::size_t i = 0; i < found.size(); ++i) {
+        const auto &site = d->sites[i];
+        exporter.nodeNames[found[i].node] = scopeName(site.name);
+        const auto &perChannel = d->state->channelThresholds[i];
+        const float t = d->state->thresholds[i];
+        if (!site.sparsifiable || (perChannel.empty() && t == 0.0f))
+            continue;
+        exporter.thresholds[found[i].outputNode] = {site.name, t, perChannel, site.shape};
+        if (perChannel.empty()) {
+            thresholds.insert(QString::fromStdString(site.name), double(t));
+        } else {
+            QJsonArray values;
+            for (float v : perChannel)
+                values.append(double(v));
+            thresholds.insert(QString::fromStdString(site.name), values);
+        }
+    }
+    std::size_t layer = 0;
+    for (Node *n : g->nodes())
+        if (graph::isComputeLayer(n) && layer < d->layers.size())
+            exporter.nodeNames[n] = scopeName(d->layers[layer++].geometry.name);
+
+    auto *input = graph->add_input();
+    input->set_name("input");
+    auto *type = input->mutable_type()->mutable_tensor_type();
+    type->set_elem_type(onnx::TensorProto::FLOAT);
+    type->mutable_shape()->add_dim()->set_dim_param("batch");
+    for (auto s : d->inputShape)
+        type->mutable_shape()->add_dim()->set_dim_value(s);
+    exporter.input(g->inputs()[1], "input");
+    try {
+        exporter.block(g->block());
+    } catch (const c10::Error &e) {
+        throw Error(outPath + ": cannot export the model to ONNX (" + std::string(e.what_without_backtrace()).substr(0, 300) + ")");
+    }
+
+    // Outputs: a tensor, or the tensors of a tuple or dict (named by their keys).
+    Value *result = g->outputs()[0];
+    std::vector<std::pair<std::string, Value *>> outputs;
+    Node *producer = result->node();
+    if (producer->kind() == c10::prim::TupleConstruct || producer->kind() == c10::prim::ListConstruct) {
+        for (std::size_t i = 0; i < producer->inputs().size(); ++i)
+            outputs.emplace_back("output" + (i ? std::to_string(i) : std::string()), producer->input(i));
+    } else if (producer->kind() == c10::prim::DictConstruct) {
+        for (std::size_t i = 0; i + 1 < producer->inputs().size(); i += 2)
+            outputs.emplace_back(torch::jit::toIValue(producer->input(i))->toStringRef(), producer->input(i + 1));
+    } else {
+        outputs.emplace_back("output", result);
+    }
+    for (std::size_t k = 0; k < outputs.size(); ++k) {
+        const auto &[name, value] = outputs[k];
+        auto *id = graph->add_node();
+        id->set_op_type("Identity");
+        id->set_name("/" + name + "/Identity");
+        id->add_input(exporter.tensor(value));
+        id->add_output(name);
+        auto *o = graph->add_output();
+        o->set_name(name);
+        o->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+        auto *shape = o->mutable_type()->mutable_tensor_type()->mutable_shape();
+        if (k < outputShapes.size() && !outputShapes[k].empty()) {
+            shape->add_dim()->set_dim_param("batch");
+            for (std::size_t i = 1; i < outputShapes[k].size(); ++i)
+                shape->add_dim()->set_dim_value(outputShapes[k][i]);
+        }
+    }
+
+    // Metadata: the caller's (recipe, measured figures), the thresholds, and the names of sites and layers.
+    QJsonObject metadata = QJsonDocument::fromJson(QByteArray::fromStdString(metadataJson)).object();
+    QJsonArray siteNames, layerNames;
+    for (int i = 0; i < d->activationSiteCount; ++i)
+        siteNames.append(QString::fromStdString(d->sites[std::size_t(i)].name));
+    for (const auto &l : d->layers)
+        layerNames.append(QString::fromStdString(l.geometry.name));
+    metadata.insert(QStringLiteral("graph_names"), QJsonObject{{QStringLiteral("sites"), siteNames}, {QStringLiteral("layers"), layerNames}});
+    metadata.insert(QStringLiteral("thresholds"), thresholds);
+    auto *prop = proto.add_metadata_props();
+    prop->set_key("sparsity_metadata");
+    prop->set_value(QJsonDocument(metadata).toJson(QJsonDocument::Compact).toStdString());
+
+    try {
+        onnx::checker::check_model(proto);
+    } catch (const std::exception &e) {
+        throw Error(outPath + ": internal error: the exported ONNX model fails the ONNX checker (" + std::string(e.what()).substr(0, 400) + ")");
+    }
+    QSaveFile file(QString::fromStdString(outPath));
+    const std::string bytes = proto.SerializeAsString();
+    if (!file.open(QIODevice::WriteOnly) || file.write(bytes.data(), qint64(bytes.size())) != qint64(bytes.size()) || !file.commit())
+        throw Error(outPath + ": cannot write the exported model (" + file.errorString().toStdString() + ")");
+}
+
+} // namespace sparsity
