@@ -431,7 +431,7 @@ void Document::setSiteValue(SiteField field, int site, double value)
     const auto i = std::size_t(site);
     switch (field) {
     case SiteField::Threshold:
-        thresholds_[i] = sites()[i].sparsifiable ? float(std::max(0.0, value)) : 0.0f;
+        thresholds_[i] = clampedThreshold(sites()[i], float(value));
         Q_EMIT siteValueChanged(field, site);
         Q_EMIT thresholdsChanged({site});
         updateProjection();
@@ -449,7 +449,7 @@ void Document::setThresholds(const std::vector<float> &thresholds)
         return;
     QVector<int> changed;
     for (std::size_t i = 0; i < thresholds.size(); ++i) {
-        const float t = sites()[i].sparsifiable ? std::max(0.0f, thresholds[i]) : 0.0f;
+        const float t = clampedThreshold(sites()[i], thresholds[i]);
         if (t != thresholds_[i]) {
             thresholds_[i] = t;
             changed << int(i);
@@ -696,12 +696,12 @@ void Document::runJob(JobKind kind)
     // Per-channel thresholds come from the project (the CLI writes them); the baseline runs without them.
     auto channels = kind == JobKind::Baseline ? std::vector<std::vector<float>>(channelThresholds_.size())
                                               : channelThresholds_;
+    options.thresholds = Thresholds{job->thresholds, channels};
     // The baseline always runs the model as loaded, also after a training run replaced the current one.
     pool_.start([this, job, model = kind == JobKind::Baseline ? baseModel_ : model_, dataset = dataset_,
                  pre = preprocessing_, indices = indices_, options, channels] {
         if (!job->cancel) {
             try {
-                model->setThresholds(job->thresholds, channels);
                 auto snap = std::make_shared<Snapshot>();
                 snap->result = capture(*model, *dataset, pre, indices, options, &job->cancel,
                                        [this, job](const CaptureProgress &p) {
@@ -1079,7 +1079,7 @@ void Document::setCurrentModel(const std::shared_ptr<Model> &model, const std::v
     channelThresholds_ = channels.size() == thresholds.size() ? channels : std::vector<std::vector<float>>(thresholds.size());
     QVector<int> all;
     for (std::size_t i = 0; i < thresholds.size(); ++i) {
-        thresholds_[i] = sites()[i].sparsifiable ? std::max(0.0f, thresholds[i]) : 0.0f;
+        thresholds_[i] = clampedThreshold(sites()[i], thresholds[i]);
         all << int(i);
     }
     if (auto &slot = latest_[int(JobKind::Current)]) {
