@@ -138,16 +138,13 @@ void benchReevaluation(const std::shared_ptr<Model> &model, const std::vector<Ba
     std::string cuts;
     for (const auto &c : evaluation.cutPoints())
         cuts += (cuts.empty() ? "" : ", ") + model->sites()[std::size_t(c.site)].name + " (" + std::to_string(c.bytes >> 20) + " MiB)";
-    std::printf("  re-evaluation after a change at the %zu layer4 sites: from %s
-", lastStage.size(),
-                model->sites()[std::size_t(evaluation.lastStartSite())].name.c_str());
-    std::printf("    cut points: %s; %zu MiB cached
-", cuts.c_str(), evaluation.cachedBytes() >> 20);
-    std::printf("    full evaluation (inference copy) %.3f s, re-evaluation from the cut %.3f s: %.2fx faster (goal >= 3x)
-", full,
+    const int start = evaluation.lastStartSite();
+    std::printf("  re-evaluation after a change at the %zu layer4 sites: from %s\n", lastStage.size(),
+                start >= 0 ? model->sites()[std::size_t(start)].name.c_str() : "the images (no cut point before them)");
+    std::printf("    cut points: %s; %zu MiB cached\n", cuts.c_str(), evaluation.cachedBytes() >> 20);
+    std::printf("    full evaluation (inference copy) %.3f s, re-evaluation from the cut %.3f s: %.2fx faster (goal >= 3x)\n", full,
                 partial, full / partial);
-    std::printf("    first evaluation filling the cache %.3f s; RSS %ld MiB before the cache, %ld MiB with it; peak RSS %ld MiB
-",
+    std::printf("    first evaluation filling the cache %.3f s; RSS %ld MiB before the cache, %ld MiB with it; peak RSS %ld MiB\n",
                 fill, rssBefore / 1024, rssCached / 1024, statusKiB("VmHWM:") / 1024);
 }
 

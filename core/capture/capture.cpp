@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <set>
 
 namespace sparsity {
 
@@ -349,15 +348,15 @@ struct Evaluation::Impl {
         std::size_t images = 0;
         for (const auto &b : batches)
             images += std::size_t(b.n);
-        auto graph = copy.get_method("forward").graph();
-        auto candidates = graph::cutSites(*graph);
+        auto forward = copy.get_method("forward").graph();
+        auto candidates = graph::cutSites(*forward);
         std::size_t left = budget;
         for (auto it = candidates.rbegin(); it != candidates.rend() && cuts.size() < 4; ++it) {
             const auto &site = m.sites[std::size_t(*it)];
             const std::size_t bytes = std::size_t(std::max<std::int64_t>(0, site.elementsPerImage)) * sizeof(float) * images;
             if (bytes == 0 || bytes > left || (!cuts.empty() && it != candidates.rbegin() && *(it - 1) == cuts.back().site))
                 continue; // too big, or right next to the deeper cut just taken
-            auto tail = graph::tailGraph(*graph, *it);
+            auto tail = graph::tailGraph(*forward, *it);
             if (!tail)
                 continue;
             Cut cut;

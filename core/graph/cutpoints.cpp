@@ -1,5 +1,6 @@
 #include "graph/cutpoints_p.h"
 
+#include <torch/csrc/jit/ir/constants.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
 
 #include <unordered_set>
@@ -20,20 +21,20 @@ int probeSite(const Node *node)
 
 namespace {
 
-void collect(Node *node, std::unordered_set<const Node *> &into)
+void collect(const Node *node, std::unordered_set<const Node *> &into)
 {
     into.insert(node);
-    for (auto *block : node->blocks())
-        for (Node *inner : block->nodes())
+    for (const auto *block : node->blocks())
+        for (const Node *inner : block->nodes())
             collect(inner, into);
 }
 
 // Whether everything after `cut` (a top-level node) reads only values made after it, constants, block parameters
 // inside that part, and the module (graph input 0).
-bool isCut(const torch::jit::Graph &graph, Node *cut)
+bool isCut(const torch::jit::Graph &graph, const Node *cut)
 {
     std::unordered_set<const Node *> after;
-    for (Node *n = cut->next(); n != graph.return_node(); n = n->next())
+    for (const Node *n = cut->next(); n != graph.return_node(); n = n->next())
         collect(n, after);
     after.insert(graph.return_node());
     auto allowed = [&](const Value *v) {
@@ -57,7 +58,7 @@ bool isCut(const torch::jit::Graph &graph, Node *cut)
     return true;
 }
 
-Node *topLevelProbe(const torch::jit::Graph &graph, int site)
+Node *topLevelProbe(torch::jit::Graph &graph, int site)
 {
     for (Node *n : graph.nodes())
         if (probeSite(n) == site)
@@ -67,22 +68,22 @@ Node *topLevelProbe(const torch::jit::Graph &graph, int site)
 
 } // namespace
 
-std::vector<int> cutSites(const torch::jit::Graph &graph)
+std::vector<int> cutSites(torch::jit::Graph &graph)
 {
     std::vector<int> sites;
-    for (Node *n : graph.nodes())
+    for (const Node *n : graph.nodes())
         if (const int site = probeSite(n); site >= 0 && isCut(graph, n))
             sites.push_back(site);
     return sites;
 }
 
-std::shared_ptr<torch::jit::Graph> tailGraph(const torch::jit::Graph &graph, int site)
+std::shared_ptr<torch::jit::Graph> tailGraph(torch::jit::Graph &graph, int site)
 {
     auto tail = graph.copy();
     Node *cut = topLevelProbe(*tail, site);
     if (!cut || !isCut(*tail, cut) || tail->inputs().size() != 2)
         return nullptr;
-    Value *input = tail->addInput("cut")->setType(cut->output()->type());
+    Value *input = tail->addInput("cut")->setType(c10::TensorType::get());
     cut->output()->replaceAllUsesWith(input);
     torch::jit::EliminateDeadCode(tail);
     if (tail->inputs()[1]->hasUses())

@@ -13,10 +13,10 @@ int probeSite(const torch::jit::Node *node);
 
 // Sites whose probe, in the graph's top-level block, is a cut: every later node (and the output) reads only that
 // probe's output, later values, constants and the module itself — no skip connection passes it. In graph order.
-std::vector<int> cutSites(const torch::jit::Graph &graph);
+std::vector<int> cutSites(torch::jit::Graph &graph);
 
 // A copy of the graph that starts at the cut of `site`: inputs (self, the site's output), the nodes before it gone
 // (its probes with them). nullptr when the site is not a cut.
-std::shared_ptr<torch::jit::Graph> tailGraph(const torch::jit::Graph &graph, int site);
+std::shared_ptr<torch::jit::Graph> tailGraph(torch::jit::Graph &graph, int site);
 
 } // namespace sparsity::graph
