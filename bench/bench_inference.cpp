@@ -2,7 +2,7 @@
 // inference (torch::jit::freeze + torch::jit::optimize_for_inference, what torch.jit.optimize_for_inference does in
 // Python), over the same in-memory batches in one run, interleaved, best of N. Also the capture on the engine's own
 // inference copy (CaptureOptions::inferenceCopy), what the copy's folded rounding does to the zero counts, and (on
-// ResNets) an Evaluation re-evaluating from its cached feature maps after a change at the last stage.
+// ResNets) a CachedEvaluation re-evaluating from its cached feature maps after a change at the last stage.
 //
 // Usage: bench_inference [MODEL[@IMAGES[@BATCH]] ...] [--repeats N]
 //   Default: the sample ResNet on 2,000 Fashion-MNIST test images in batches of 64. Models without metadata (the
@@ -97,7 +97,7 @@ long statusKiB(const char *field)
     return -1;
 }
 
-// A change of the thresholds at the last stage (ResNet's layer4): an Evaluation restarting from its cached feature
+// A change of the thresholds at the last stage (ResNet's layer4): a CachedEvaluation restarting from its cached feature
 // maps against a full evaluation on the inference copy, both exact; and what the cache costs in memory.
 void benchReevaluation(const std::shared_ptr<Model> &model, const std::vector<Batch> &batches, const CaptureResult &baseline,
                        int repeats)
@@ -120,7 +120,7 @@ void benchReevaluation(const std::shared_ptr<Model> &model, const std::vector<Ba
     fullOptions.thresholds = a;
     const long rssBefore = statusKiB("VmRSS:");
     double full = 1e9, partial = 1e9;
-    Evaluation evaluation(model, batches);
+    CachedEvaluation evaluation(model, batches);
     auto t0 = std::chrono::steady_clock::now();
     evaluation.evaluate(zero);
     const double fill = seconds(t0);

@@ -187,7 +187,7 @@ private Q_SLOTS:
     void downstreamReevaluationEqualsFullEvaluation()
     {
         auto m = Model::load(testmodels::sampleModel("sample-resnet").toStdString());
-        Evaluation evaluation(m, batches_);
+        CachedEvaluation evaluation(m, batches_);
         Thresholds zero{std::vector<float>(m->sites().size(), 0.0f), {}};
         const auto first = evaluation.evaluate(zero);
         QCOMPARE(evaluation.lastStartSite(), -1);
@@ -248,7 +248,7 @@ private Q_SLOTS:
     // A budget too small for any cut point: every evaluation starts from the images, and still gives the result.
     void noCacheWithinATinyBudget()
     {
-        Evaluation evaluation(resnet_, batches_, 1024);
+        CachedEvaluation evaluation(resnet_, batches_, 1024);
         Thresholds zero{std::vector<float>(resnet_->sites().size(), 0.0f), {}};
         const auto a = evaluation.evaluate(zero);
         QVERIFY(evaluation.cutPoints().empty());

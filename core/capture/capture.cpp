@@ -322,7 +322,7 @@ CaptureResult capture(Model &model, const std::vector<Batch> &batches, const Cap
     return run.finish(cancelled);
 }
 
-struct Evaluation::Impl {
+struct CachedEvaluation::Impl {
     std::shared_ptr<Model> model;
     std::vector<Batch> batches;
     std::size_t budget = 0;
@@ -401,16 +401,16 @@ struct Evaluation::Impl {
     }
 };
 
-Evaluation::Evaluation(std::shared_ptr<Model> model, std::vector<Batch> batches, std::size_t budgetBytes) : d(std::make_unique<Impl>())
+CachedEvaluation::CachedEvaluation(std::shared_ptr<Model> model, std::vector<Batch> batches, std::size_t budgetBytes) : d(std::make_unique<Impl>())
 {
     d->model = std::move(model);
     d->batches = std::move(batches);
     d->budget = budgetBytes;
 }
 
-Evaluation::~Evaluation() = default;
+CachedEvaluation::~CachedEvaluation() = default;
 
-CaptureResult Evaluation::evaluate(const Thresholds &thresholds, const std::atomic<bool> *cancel, const CaptureCallback &progress)
+CaptureResult CachedEvaluation::evaluate(const Thresholds &thresholds, const std::atomic<bool> *cancel, const CaptureCallback &progress)
 {
     initTorchThreads();
     c10::InferenceMode inference;
@@ -469,7 +469,7 @@ CaptureResult Evaluation::evaluate(const Thresholds &thresholds, const std::atom
     return result;
 }
 
-std::vector<Evaluation::CutPoint> Evaluation::cutPoints() const
+std::vector<CachedEvaluation::CutPoint> CachedEvaluation::cutPoints() const
 {
     std::vector<CutPoint> points;
     for (const auto &cut : d->cuts)
@@ -477,12 +477,12 @@ std::vector<Evaluation::CutPoint> Evaluation::cutPoints() const
     return points;
 }
 
-int Evaluation::lastStartSite() const
+int CachedEvaluation::lastStartSite() const
 {
     return d->lastStart;
 }
 
-std::size_t Evaluation::cachedBytes() const
+std::size_t CachedEvaluation::cachedBytes() const
 {
     std::size_t bytes = 0;
     for (const auto &cut : d->cuts)

@@ -101,15 +101,15 @@ CaptureResult capture(Model &model, const std::vector<Batch> &batches, const Cap
 // Cut points: probe outputs that everything after them depends on alone (a residual network's block outputs),
 // chosen deepest first within `budgetBytes` for the whole subset, at most four. The cache is filled by an
 // evaluation from the images, survives threshold changes, and is dropped when the weights change (the inference
-// copy is remade); another model, subset or preprocessing is another Evaluation. Without an inference copy every
+// copy is remade); another model, subset or preprocessing is another CachedEvaluation. Without an inference copy every
 // evaluation starts from the images. Not thread-safe; the model's run lock serialises it with other work.
-class Evaluation {
+class CachedEvaluation {
 public:
     static constexpr std::size_t kDefaultBudget = std::size_t(1) << 30;
-    Evaluation(std::shared_ptr<Model> model, std::vector<Batch> batches, std::size_t budgetBytes = kDefaultBudget);
-    ~Evaluation();
-    Evaluation(const Evaluation &) = delete;
-    Evaluation &operator=(const Evaluation &) = delete;
+    CachedEvaluation(std::shared_ptr<Model> model, std::vector<Batch> batches, std::size_t budgetBytes = kDefaultBudget);
+    ~CachedEvaluation();
+    CachedEvaluation(const CachedEvaluation &) = delete;
+    CachedEvaluation &operator=(const CachedEvaluation &) = delete;
 
     CaptureResult evaluate(const Thresholds &thresholds, const std::atomic<bool> *cancel = nullptr,
                            const CaptureCallback &progress = {});

@@ -36,7 +36,7 @@ struct ProbeState {
     std::vector<int> keepBatchPositions;
     std::vector<std::vector<at::Tensor>> keptMaps; // [site] -> tensor of kept images, N_keep x ...
 
-    // Sites whose output each forward pass keeps whole while capturing (Evaluation's cut points), and the
+    // Sites whose output each forward pass keeps whole while capturing (CachedEvaluation's cut points), and the
     // outputs of the last pass.
     std::vector<bool> cacheOutputs;
     std::vector<at::Tensor> cachedOutputs;
