@@ -167,7 +167,8 @@ void bench(const Job &job, const Dataset &data, int repeats)
     {
         auto plain = torch::jit::load(job.path, c10::kCPU);
         plain.eval();
-        optimized = torch::jit::optimize_for_inference(torch::jit::freeze(plain));
+        auto frozen = torch::jit::freeze(plain);
+        optimized = torch::jit::optimize_for_inference(frozen);
     }
     auto runOptimized = [&](const Batch &b) {
         c10::InferenceMode inference;
