@@ -30,7 +30,7 @@ void Session::setSiteValue(SiteField field, int site, double value)
     const auto i = std::size_t(site);
     switch (field) {
     case SiteField::Threshold:
-        thresholds_[i] = sites()[i].sparsifiable ? float(std::max(0.0, value)) : 0.0f;
+        thresholds_[i] = clampedThreshold(sites()[i], float(value));
         notify(ChangeEvent::Kind::SiteValue, {site}, field);
         notify(ChangeEvent::Kind::Thresholds, {site});
         updateProjection();
@@ -48,7 +48,7 @@ void Session::setThresholds(const std::vector<float> &thresholds)
         return;
     QVector<int> edited;
     for (std::size_t i = 0; i < thresholds.size(); ++i) {
-        const float t = sites()[i].sparsifiable ? std::max(0.0f, thresholds[i]) : 0.0f;
+        const float t = clampedThreshold(sites()[i], thresholds[i]);
         if (t != thresholds_[i]) {
             thresholds_[i] = t;
             edited << int(i);

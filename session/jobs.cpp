@@ -9,9 +9,10 @@ std::shared_ptr<Snapshot> CaptureJob::run(const Params &p, JobControl &control,
                                           const std::function<void(const CaptureProgress &)> &progress)
 {
     Model &model = *p.model;
-    model.setThresholds(p.thresholds, p.channels);
+    CaptureOptions options = p.options;
+    options.thresholds = Thresholds{p.thresholds, p.channels}; // for this capture only: a value, not model state
     auto snap = std::make_shared<Snapshot>();
-    snap->result = capture(model, *p.dataset, p.preprocessing, p.indices, p.options, &control.cancel, progress);
+    snap->result = capture(model, *p.dataset, p.preprocessing, p.indices, options, &control.cancel, progress);
     snap->thresholds = p.thresholds;
     snap->channelThresholds = p.channels;
     for (std::size_t i = 0; i < model.sites().size(); ++i)

@@ -321,7 +321,7 @@ void Session::setCurrentModel(const std::shared_ptr<Model> &model, const std::ve
     channelThresholds_ = channels.size() == thresholds.size() ? channels : std::vector<std::vector<float>>(thresholds.size());
     QVector<int> all;
     for (std::size_t i = 0; i < thresholds.size(); ++i) {
-        thresholds_[i] = sites()[i].sparsifiable ? std::max(0.0f, thresholds[i]) : 0.0f;
+        thresholds_[i] = clampedThreshold(sites()[i], thresholds[i]);
         all << int(i);
     }
     jobs_->cancel(JobKind::Current);

@@ -1,8 +1,14 @@
 #include "capture/capture.h"
 
 #include "error.h"
+#include "graph/cutpoints_p.h"
 #include "graph/model_p.h"
 
+#include <torch/csrc/jit/api/function_impl.h>
+
+#include <QScopeGuard>
+
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -20,6 +26,13 @@ public:
     CaptureRun(Model &model, const CaptureOptions &options) : d_(model.impl()), options_(options), lock_(d_.runMutex)
     {
         auto &state = *d_.state;
+        if (options.thresholds) {
+            auto checked = checkedThresholds(d_.sites, *options.thresholds, d_.path);
+            saved_ = Thresholds{std::move(state.thresholds), std::move(state.channelThresholds)};
+            state.thresholds = std::move(checked.scalar);
+            state.channelThresholds = std::move(checked.perChannel);
+        }
+        module_ = options.inferenceCopy ? &d_.inferenceModule() : &d_.module;
         state.collectStats = options.collectStats;
         state.stats.assign(d_.sites.size(), {});
         state.keptMaps.assign(d_.sites.size(), {});
@@ -30,9 +43,15 @@ public:
     {
         d_.state->collectStats = false;
         d_.state->keepBatchPositions.clear();
+        if (saved_) {
+            d_.state->thresholds = std::move(saved_->scalar);
+            d_.state->channelThresholds = std::move(saved_->perChannel);
+        }
     }
 
-    void process(const Batch &batch)
+    // Runs one batch through the instrumented module, or through `forward` (an evaluation that starts from cached
+    // feature maps) when given.
+    void process(const Batch &batch, const std::function<at::Tensor()> &forward = {})
     {
         if (!d_.inputShape.empty() && (batch.c != d_.inputShape[0] || batch.h != d_.inputShape[1] || batch.w != d_.inputShape[2]))
             throw Error(d_.path + ": the model was set up for input " + shapeText(d_.inputShape) + " but the data gives " +
@@ -47,7 +66,7 @@ public:
                     state.keepBatchPositions.push_back(i);
                     keptHere.push_back(std::size_t(i));
                 }
-        at::Tensor logits = d_.forward(batchTensor(batch));
+        at::Tensor logits = forward ? forward() : d_.forward(*module_, batchTensor(batch));
         collectKept(batch, keptHere);
         score(batch, logits);
         result_.images += batch.n;
@@ -64,6 +83,7 @@ public:
         return std::move(result_);
     }
 
+    torch::jit::Module &module() const { return *module_; }
     double elapsed() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
     const CaptureResult &partial() const { return result_; }
 
@@ -177,6 +197,8 @@ private:
     Model::Impl &d_;
     CaptureOptions options_;
     std::unique_lock<std::mutex> lock_;
+    std::optional<Thresholds> saved_; // the model's own thresholds while the call's apply
+    torch::jit::Module *module_ = nullptr;
     CaptureResult result_;
     std::chrono::steady_clock::time_point start_;
 };
@@ -308,6 +330,175 @@ CaptureResult capture(Model &model, const std::vector<Batch> &batches, const Cap
             progress({std::size_t(run.partial().images), total, run.elapsed(), run.partial().top1()});
     }
     return run.finish(cancelled);
+}
+
+struct CachedEvaluation::Impl {
+    std::shared_ptr<Model> model;
+    std::vector<Batch> batches;
+    std::size_t budget = 0;
+    struct Cut {
+        int site = -1;
+        std::size_t bytes = 0;
+        std::unique_ptr<torch::jit::GraphFunction> tail;
+        std::vector<bool> upstream;      // per site: runs before the cut (its statistics come from the cache)
+        std::vector<at::Tensor> outputs; // per batch; empty until filled
+    };
+    std::vector<Cut> cuts; // deepest first
+    int planFor = -1;      // the inference copy (its build count) the cuts and the cache belong to
+    Thresholds filledWith; // thresholds of the evaluation that filled the cache
+    std::vector<SiteStats> filledStats;
+    int lastStart = -1;
+
+    void plan(Model::Impl &m, torch::jit::Module &copy)
+    {
+        cuts.clear();
+        planFor = m.inferenceBuilds;
+        if (&copy == &m.module)
+            return; // no inference copy: nothing to cut
+        std::size_t images = 0;
+        for (const auto &b : batches)
+            images += std::size_t(b.n);
+        auto forward = copy.get_method("forward").graph();
+        auto candidates = graph::cutSites(*forward);
+        std::size_t left = budget;
+        for (auto it = candidates.rbegin(); it != candidates.rend() && cuts.size() < 4; ++it) {
+            const auto &site = m.sites[std::size_t(*it)];
+            const std::size_t bytes = std::size_t(std::max<std::int64_t>(0, site.elementsPerImage)) * sizeof(float) * images;
+            if (bytes == 0 || bytes > left || (!cuts.empty() && it != candidates.rbegin() && *(it - 1) == cuts.back().site))
+                continue; // too big, or right next to the deeper cut just taken
+            auto tail = graph::tailGraph(*forward, *it);
+            if (!tail)
+                continue;
+            Cut cut;
+            cut.site = *it;
+            cut.bytes = bytes;
+            cut.upstream.assign(m.sites.size(), true);
+            std::function<void(torch::jit::Block *)> walk = [&](torch::jit::Block *b) {
+                for (auto *n : b->nodes()) {
+                    if (const int s = graph::probeSite(n); s >= 0)
+                        cut.upstream[std::size_t(s)] = false;
+                    for (auto *sub : n->blocks())
+                        walk(sub);
+                }
+            };
+            walk(tail->block());
+            // A cut is worth keeping only when some threshold after it can change.
+            bool downstreamThresholds = false;
+            for (std::size_t s = 0; s < m.sites.size(); ++s)
+                downstreamThresholds |= !cut.upstream[s] && m.sites[s].sparsifiable;
+            if (!downstreamThresholds)
+                continue;
+            cut.tail = std::make_unique<torch::jit::GraphFunction>("sparsity_tail_" + std::to_string(*it), tail, nullptr);
+            left -= bytes;
+            cuts.push_back(std::move(cut));
+        }
+    }
+
+    // The deepest filled cut before which every site keeps the thresholds the cache was filled with.
+    Cut *startFor(const Thresholds &t)
+    {
+        for (auto &cut : cuts) {
+            if (cut.outputs.size() != batches.size())
+                continue;
+            bool same = true;
+            for (std::size_t s = 0; s < cut.upstream.size() && same; ++s)
+                same = !cut.upstream[s] ||
+                       (t.scalar[s] == filledWith.scalar[s] && t.perChannel[s] == filledWith.perChannel[s]);
+            if (same)
+                return &cut;
+        }
+        return nullptr;
+    }
+};
+
+CachedEvaluation::CachedEvaluation(std::shared_ptr<Model> model, std::vector<Batch> batches, std::size_t budgetBytes) : d(std::make_unique<Impl>())
+{
+    d->model = std::move(model);
+    d->batches = std::move(batches);
+    d->budget = budgetBytes;
+}
+
+CachedEvaluation::~CachedEvaluation() = default;
+
+CaptureResult CachedEvaluation::evaluate(const Thresholds &thresholds, const std::atomic<bool> *cancel, const CaptureCallback &progress)
+{
+    initTorchThreads();
+    c10::InferenceMode inference;
+    auto &m = d->model->impl();
+    CaptureOptions options;
+    options.inferenceCopy = true;
+    options.thresholds = checkedThresholds(m.sites, thresholds, m.path);
+    const Thresholds &t = *options.thresholds;
+    CaptureRun run(*d->model, options); // holds the model's run lock, applies t, makes the inference copy
+    if (d->planFor != m.inferenceBuilds)
+        d->plan(m, run.module());
+    Impl::Cut *start = d->startFor(t);
+    d->lastStart = start ? start->site : -1;
+    auto &state = *m.state;
+    if (!start) {
+        state.cacheOutputs.assign(m.sites.size(), false);
+        state.cachedOutputs.assign(m.sites.size(), {});
+        for (auto &cut : d->cuts) {
+            state.cacheOutputs[std::size_t(cut.site)] = true;
+            cut.outputs.clear();
+        }
+    }
+    auto stopCaching = qScopeGuard([&] { state.cacheOutputs.clear(); state.cachedOutputs.clear(); });
+    std::size_t total = 0;
+    for (const auto &b : d->batches)
+        total += std::size_t(b.n);
+    const c10::IValue self = run.module()._ivalue();
+    bool cancelled = false;
+    for (std::size_t i = 0; i < d->batches.size(); ++i) {
+        if (cancel && cancel->load()) {
+            cancelled = true;
+            break;
+        }
+        if (start)
+            run.process(d->batches[i], [&] { return m.selectOutput((*start->tail)({self, start->outputs[i]})); });
+        else {
+            run.process(d->batches[i]);
+            for (auto &cut : d->cuts)
+                cut.outputs.push_back(std::move(state.cachedOutputs[std::size_t(cut.site)]));
+        }
+        if (progress)
+            progress({std::size_t(run.partial().images), total, run.elapsed(), run.partial().top1()});
+    }
+    auto result = run.finish(cancelled);
+    if (start) {
+        for (std::size_t s = 0; s < result.sites.size(); ++s)
+            if (start->upstream[s])
+                result.sites[s] = d->filledStats[s];
+    } else if (!cancelled) {
+        d->filledWith = t;
+        d->filledStats = result.sites;
+    } else {
+        for (auto &cut : d->cuts)
+            cut.outputs.clear();
+    }
+    return result;
+}
+
+std::vector<CachedEvaluation::CutPoint> CachedEvaluation::cutPoints() const
+{
+    std::vector<CutPoint> points;
+    for (const auto &cut : d->cuts)
+        points.push_back({cut.site, cut.bytes, cut.outputs.size() == d->batches.size()});
+    return points;
+}
+
+int CachedEvaluation::lastStartSite() const
+{
+    return d->lastStart;
+}
+
+std::size_t CachedEvaluation::cachedBytes() const
+{
+    std::size_t bytes = 0;
+    for (const auto &cut : d->cuts)
+        for (const auto &t : cut.outputs)
+            bytes += std::size_t(t.numel()) * t.element_size();
+    return bytes;
 }
 
 std::vector<Batch> loadBatches(const Dataset &dataset, const Preprocessing &preprocessing,

@@ -2,10 +2,13 @@
 
 #include "data/dataset.h"
 #include "capture/sitestats.h"
+#include "graph/site.h"
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +22,14 @@ struct CaptureOptions {
     bool keepPredictions = true;              // one int per image
     std::vector<std::size_t> keepFeatureMaps; // dataset indices whose feature maps (and input) are kept
     int loaderWorkers = 2;
+    // The thresholds this evaluation applies, checked and clamped once (checkedThresholds); the model's own
+    // (Model::setThresholds) are back in place when the call returns. Unset: the model's own apply.
+    std::optional<Thresholds> thresholds;
+    // Run on the model's inference copy: frozen, BatchNorms folded into the convolutions' weights, optimised for
+    // inference (Model::Impl::inferenceModule). Same probes and statistics; the folding changes the rounding of
+    // the activations (docs/engine.md gives the measured effect on zero counts). Built on first use, rebuilt
+    // when the weights change, never for a threshold change.
+    bool inferenceCopy = false;
 };
 
 // Feature maps of one kept image: its preprocessed input and every site's output (C x H x W floats).
@@ -73,7 +84,7 @@ struct CaptureProgress {
 };
 using CaptureCallback = std::function<void(const CaptureProgress &)>;
 
-// Runs the model (with its current thresholds) over the chosen images of a dataset in inference mode,
+// Runs the model (with options.thresholds, else its own) over the chosen images of a dataset in inference mode,
 // accumulating per-site statistics and accuracy. Decoding runs ahead in a BatchLoader. Honours `cancel`
 // between batches (so within one batch). Throws sparsity::Error on a model/data mismatch.
 CaptureResult capture(Model &model, const Dataset &dataset, const Preprocessing &preprocessing,
@@ -83,6 +94,39 @@ CaptureResult capture(Model &model, const Dataset &dataset, const Preprocessing 
 // The same over batches already in memory (threshold search evaluates one calibration set many times).
 CaptureResult capture(Model &model, const std::vector<Batch> &batches, const CaptureOptions &options = {},
                       const std::atomic<bool> *cancel = nullptr, const CaptureCallback &progress = {});
+
+// Exact evaluations of one in-memory subset with changing thresholds (the explorer's re-evaluation): each equals
+// capture(model, batches, {thresholds, inferenceCopy}) bit for bit, but when the thresholds changed only at sites
+// after a cut point, it restarts from that point's cached feature maps instead of from the images.
+// Cut points: probe outputs that everything after them depends on alone (a residual network's block outputs),
+// chosen deepest first within `budgetBytes` for the whole subset, at most four. The cache is filled by an
+// evaluation from the images, survives threshold changes, and is dropped when the weights change (the inference
+// copy is remade); another model, subset or preprocessing is another CachedEvaluation. Without an inference copy every
+// evaluation starts from the images. Not thread-safe; the model's run lock serialises it with other work.
+class CachedEvaluation {
+public:
+    static constexpr std::size_t kDefaultBudget = std::size_t(1) << 30;
+    CachedEvaluation(std::shared_ptr<Model> model, std::vector<Batch> batches, std::size_t budgetBytes = kDefaultBudget);
+    ~CachedEvaluation();
+    CachedEvaluation(const CachedEvaluation &) = delete;
+    CachedEvaluation &operator=(const CachedEvaluation &) = delete;
+
+    CaptureResult evaluate(const Thresholds &thresholds, const std::atomic<bool> *cancel = nullptr,
+                           const CaptureCallback &progress = {});
+
+    struct CutPoint {
+        int site = -1;         // the site whose output is kept
+        std::size_t bytes = 0; // for the whole subset
+        bool filled = false;
+    };
+    std::vector<CutPoint> cutPoints() const;
+    int lastStartSite() const; // the cut point the last evaluation started from; -1: from the images
+    std::size_t cachedBytes() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> d;
+};
 
 // Loads all chosen images into memory as batches.
 std::vector<Batch> loadBatches(const Dataset &dataset, const Preprocessing &preprocessing,

@@ -397,6 +397,12 @@ std::shared_ptr<Model> Model::load(const std::string &path)
             d.sites[i].consumers.push_back(consumer);
         }
     }
+    // The inference copy starts from the probes before the fold: freezing folds those BatchNorms into the weights.
+    try {
+        d.unfolded = std::make_unique<torch::jit::Module>(d.module.clone(true));
+    } catch (const std::exception &e) {
+        d.inferenceProblem = "cannot copy the module (" + firstLines(e.what(), 1) + ")";
+    }
     // Last, so that layers and consumers describe the model's own ops (a residual add stays an add).
     for (auto &output : d.siteOutputs)
         if (Node *folded = foldBatchNormIntoProbe(output->node()))
@@ -487,19 +493,18 @@ std::vector<float> Model::thresholds() const { return d->state->thresholds; }
 
 void Model::setThresholds(const std::vector<float> &thresholds)
 {
-    if (thresholds.size() != d->sites.size())
-        throw Error("thresholds: " + std::to_string(thresholds.size()) + " values given for " +
-                    std::to_string(d->sites.size()) + " sites of " + d->path);
+    const auto checked = checkedThresholds(d->sites, {thresholds, {}}, d->path);
     std::lock_guard<std::mutex> lock(d->runMutex);
-    for (std::size_t i = 0; i < thresholds.size(); ++i)
-        d->state->thresholds[i] = d->sites[i].sparsifiable ? std::max(0.0f, thresholds[i]) : 0.0f;
+    d->state->thresholds = checked.scalar;
 }
 
 void Model::setThresholds(const std::vector<float> &thresholds, const std::vector<std::vector<float>> &perChannel)
 {
-    setThresholds(thresholds);
+    const auto checked = checkedThresholds(d->sites, {thresholds, perChannel}, d->path);
+    std::lock_guard<std::mutex> lock(d->runMutex);
+    d->state->thresholds = checked.scalar;
     for (std::size_t i = 0; i < perChannel.size(); ++i)
-        setChannelThresholds(int(i), perChannel[i]);
+        d->state->channelThresholds[i] = checked.perChannel[i];
 }
 
 void Model::setThreshold(int site, float threshold)
@@ -507,18 +512,16 @@ void Model::setThreshold(int site, float threshold)
     if (site < 0 || std::size_t(site) >= d->sites.size())
         throw Error("threshold: site index " + std::to_string(site) + " out of range");
     std::lock_guard<std::mutex> lock(d->runMutex);
-    d->state->thresholds[std::size_t(site)] = d->sites[std::size_t(site)].sparsifiable ? std::max(0.0f, threshold) : 0.0f;
+    d->state->thresholds[std::size_t(site)] = clampedThreshold(d->sites[std::size_t(site)], threshold);
 }
 
 void Model::setChannelThresholds(int site, const std::vector<float> &perChannel)
 {
     if (site < 0 || std::size_t(site) >= d->sites.size())
         throw Error("threshold: site index " + std::to_string(site) + " out of range");
-    const auto &shape = d->sites[std::size_t(site)].shape;
-    if (!perChannel.empty() && (shape.empty() || std::int64_t(perChannel.size()) != shape[0]))
-        throw Error("threshold: " + std::to_string(perChannel.size()) + " per-channel values given for site " +
-                    d->sites[std::size_t(site)].name + " with " + (shape.empty() ? std::string("unknown") : std::to_string(shape[0])) +
-                    " channels");
+    Thresholds one{std::vector<float>(d->sites.size()), std::vector<std::vector<float>>(std::size_t(site) + 1)};
+    one.perChannel[std::size_t(site)] = perChannel;
+    checkedThresholds(d->sites, one, d->path);
     std::lock_guard<std::mutex> lock(d->runMutex);
     d->state->channelThresholds[std::size_t(site)] = perChannel;
 }
@@ -599,10 +602,10 @@ at::Tensor Model::Impl::selectOutput(const c10::IValue &value) const
     return fail("it is a " + value.tagKind());
 }
 
-at::Tensor Model::Impl::forward(const at::Tensor &input)
+at::Tensor Model::Impl::forward(torch::jit::Module &instrumented, const at::Tensor &input)
 {
     try {
-        return selectOutput(module.forward({input}));
+        return selectOutput(instrumented.forward({input}));
     } catch (const Error &) {
         throw;
     } catch (const std::exception &e) {

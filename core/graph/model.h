@@ -85,6 +85,12 @@ public:
     enum class BatchNormFold { None, Unchecked, Exact, Differs };
     std::vector<BatchNormFold> batchNormFolds() const;
 
+    // Why evaluation on the inference copy (CaptureOptions::inferenceCopy) runs on the instrumented model instead;
+    // empty while the copy works (or was never asked for).
+    std::string inferenceCopyProblem() const;
+    // How many times the inference copy was made: once, and again after each change of the weights.
+    int inferenceCopyBuilds() const;
+
     // Saves a standalone TorchScript archive in which every probe is replaced by standard ops
     // (aten::threshold, or a per-channel comparison), with `metadataJson` as its metadata extra file.
     // Refuses to overwrite the model's own input file; writes atomically.

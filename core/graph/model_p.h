@@ -16,6 +16,14 @@ struct Model::Impl {
     std::string bytes; // the archive as read, so fresh copies (export, plain reference) need no file access
     torch::jit::Module module;
     std::unique_ptr<torch::jit::Module> pristine; // uninstrumented copy, loaded on first use
+    // The instrumented module before BatchNorms were folded into probes (sharing the weights), and the frozen,
+    // inference-optimised copy made from it on first use (inferencecopy.cpp) with the weights' identities and
+    // versions it was made from: an in-place change of a weight (tuned weights, training) makes it stale.
+    std::unique_ptr<torch::jit::Module> unfolded;
+    std::unique_ptr<torch::jit::Module> inference;
+    std::vector<std::pair<const void *, std::int64_t>> inferenceWeights;
+    std::string inferenceProblem; // why there is no inference copy (then evaluation runs on `module`)
+    int inferenceBuilds = 0;
     std::shared_ptr<torch::jit::Graph> graph;
     ModelMetadata metadata;
     std::vector<Site> sites;
@@ -33,7 +41,11 @@ struct Model::Impl {
     ~Impl();
     at::Tensor selectOutput(const c10::IValue &value) const;
     // Runs the instrumented forward pass; converts torch errors into sparsity::Error with context.
-    at::Tensor forward(const at::Tensor &input);
+    at::Tensor forward(const at::Tensor &input) { return forward(module, input); }
+    at::Tensor forward(torch::jit::Module &instrumented, const at::Tensor &input);
+    // The inference copy, made or remade when the weights changed; `module` itself when it cannot be made.
+    // Call with runMutex held.
+    torch::jit::Module &inferenceModule();
 };
 
 namespace graph {

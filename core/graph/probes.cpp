@@ -104,6 +104,8 @@ void recordFirstExecution(ProbeState &state, std::size_t site, const at::Tensor 
 
 void keepFeatureMaps(ProbeState &state, std::size_t site, const at::Tensor &y)
 {
+    if (site < state.cacheOutputs.size() && state.cacheOutputs[site])
+        state.cachedOutputs[site] = y.clone(); // a later in-place op of the model may write over y
     if (state.keepBatchPositions.empty())
         return;
     auto positions = torch::tensor(std::vector<int64_t>(state.keepBatchPositions.begin(), state.keepBatchPositions.end()));
@@ -138,10 +140,11 @@ at::Tensor runProbe(const at::Tensor &x, int64_t model, int64_t site, bool inPla
     return y;
 }
 
-// The scalar threshold a fused probe applies with its ReLU (so never below 0; 0 for a site that is not thresholded).
+// The scalar threshold a fused probe applies with its ReLU: never below 0, 0 for a site that is not thresholded
+// (checked once where thresholds enter the model, clampedThreshold in graph/site.h).
 float fusedThreshold(const ProbeState &state, std::size_t site)
 {
-    return state.thresholdable[site] ? std::max(0.0f, state.thresholds[site]) : 0.0f;
+    return state.thresholds[site];
 }
 
 // A ReLU site whose activation the probe itself computes. While statistics are collected (no autograd, a

@@ -16,7 +16,7 @@ namespace sparsity::detail {
 // Per-model probe state. The probe op finds it by the model id baked into the graph, so thresholds
 // and statistics change without touching the graph.
 struct ProbeState {
-    std::vector<float> thresholds;            // per site; only applied to sparsifiable sites
+    std::vector<float> thresholds;            // per site, as checkedThresholds left them (>= 0; 0 at dense sites)
     std::vector<std::vector<float>> channelThresholds; // per site, optional (empty = scalar)
     std::vector<bool> thresholdable;          // false for dense sites and input taps
     // probe_relu sites that were in-place ReLUs in the model, on an input nothing else reads: outside autograd
@@ -35,6 +35,11 @@ struct ProbeState {
     // Feature maps kept for a few images while capturing (batch positions to keep).
     std::vector<int> keepBatchPositions;
     std::vector<std::vector<at::Tensor>> keptMaps; // [site] -> tensor of kept images, N_keep x ...
+
+    // Sites whose output each forward pass keeps whole while capturing (CachedEvaluation's cut points), and the
+    // outputs of the last pass.
+    std::vector<bool> cacheOutputs;
+    std::vector<at::Tensor> cachedOutputs;
 
     // Training: partial regularisation.
     bool regularize = false;

@@ -1,5 +1,7 @@
 #include "graph/site.h"
 
+#include "error.h"
+
 namespace sparsity {
 
 const char *activationKindName(ActivationKind kind)
@@ -25,6 +27,35 @@ const char *layerKindName(LayerKind kind)
     case LayerKind::Other: return "other";
     }
     return "?";
+}
+
+float clampedThreshold(const Site &site, float threshold)
+{
+    return site.sparsifiable && threshold > 0.0f ? threshold : 0.0f;
+}
+
+Thresholds checkedThresholds(const std::vector<Site> &sites, const Thresholds &values, const std::string &owner)
+{
+    if (values.scalar.size() != sites.size())
+        throw Error("thresholds: " + std::to_string(values.scalar.size()) + " values given for " + std::to_string(sites.size()) +
+                    " sites of " + owner);
+    if (values.perChannel.size() > sites.size())
+        throw Error("thresholds: per-channel values given for " + std::to_string(values.perChannel.size()) + " sites of " +
+                    owner + ", which has " + std::to_string(sites.size()));
+    Thresholds checked;
+    checked.scalar.reserve(sites.size());
+    for (std::size_t i = 0; i < sites.size(); ++i)
+        checked.scalar.push_back(clampedThreshold(sites[i], values.scalar[i]));
+    for (std::size_t i = 0; i < values.perChannel.size(); ++i) {
+        const auto &channels = values.perChannel[i];
+        const auto &shape = sites[i].shape;
+        if (!channels.empty() && (shape.empty() || std::int64_t(channels.size()) != shape[0]))
+            throw Error("threshold: " + std::to_string(channels.size()) + " per-channel values given for site " + sites[i].name +
+                        " with " + (shape.empty() ? std::string("unknown") : std::to_string(shape[0])) + " channels (" + owner + ")");
+    }
+    checked.perChannel = values.perChannel;
+    checked.perChannel.resize(sites.size());
+    return checked;
 }
 
 } // namespace sparsity

@@ -60,4 +60,19 @@ struct ComputeLayer {
     int inputSite = -1;
 };
 
+// The thresholds of one evaluation, passed as a value (CaptureOptions::thresholds, Model::setThresholds): one scalar
+// per site and, optionally, per-channel values that replace a site's scalar (an empty entry: the scalar applies;
+// the list may be shorter than the sites). Floats from the GUI to the probe.
+struct Thresholds {
+    std::vector<float> scalar;
+    std::vector<std::vector<float>> perChannel;
+};
+
+// The one rule for a site's scalar threshold: a dense site has none (0); elsewhere a value below 0 (or NaN) means 0,
+// i.e. the activation alone, since every activation output is >= 0 and y = x <= t ? 0 : x.
+float clampedThreshold(const Site &site, float threshold);
+// Checks a set against the sites (one scalar per site, per-channel lists as long as the site's channels once its
+// shape is known) and clamps the scalars; throws Error naming `owner` (the model file) and the site.
+Thresholds checkedThresholds(const std::vector<Site> &sites, const Thresholds &values, const std::string &owner);
+
 } // namespace sparsity
