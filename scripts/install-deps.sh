@@ -10,6 +10,7 @@ packages=(
   clang libclang-rt-14-dev  # libFuzzer for scripts/fuzz-smoke.sh
   python3-torch python3-torchvision
   fonts-dejavu-core
+  libgraphviz-dev  # Graphviz libgvc: the Graph view's layered layout
 )
 
 missing=()
