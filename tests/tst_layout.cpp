@@ -183,7 +183,7 @@ private Q_SLOTS:
             window.show();
             QVERIFY(QTest::qWaitForWindowExposed(&window));
             window.showNormal();
-            window.resize(900, 600);
+            window.resize(1200, 700); // above the window's minimum (about 1080 wide)
             window.findChild<QDockWidget *>(QStringLiteral("OverviewDock"))->close();
             QTest::qWait(50);
             QVERIFY(window.close());
@@ -193,7 +193,7 @@ private Q_SLOTS:
             window.show();
             QVERIFY(QTest::qWaitForWindowExposed(&window));
             QVERIFY(!window.findChild<QDockWidget *>(QStringLiteral("OverviewDock"))->isVisible());
-            QCOMPARE(window.size(), QSize(900, 600));
+            QCOMPARE(window.size(), QSize(1200, 700));
             window.findChild<QDockWidget *>(QStringLiteral("OverviewDock"))->show();
             // Saved from a window larger than this screen: restoring it would push docks off the screen.
             window.showNormal();
