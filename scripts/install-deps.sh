@@ -11,6 +11,7 @@ packages=(
   python3-torch python3-torchvision
   libonnx-dev python3-onnx  # ONNX import/export (graph/onnximport.cpp) and the tests' ONNX fixtures
   fonts-dejavu-core
+  libgraphviz-dev  # Graphviz libgvc: the Graph view's layered layout
 )
 
 missing=()

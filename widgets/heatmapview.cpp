@@ -137,6 +137,13 @@ HeatmapView::HeatmapView(Session *doc, QWidget *parent)
     input_ = new QCPColorMap(inputRect_->axis(QCPAxis::atBottom), inputRect_->axis(QCPAxis::atLeft));
     input_->setGradient(QCPColorGradient(QCPColorGradient::gpGrayscale));
     input_->setInterpolate(false);
+    // A colour map draws one value per pixel: a colour input is drawn as a picture over the same cells.
+    inputPicture_ = new QCPItemPixmap(plot_);
+    inputPicture_->setClipAxisRect(inputRect_);
+    for (QCPItemPosition *corner : {inputPicture_->topLeft, inputPicture_->bottomRight})
+        corner->setAxes(inputRect_->axis(QCPAxis::atBottom), inputRect_->axis(QCPAxis::atLeft));
+    inputPicture_->setScaled(true, Qt::IgnoreAspectRatio, Qt::FastTransformation);
+    inputPicture_->setVisible(false);
     map_ = new QCPColorMap(mapRect_->axis(QCPAxis::atBottom), mapRect_->axis(QCPAxis::atLeft));
     map_->setColorScale(scale_);
     map_->setInterpolate(false);
@@ -216,6 +223,8 @@ long long HeatmapView::shownDatasetIndex() const
 
 std::vector<float> HeatmapView::shownInput() const { return shownInput_; }
 
+bool HeatmapView::shownInputIsColour() const { return inputPicture_->visible(); }
+
 void HeatmapView::fillImages()
 {
     const QSignalBlocker block(image_);
@@ -263,8 +272,10 @@ void HeatmapView::rebuild()
     map_->setVisible(spatial);
     tileMarker_->setVisible(spatial);
     input_->setVisible(false);
+    inputPicture_->setVisible(false);
     shownInput_.clear();
-    // The input image as the dataset stores it (before normalisation), as luma.
+    // The input image as the dataset stores it (before normalisation): in colour when the model reads 3 channels,
+    // else as the luma the model sees.
     if (k >= 0 && doc_->dataset() && std::size_t(k) < doc_->keptIndices().size()) {
         try {
             const RawImage img = doc_->dataset()->image(doc_->keptIndices()[std::size_t(k)]);
@@ -279,7 +290,15 @@ void HeatmapView::rebuild()
                 for (int x = 0; x < img.width; ++x)
                     input_->data()->setCell(x, y, luma[std::size_t(y * img.width + x)]);
             input_->setDataRange(QCPRange(0, 255));
-            input_->setVisible(true);
+            const bool colour = img.channels == 3 && doc_->preprocessing().channels == 3;
+            if (colour) {
+                const QImage rgb(img.pixels.data(), img.width, img.height, img.width * 3, QImage::Format_RGB888);
+                inputPicture_->setPixmap(QPixmap::fromImage(rgb)); // deep copy: `img` goes out of scope
+                inputPicture_->topLeft->setCoords(-0.5, -0.5);
+                inputPicture_->bottomRight->setCoords(img.width - 0.5, img.height - 0.5);
+            }
+            input_->setVisible(!colour);
+            inputPicture_->setVisible(colour);
             shownInput_ = std::move(luma);
         } catch (const std::exception &e) {
             info_->setText(tr("<span style='color:#e05a2e'>Cannot show the input image: %1</span>")

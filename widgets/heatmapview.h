@@ -9,6 +9,7 @@ class QCustomPlot;
 class QCPAxisRect;
 class QCPColorMap;
 class QCPColorScale;
+class QCPItemPixmap;
 class QCPItemRect;
 class QLabel;
 class QSpinBox;
@@ -35,6 +36,8 @@ public:
     long long shownDatasetIndex() const;
     // The input image as drawn (luma, 0-255), row-major; empty when none is shown.
     std::vector<float> shownInput() const;
+    // Whether the input is drawn in colour (an RGB image for a model that reads 3 channels).
+    bool shownInputIsColour() const;
     int channel() const;
     // Zero fraction of the map currently shown for the selected channel (for tests), -1 when nothing is shown.
     double shownZeroFraction() const { return shownZeroFraction_; }
@@ -54,6 +57,7 @@ private:
     QCustomPlot *plot_;
     QCPAxisRect *inputRect_, *mapRect_, *gridRect_;
     QCPColorMap *input_, *map_;
+    QCPItemPixmap *inputPicture_;
     std::vector<QCPColorMap *> tiles_;
     QCPItemRect *tileMarker_;
     QCPColorScale *scale_;

@@ -9,7 +9,11 @@
 #include <QHeaderView>
 #include <QLineEdit>
 #include <QTableView>
+#include <QScrollBar>
 #include <QVBoxLayout>
+
+#include <algorithm>
+#include <iterator>
 
 namespace sparsity::ui {
 
@@ -58,7 +62,7 @@ LayersView::LayersView(Session *doc, QWidget *parent)
     table_->verticalHeader()->setDefaultSectionSize(table_->fontMetrics().height() + 8);
     auto *header = table_->horizontalHeader();
     header->setSectionResizeMode(QHeaderView::Interactive);
-    header->setSectionResizeMode(LayerTableModel::Name, QHeaderView::Stretch);
+    header->setStretchLastSection(true);
     header->setHighlightSections(false);
     const int em = table_->fontMetrics().horizontalAdvance(QLatin1Char('M'));
     header->resizeSection(LayerTableModel::Kind, em * 5 + em / 2);
@@ -69,6 +73,14 @@ LayersView::LayersView(Session *doc, QWidget *parent)
     header->resizeSection(LayerTableModel::Scope, em * 4);
     header->resizeSection(LayerTableModel::Band, em * 4);
     header->resizeSection(LayerTableModel::LatencyShare, em * 5);
+    // The columns the user tunes in come first, so a narrow dock still shows them; descriptive ones last.
+    const int order[] = {LayerTableModel::Name,         LayerTableModel::Baseline, LayerTableModel::Current,
+                         LayerTableModel::Threshold,    LayerTableModel::LatencyShare, LayerTableModel::Scope,
+                         LayerTableModel::Band,         LayerTableModel::Kind,     LayerTableModel::Shape};
+    for (int visual = 0; visual < int(std::size(order)); ++visual)
+        header->moveSection(header->visualIndex(order[visual]), visual);
+    fitNameColumn();
+    connect(model_, &QAbstractItemModel::modelReset, this, &LayersView::fitNameColumn);
     table_->setItemDelegateForColumn(LayerTableModel::Baseline, new BarDelegate(QColor(0x7f, 0x8c, 0x9d), this));
     table_->setItemDelegateForColumn(LayerTableModel::Current, new BarDelegate(QColor(0x2e, 0x9c, 0xca), this));
     table_->setItemDelegateForColumn(LayerTableModel::Threshold, new ValueDelegate(this));
@@ -91,6 +103,28 @@ LayersView::LayersView(Session *doc, QWidget *parent)
         if (e.kind == ChangeEvent::Kind::SelectedSite)
             selectSite(e.site());
     });
+}
+
+void LayersView::fitNameColumn()
+{
+    // Wide enough for the longest site name, within limits: very long module paths elide rather than push the
+    // tuning columns out of sight.
+    const QFontMetrics fm = table_->fontMetrics();
+    const int em = fm.horizontalAdvance(QLatin1Char('M'));
+    int widest = fm.horizontalAdvance(model_->headerData(LayerTableModel::Name, Qt::Horizontal, Qt::DisplayRole).toString());
+    for (int r = 0; r < model_->rowCount(); ++r)
+        widest = std::max(widest, fm.horizontalAdvance(model_->index(r, LayerTableModel::Name).data().toString()));
+    table_->horizontalHeader()->resizeSection(LayerTableModel::Name, std::clamp(widest + em, em * 7, em * 14));
+}
+
+int LayersView::widthForColumns(int visibleColumns) const
+{
+    const QHeaderView *header = table_->horizontalHeader();
+    int w = 0;
+    for (int visual = 0; visual < std::min(visibleColumns, header->count()); ++visual)
+        w += header->sectionSize(header->logicalIndex(visual));
+    // Frame, scroll bar, the widget's margins.
+    return w + 2 * table_->frameWidth() + table_->verticalScrollBar()->sizeHint().width() + 8 + 2;
 }
 
 void LayersView::selectSite(int site)

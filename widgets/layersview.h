@@ -36,9 +36,15 @@ public:
     QTableView *table() const { return table_; }
     LayerTableModel *sourceModel() const { return model_; }
     LayerFilterModel *proxyModel() const { return proxy_; }
+    // Columns in their default visual order start with the ones a user tunes in; this many of them (1 = Site,
+    // 4 = up to Threshold, all) fit in the returned width of the view.
+    static constexpr int kTuningColumns = 4;
+    int widthForColumns(int visibleColumns) const;
+
 
 private:
     void selectSite(int site);
+    void fitNameColumn();
     Session *doc_;
     LayerTableModel *model_;
     LayerFilterModel *proxy_;

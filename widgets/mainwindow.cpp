@@ -7,6 +7,7 @@
 #include "session.h"
 #include "error.h"
 #include "exportdialog.h"
+#include "graphview.h"
 #include "hardwareview.h"
 #include "heatmapview.h"
 #include "histogramview.h"
@@ -19,6 +20,7 @@
 #include "searchdialog.h"
 #include "graph/site.h"
 #include "trainingpanel.h"
+#include "windowlayout.h"
 
 #include <QAction>
 #include <QApplication>
@@ -43,14 +45,7 @@ namespace {
 
 // Typed access to the window's settings, declared where they are used.
 struct WindowSettings {
-    QSettings s;
-    QByteArray geometry() { return s.value(QStringLiteral("window/geometry")).toByteArray(); }
-    QByteArray state() { return s.value(QStringLiteral("window/state")).toByteArray(); }
-    void save(const QByteArray &geometry, const QByteArray &state)
-    {
-        s.setValue(QStringLiteral("window/geometry"), geometry);
-        s.setValue(QStringLiteral("window/state"), state);
-    }
+    QSettings s; // the window's geometry and dock layout: windowlayout.cpp
     QStringList recent() { return s.value(QStringLiteral("recentProjects")).toStringList(); }
     void setRecent(const QStringList &list) { s.setValue(QStringLiteral("recentProjects"), list); }
     QString directory() { return s.value(QStringLiteral("lastDirectory")).toString(); }
@@ -80,10 +75,10 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent), doc_(new Session(
     createDocks();
     createMenus();
     createStatusBar();
-    resize(1600, 1000);
-    WindowSettings settings;
-    restoreGeometry(settings.geometry());
-    stateRestored_ = restoreState(settings.state());
+    const QRect available = availableArea(this);
+    stateRestored_ = restoreWindowLayout(this, available);
+    if (!stateRestored_)
+        placedSize_ = placeWindow(this, available);
 
     connect(doc_, &Session::changed, this, [this](const ChangeEvent &e) {
         if (e.kind == ChangeEvent::Kind::Modified || e.kind == ChangeEvent::Kind::ProjectPath)
@@ -97,11 +92,16 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent), doc_(new Session(
                 doc_->setSelectedSite(s);
                 break;
             }
-        if (doc_->hasDataset())
-            datasetLabel_->setText(tr("%1 · %2 images").arg(QString::fromStdString(doc_->dataset()->describe()).section(QLatin1Char('\n'), 0, 0))
-                                       .arg(doc_->indices().size()));
-        else
+        // The dataset's folder or file name; its description, with the full path, is the tooltip (no machine paths
+        // in the window itself, nor in screenshots of it).
+        if (doc_->hasDataset()) {
+            const QString name = QFileInfo(QDir::cleanPath(doc_->project().datasetPath)).fileName();
+            datasetLabel_->setText(tr("%1 · %2 images").arg(name.isEmpty() ? tr("dataset") : name).arg(doc_->indices().size()));
+            datasetLabel_->setToolTip(QString::fromStdString(doc_->dataset()->describe()));
+        } else {
             datasetLabel_->setText(doc_->hasModel() ? tr("No dataset: File ▸ Open Dataset…") : QString());
+            datasetLabel_->setToolTip(QString());
+        }
     });
     connect(doc_->jobs(), &JobTracker::finished, this, [this](const JobReport &report) {
         const bool training = report.kind == JobKind::Training || report.kind == JobKind::Comparison;
@@ -133,6 +133,7 @@ void MainWindow::createDocks()
     hardware_ = new HardwareView(doc_, this);
     training_ = new TrainingPanel(doc_, this);
     browser_ = new DatasetBrowser(doc_, this);
+    graph_ = new GraphView(doc_, this);
     connect(browser_, &DatasetBrowser::imageActivated, this, [this](std::size_t datasetIndex, int keptIndex) {
         if (keptIndex >= 0)
             heatmap_->setKeptImage(keptIndex);
@@ -162,33 +163,40 @@ void MainWindow::createDocks()
     QDockWidget *hardware = dock(hardware_, tr("Hardware Projection"), QStringLiteral("HardwareDock"), Qt::RightDockWidgetArea);
     QDockWidget *training = dock(training_, tr("Fine-Tuning"), QStringLiteral("TrainingDock"), Qt::RightDockWidgetArea);
     QDockWidget *browser = dock(browser_, tr("Dataset"), QStringLiteral("DatasetDock"), Qt::RightDockWidgetArea);
+    QDockWidget *graph = dock(graph_, tr("Graph"), QStringLiteral("GraphDock"), Qt::RightDockWidgetArea);
     splitDockWidget(layers, overview, Qt::Vertical);
     splitDockWidget(histogram, hardware, Qt::Horizontal);
     splitDockWidget(histogram, heatmap, Qt::Vertical);
     // Tabbed behind the views of part 1, so the default layout keeps its proportions; View menu or a tab raises them.
     tabifyDockWidget(hardware, training);
     tabifyDockWidget(heatmap, browser);
+    tabifyDockWidget(heatmap, graph);
     hardware->raise();
     heatmap->raise();
-}
-
-void MainWindow::applyDefaultDockSizes()
-{
-    auto d = [this](const char *name) { return findChild<QDockWidget *>(QString::fromLatin1(name)); };
-    const double w = width(), h = height();
-    resizeDocks({d("LayersDock"), d("HistogramDock"), d("HardwareDock")},
-                {int(w * 0.38), int(w * 0.34), int(w * 0.28)}, Qt::Horizontal);
-    resizeDocks({d("LayersDock"), d("OverviewDock")}, {int(h * 0.55), int(h * 0.45)}, Qt::Vertical);
-    resizeDocks({d("HistogramDock"), d("HeatmapDock")}, {int(h * 0.52), int(h * 0.48)}, Qt::Vertical);
 }
 
 void MainWindow::showEvent(QShowEvent *event)
 {
     QMainWindow::showEvent(event);
-    // Dock sizes only take once the window has its size; a saved layout wins.
-    if (!shown_ && !stateRestored_)
-        QTimer::singleShot(0, this, &MainWindow::applyDefaultDockSizes);
+    // Dock sizes only take once the window has its size; a saved layout wins. The window manager may resize a
+    // maximized window a moment after it is shown: the default proportions follow until then.
+    if (!shown_ && !stateRestored_) {
+        // Maximized takes exactly the available area whatever the window manager's frame (a caller that chose a
+        // size, such as a test, keeps it).
+        if (size() == placedSize_)
+            setWindowState(windowState() | Qt::WindowMaximized);
+        defaultLayoutPending_ = true;
+        QTimer::singleShot(0, this, [this] { applyDefaultDockSizes(this, layers_); });
+        QTimer::singleShot(1000, this, [this] { defaultLayoutPending_ = false; });
+    }
     shown_ = true;
+}
+
+void MainWindow::resizeEvent(QResizeEvent *event)
+{
+    QMainWindow::resizeEvent(event);
+    if (defaultLayoutPending_)
+        QTimer::singleShot(0, this, [this] { applyDefaultDockSizes(this, layers_); });
 }
 
 void MainWindow::createMenus()
@@ -584,7 +592,7 @@ void MainWindow::closeEvent(QCloseEvent *event)
         return;
     }
     doc_->cancelJobs();
-    WindowSettings().save(saveGeometry(), saveState());
+    saveWindowLayout(this);
     event->accept();
 }
 

@@ -21,6 +21,7 @@ namespace sparsity::ui {
 struct NamedPlot;
 class ComparisonDialog;
 class DatasetBrowser;
+class GraphView;
 class HardwareView;
 class HeatmapView;
 class HistogramView;
@@ -43,6 +44,7 @@ public:
     HardwareView *hardwareView() const { return hardware_; }
     TrainingPanel *trainingPanel() const { return training_; }
     DatasetBrowser *datasetBrowser() const { return browser_; }
+    GraphView *graphView() const { return graph_; }
     // Analysis > Compare Methods… (created on first use, then kept).
     ComparisonDialog *comparisonDialog();
     // The plots File > Export writes: every view's, the training curves once a run drew some, and the method
@@ -65,12 +67,12 @@ public:
 protected:
     void closeEvent(QCloseEvent *event) override;
     void showEvent(QShowEvent *event) override;
+    void resizeEvent(QResizeEvent *event) override;
     void dragEnterEvent(QDragEnterEvent *event) override;
     void dropEvent(QDropEvent *event) override;
 
 private:
     void createDocks();
-    void applyDefaultDockSizes();
     void createMenus();
     void createStatusBar();
     bool maybeSave();
@@ -95,6 +97,7 @@ private:
     HardwareView *hardware_ = nullptr;
     TrainingPanel *training_ = nullptr;
     DatasetBrowser *browser_ = nullptr;
+    GraphView *graph_ = nullptr;
     ComparisonDialog *comparison_ = nullptr;
     QMenu *viewMenu_ = nullptr;
     QMenu *recentMenu_ = nullptr;
@@ -104,6 +107,8 @@ private:
     QLabel *datasetLabel_ = nullptr;
     bool stateRestored_ = false;
     bool shown_ = false;
+    bool defaultLayoutPending_ = false;
+    QSize placedSize_;
     std::function<void(const QString &)> errorSink_;
     std::function<bool()> closeDuringTraining_;
 };

@@ -9,6 +9,8 @@
 #include <QLabel>
 #include <QVBoxLayout>
 
+#include <cmath>
+
 namespace sparsity::ui {
 
 namespace {
@@ -76,6 +78,14 @@ OverviewView::OverviewView(Session *doc, QWidget *parent)
     plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
     stylePlot(plot_);
     installPlotActions(plot_, [this] { return csv(); }, [] { return QStringLiteral("sparsity-overview"); });
+    // The axis' width is known after the plot's layout step: when it calls for another label step, the next
+    // frame draws with it.
+    connect(plot_, &QCustomPlot::afterLayout, this, [this] {
+        if (stepForWidth() != labelStep_) {
+            updateTicks();
+            plot_->replot(QCustomPlot::rpQueuedReplot);
+        }
+    });
 
     connect(doc_, &Session::changed, this, [this](const ChangeEvent &e) {
         switch (e.kind) {
@@ -95,7 +105,6 @@ void OverviewView::rebuild()
 {
     shownSites_.clear();
     QVector<double> keys, base, cur;
-    QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
     const auto &sites = doc_->sites();
     for (int s = 0; s < int(sites.size()); ++s) {
         if (!doc_->siteExecuted(s) || !sites[std::size_t(s)].sparsifiable)
@@ -105,20 +114,12 @@ void OverviewView::rebuild()
         keys << k;
         base << std::max(0.0, 100.0 * doc_->baselineSparsity(s));
         cur << std::max(0.0, 100.0 * doc_->currentSparsity(s));
-        ticker->addTick(k, QString::fromStdString(sites[std::size_t(s)].name));
     }
     baseline_->setData(keys, base, true);
     current_->setData(keys, cur, true);
-    const bool names = shownSites_.size() <= 40;
-    if (names) {
-        plot_->xAxis->setTicker(ticker);
-        plot_->xAxis->setTickLabelRotation(50);
-    } else {
-        plot_->xAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
-        plot_->xAxis->setTickLabelRotation(0);
-    }
+    plot_->xAxis->setTickLabelRotation(50);
     plot_->xAxis->setRange(-0.7, std::max(1.0, double(shownSites_.size()) - 0.3));
-    plot_->xAxis->setLabel(names ? QString() : tr("activation site (execution order)"));
+    updateTicks();
 
     const auto b = doc_->baseline();
     const auto c = doc_->current();
@@ -149,6 +150,57 @@ void OverviewView::rebuild()
         summary_->setText(text);
     }
     plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+int OverviewView::axisWidth() const
+{
+    // Before the first layout the axis rect has no size yet: estimate it from the widget's.
+    const int w = plot_->axisRect()->width();
+    return w > 0 ? w : std::max(1, plot_->width() - 80);
+}
+
+int OverviewView::labelPitch() const
+{
+    // Labels rotated by 50° overprint unless adjacent ticks are a label height apart across their direction.
+    return int(std::ceil(double(QFontMetrics(plot_->xAxis->tickLabelFont()).height()) / std::sin(50.0 * M_PI / 180.0)));
+}
+
+int OverviewView::stepForWidth() const
+{
+    const int n = shownSites_.size();
+    const double perSite = double(axisWidth()) / std::max(1, n);
+    const int step = std::max(1, int(std::ceil(double(labelPitch()) / perSite)));
+    if (step > 1) // round to 2, 5, 10, ... so that the labelled sites are easy to count along
+        for (int nice : {2, 5, 10, 20, 25, 50, 100})
+            if (nice >= step)
+                return nice;
+    return step;
+}
+
+void OverviewView::updateTicks()
+{
+    // Every site's name when they fit (sample networks); with 50–200 sites every n-th name, n chosen so that
+    // labels never overprint. Long module paths are elided in the middle to keep the plot its height.
+    const int n = shownSites_.size();
+    labelStep_ = stepForWidth();
+    const QFontMetrics fm(plot_->xAxis->tickLabelFont());
+    const int maxWidth = fm.horizontalAdvance(QLatin1Char('M')) * 9;
+    QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
+    for (int k = 0; k < n; k += labelStep_)
+        ticker->addTick(k, fm.elidedText(QString::fromStdString(doc_->sites()[std::size_t(shownSites_[k])].name),
+                                         Qt::ElideMiddle, maxWidth));
+    plot_->xAxis->setTicker(ticker);
+    plot_->xAxis->setLabel(labelStep_ > 1 ? tr("activation site (execution order; every %1th named)").arg(labelStep_)
+                                          : QString());
+}
+
+QStringList OverviewView::axisLabels() const
+{
+    QStringList out;
+    if (auto ticker = plot_->xAxis->ticker().dynamicCast<QCPAxisTickerText>())
+        for (const QString &label : ticker->ticks())
+            out << label;
+    return out;
 }
 
 QString OverviewView::csv() const

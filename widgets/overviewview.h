@@ -21,14 +21,23 @@ public:
     QCustomPlot *plot() const { return plot_; }
     QString summaryText() const;
     QString csv() const;
+    // The x axis' labels (site names, every labelStep()-th site when there is no room for all) and the axis' width.
+    QStringList axisLabels() const;
+    int labelStep() const { return labelStep_; }
+    int axisWidth() const;
+    // Horizontal distance adjacent rotated labels need so that they do not overprint.
+    int labelPitch() const;
 
 private:
     void rebuild();
+    void updateTicks();
+    int stepForWidth() const;
     Session *doc_;
     QLabel *summary_;
     QCustomPlot *plot_;
     QCPBars *baseline_, *current_;
     QVector<int> shownSites_;
+    int labelStep_ = 1;
 };
 
 } // namespace sparsity::ui

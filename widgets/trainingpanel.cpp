@@ -23,6 +23,8 @@
 #include <QSplitter>
 #include <QVBoxLayout>
 
+#include <algorithm>
+
 #include <limits>
 
 namespace sparsity::ui {
@@ -155,9 +157,10 @@ TrainingPanel::TrainingPanel(Session *doc, QWidget *parent) : QWidget(parent), d
     auto *scroll = new QScrollArea(this);
     scroll->setWidget(editor);
     scroll->setWidgetResizable(true);
-    // The form keeps its full width (combo texts were cut, behind a horizontal scroll bar); the plot takes the rest.
-    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
-    scroll->setMinimumWidth(editor->sizeHint().width() + scroll->verticalScrollBar()->sizeHint().width() + 2 * scroll->frameWidth());
+    // The form asks for its full width, but its minimum is a readable column: as the minimum, the full width made
+    // the dock (and the window) wider than a 1366-pixel screen (tests/tst_layout.cpp); narrower, it scrolls.
+    const int full = editor->sizeHint().width() + scroll->verticalScrollBar()->sizeHint().width() + 2 * scroll->frameWidth();
+    scroll->setMinimumWidth(std::min(full, fontMetrics().horizontalAdvance(QLatin1Char('M')) * 22));
 
     start_ = new QPushButton(tr("Start"), this);
     start_->setToolTip(tr("Fine-tune a fresh copy of the model file with this recipe, starting from the current thresholds."));
