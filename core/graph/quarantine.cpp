@@ -6,6 +6,9 @@
 #include "io/boundedread.h"
 #include "threads.h"
 
+#include <QCryptographicHash>
+#include <QDir>
+#include <QFile>
 #include <QFileInfo>
 #include <QProcess>
 #include <QProcessEnvironment>
@@ -15,7 +18,6 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <functional>
 #include <mutex>
 #include <new>
 #include <set>
@@ -78,7 +80,7 @@ bool modelQuarantine()
     return g_quarantine;
 }
 
-void checkModelInQuarantine(const std::string &path, const QuarantineLimits &limits)
+void checkModelInQuarantine(const std::string &path, const QuarantineLimits &limits, std::string *loadedSha256)
 {
     struct stat info {};
     const long long fileMiB = ::stat(path.c_str(), &info) == 0 ? (long long)(info.st_size >> 20) : 0;
@@ -111,8 +113,11 @@ void checkModelInQuarantine(const std::string &path, const QuarantineLimits &lim
                     (errors.empty() ? std::string("killed by a signal") : errors) +
                     "); the file is damaged or hostile and was not opened");
     }
-    if (child.exitCode() == 0)
+    if (child.exitCode() == 0) {
+        if (loadedSha256)
+            *loadedSha256 = child.readAllStandardOutput().trimmed().toStdString();
         return;
+    }
     if (child.exitCode() == 3)
         throw Error(path + ": loading the model needs more than the quarantined check's " + std::to_string(memoryMiB) +
                     " MiB of memory; not opened");
@@ -122,19 +127,47 @@ void checkModelInQuarantine(const std::string &path, const QuarantineLimits &lim
                 (errors.empty() ? std::string() : ": " + errors) + ")");
 }
 
+namespace {
+
+// Where the SHA-256 of every model content that passed is kept, so that the next process opening the same bytes
+// (each sparsity-cli call on one model) does not start the checker again. Only passes are recorded.
+QString passedMarker(const QByteArray &sha256Hex)
+{
+    if (qEnvironmentVariable("SPARSITY_MODELCHECK_CACHE") == QLatin1String("0"))
+        return {};
+    QString base = qEnvironmentVariable("XDG_CACHE_HOME");
+    if (base.isEmpty())
+        base = QDir::homePath() + QStringLiteral("/.cache");
+    return base + QStringLiteral("/sparsity-explorer/checked-models/") + QString::fromLatin1(sha256Hex);
+}
+
+} // namespace
+
 void checkModelOnce(const std::string &path, const std::string &bytes)
 {
     static std::mutex mutex;
-    static std::set<std::pair<std::size_t, std::size_t>> passed; // (size, hash) of contents that loaded
-    const std::pair<std::size_t, std::size_t> key{bytes.size(), std::hash<std::string>{}(bytes)};
+    static std::set<QByteArray> passed; // SHA-256 of contents that loaded in this process
+    const QByteArray digest =
+        QCryptographicHash::hash(QByteArrayView(bytes.data(), qsizetype(bytes.size())), QCryptographicHash::Sha256).toHex();
     {
         const std::lock_guard<std::mutex> lock(mutex);
-        if (passed.count(key))
+        if (passed.count(digest))
             return;
     }
-    checkModelInQuarantine(path);
+    const QString marker = passedMarker(digest);
+    if (marker.isEmpty() || !QFileInfo(marker).isFile()) {
+        std::string checked;
+        checkModelInQuarantine(path, {}, &checked);
+        if (checked != digest.toStdString()) // the file was replaced between our read and the child's
+            throw Error(path + ": the model file changed while it was being checked; not opened (open it again)");
+        if (!marker.isEmpty() && QDir().mkpath(QFileInfo(marker).absolutePath())) {
+            QFile file(marker); // best effort: without it the next process checks again
+            if (file.open(QIODevice::WriteOnly))
+                file.write(QByteArray::fromStdString(path));
+        }
+    }
     const std::lock_guard<std::mutex> lock(mutex);
-    passed.insert(key);
+    passed.insert(digest);
 }
 
 namespace {
@@ -173,6 +206,12 @@ int runModelCheck(const std::string &path, long long memoryMiB)
     setComputeThreads(1);
     try {
         const auto model = Model::load(path);
+        // What was loaded, so that the parent knows the bytes it read are the ones checked.
+        const std::string bytes = readBoundedText(path, limits::kModelFileBytes, "model");
+        std::printf("%s\n", QCryptographicHash::hash(QByteArrayView(bytes.data(), qsizetype(bytes.size())),
+                                                     QCryptographicHash::Sha256)
+                                 .toHex()
+                                 .constData());
         return 0;
     } catch (const std::bad_alloc &) {
         std::fprintf(stderr, "%s: out of memory while loading\n", path.c_str());

@@ -17,11 +17,13 @@ struct QuarantineLimits {
 // and the problem (the child's own error, or how it ended: signal, time limit, memory limit) otherwise, and when
 // the checker cannot be found (it is looked up in $SPARSITY_MODELCHECK, beside the running executable, and in
 // ../app/ beside it for the build tree).
-void checkModelInQuarantine(const std::string &path, const QuarantineLimits &limits = {});
+// `loadedSha256`, when given, receives the SHA-256 (hex) of the bytes the child loaded.
+void checkModelInQuarantine(const std::string &path, const QuarantineLimits &limits = {},
+                            std::string *loadedSha256 = nullptr);
 
-// The same for the file's contents `bytes` as this process read them, once per content: the same bytes that passed
-// before in this process (a comparison, a test suite or a reopened project load one model many times) are not
-// checked again.
+// The same for the file's contents `bytes` as this process read them, once per content: bytes whose SHA-256 passed
+// before, in this process or in an earlier one (recorded in $XDG_CACHE_HOME/sparsity-explorer/checked-models/;
+// SPARSITY_MODELCHECK_CACHE=0 turns the record off), are not checked again. Only contents that passed are recorded.
 void checkModelOnce(const std::string &path, const std::string &bytes);
 
 // Whether Model::load checks in quarantine first. The checker itself turns it off (it is the quarantine).

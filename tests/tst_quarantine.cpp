@@ -1,0 +1,107 @@
+// The model quarantine (core/graph/quarantine.h): a damaged archive that crashes LibTorch's unpickler ends the
+// checker process, not this one; a model that passed is recorded by its contents and not checked again.
+#include "error.h"
+#include "graph/model.h"
+#include "graph/quarantine.h"
+#include "testmodels.h"
+
+#include <QCryptographicHash>
+#include <QDir>
+#include <QFile>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QtTest>
+
+using namespace sparsity;
+
+class TestQuarantine : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase();
+    void passedModelIsRecordedByContents();
+    void crashingArchiveIsRefusedInTheChild();
+    void changedContentsAreCheckedAgain();
+
+private:
+    QString cacheRecord(const QString &modelPath) const;
+    QTemporaryDir cache_, files_;
+};
+
+void TestQuarantine::initTestCase()
+{
+    QVERIFY(cache_.isValid() && files_.isValid());
+    qputenv("XDG_CACHE_HOME", cache_.path().toUtf8()); // a record of our own, not the user's
+    qunsetenv("SPARSITY_MODELCHECK_CACHE");
+    QVERIFY(modelQuarantine());
+}
+
+QString TestQuarantine::cacheRecord(const QString &modelPath) const
+{
+    QFile f(modelPath);
+    if (!f.open(QIODevice::ReadOnly))
+        return {};
+    const QByteArray sha = QCryptographicHash::hash(f.readAll(), QCryptographicHash::Sha256).toHex();
+    return cache_.path() + QStringLiteral("/sparsity-explorer/checked-models/") + QString::fromLatin1(sha);
+}
+
+void TestQuarantine::passedModelIsRecordedByContents()
+{
+    const QString model = testmodels::sampleModel("sample-resnet");
+    const QString record = cacheRecord(model);
+    QVERIFY(!QFileInfo::exists(record));
+    const auto loaded = Model::load(model.toStdString());
+    QVERIFY(!loaded->sites().empty());
+    QVERIFY2(QFileInfo(record).isFile(), qPrintable(record)); // the pass is recorded under the contents' SHA-256
+    // A copy of the same bytes elsewhere is the same contents: opened without a new check (and without error).
+    const QString copy = files_.filePath(QStringLiteral("copy.pt"));
+    QVERIFY(QFile::copy(model, copy));
+    QCOMPARE(cacheRecord(copy), record);
+    QVERIFY(!Model::load(copy.toStdString())->sites().empty());
+}
+
+void TestQuarantine::crashingArchiveIsRefusedInTheChild()
+{
+    // A pickle that underflows the unpickler's stack (pytorch issue 77573) in an otherwise valid archive.
+    const QString damaged = files_.filePath(QStringLiteral("underflow.pt"));
+    const QString script = QStringLiteral(R"(
+import sys, zipfile
+zin = zipfile.ZipFile(sys.argv[1]); zout = zipfile.ZipFile(sys.argv[2], 'w', zipfile.ZIP_STORED)
+for info in zin.infolist():
+    data = zin.read(info.filename)
+    if info.filename.endswith('/data.pkl'): data = b'\x80\x02R.'
+    zout.writestr(info.filename, data)
+)");
+    QCOMPARE(QProcess::execute(QStringLiteral("/usr/bin/python3"),
+                               {QStringLiteral("-c"), script, testmodels::sampleModel("sample-resnet"), damaged}),
+             0);
+    try {
+        Model::load(damaged.toStdString());
+        QFAIL("a damaged archive was opened");
+    } catch (const Error &e) {
+        const QString message = QString::fromUtf8(e.what());
+        QVERIFY2(message.startsWith(damaged), qPrintable(message)); // names the file
+        QVERIFY2(message.contains(QStringLiteral("quarantined check")) || message.contains(QStringLiteral("pickle")) ||
+                     message.contains(QStringLiteral("unpickl"), Qt::CaseInsensitive),
+                 qPrintable(message));
+    }
+    QVERIFY(!QFileInfo::exists(cacheRecord(damaged))); // a refusal is never recorded
+}
+
+void TestQuarantine::changedContentsAreCheckedAgain()
+{
+    // Same path, other bytes: the record is per content, so the new bytes get a check (and a record) of their own.
+    const QString path = files_.filePath(QStringLiteral("swapped.pt"));
+    QVERIFY(QFile::copy(testmodels::sampleModel("sample-mobilenetv2"), path));
+    const QString before = cacheRecord(path);
+    QVERIFY(!Model::load(path.toStdString())->sites().empty());
+    QVERIFY(QFileInfo(before).isFile());
+    QVERIFY(QFile::remove(path));
+    QVERIFY(QFile::copy(testmodels::sampleModel("sample-resnet"), path));
+    const QString after = cacheRecord(path);
+    QVERIFY(after != before);
+    QVERIFY(!Model::load(path.toStdString())->sites().empty());
+    QVERIFY(QFileInfo(after).isFile());
+}
+
+QTEST_GUILESS_MAIN(TestQuarantine)
+#include "tst_quarantine.moc"
