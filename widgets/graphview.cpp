@@ -5,6 +5,7 @@
 #include "graph/model.h"
 #include "graph/site.h"
 #include "graphlayout.h"
+#include "plotutil.h"
 
 #include <QComboBox>
 #include <QCompleter>
@@ -51,15 +52,6 @@ QColor ramp(double t)
     const QColor &a = stops[i], &b = stops[i + 1];
     return QColor::fromRgbF(float(a.redF() + (b.redF() - a.redF()) * f), float(a.greenF() + (b.greenF() - a.greenF()) * f),
                             float(a.blueF() + (b.blueF() - a.blueF()) * f));
-}
-
-QString compact(double v)
-{
-    if (v >= 1e6)
-        return QStringLiteral("%1 M").arg(v / 1e6, 0, 'f', 2);
-    if (v >= 1e3)
-        return QStringLiteral("%1 k").arg(v / 1e3, 0, 'f', 1);
-    return QString::number(v, 'f', 0);
 }
 
 bool isOp(Kind k) { return k == Kind::Add || k == Kind::Pool || k == Kind::Cat || k == Kind::Join; }
@@ -347,7 +339,7 @@ QString GraphView::valueText(int node) const
     if (std::isnan(v))
         return {};
     switch (metric_) {
-    case Metric::NonzerosPerImage: return compact(v);
+    case Metric::NonzerosPerImage: return compactCount(v);
     case Metric::Threshold: return QString::number(v, 'g', 3);
     default: return QStringLiteral("%1 %").arg(100.0 * v, 0, 'f', 1);
     }
@@ -431,7 +423,7 @@ void GraphView::recolour()
     const QString what = metricBox_->currentText().toLower();
     const QString low = fraction ? QStringLiteral("0 %") : QStringLiteral("0");
     const QString high = fraction ? QStringLiteral("100 %")
-                         : metric_ == Metric::NonzerosPerImage ? compact(scaleMax_)
+                         : metric_ == Metric::NonzerosPerImage ? compactCount(scaleMax_)
                          : metric_ == Metric::Threshold        ? QString::number(scaleMax_, 'g', 3)
                                                                : QStringLiteral("%1 %").arg(100.0 * scaleMax_, 0, 'f', 1);
     const bool atLayers = metric_ == Metric::LatencyShare || metric_ == Metric::EnergyShare;

@@ -34,15 +34,6 @@ std::vector<bool> sparsifiableMask(const Session &doc)
     return mask;
 }
 
-QString compact(double v)
-{
-    if (v >= 1e6)
-        return QStringLiteral("%1 M").arg(v / 1e6, 0, 'f', 2);
-    if (v >= 1e3)
-        return QStringLiteral("%1 k").arg(v / 1e3, 0, 'f', 1);
-    return QString::number(v, 'f', 0);
-}
-
 } // namespace
 
 OverviewView::OverviewView(Session *doc, QWidget *parent)
@@ -132,7 +123,7 @@ void OverviewView::rebuild()
                            .arg(accuracyName(b->result))
                            .arg(accuracyOf(b->result), 0, 'f', 2)
                            .arg(100.0 * b->result.activationSparsity(mask), 0, 'f', 1)
-                           .arg(compact(b->result.nonzerosPerImage(mask)));
+                           .arg(compactCount(b->result.nonzerosPerImage(mask)));
         if (c && c != b) {
             const bool exact = doc_->currentIsExact();
             text += tr("<br>Current%1: %2 <b>%3 %</b> (%4 pp) · sparsity <b>%5 %</b> · <b>%6</b> nonzero / image (%7× fewer)")
@@ -141,7 +132,7 @@ void OverviewView::rebuild()
                         .arg(accuracyOf(c->result), 0, 'f', 2)
                         .arg(accuracyOf(c->result) - accuracyOf(b->result), 0, 'f', 2)
                         .arg(100.0 * c->result.activationSparsity(mask), 0, 'f', 1)
-                        .arg(compact(c->result.nonzerosPerImage(mask)))
+                        .arg(compactCount(c->result.nonzerosPerImage(mask)))
                         .arg(b->result.nonzerosPerImage(mask) / std::max(1.0, c->result.nonzerosPerImage(mask)), 0, 'f', 2);
         }
         text += tr("<br><span style='color:gray'>%1 images · %2 s per capture</span>")

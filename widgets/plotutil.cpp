@@ -15,6 +15,16 @@
 
 namespace sparsity::ui {
 
+QString compactCount(double v)
+{
+    if (v >= 1e6)
+        return QStringLiteral("%1 M").arg(v / 1e6, 0, 'f', 2);
+    if (v >= 1e3)
+        return QStringLiteral("%1 k").arg(v / 1e3, 0, 'f', 1);
+    return QString::number(v, 'f', 0);
+}
+
+
 namespace {
 
 void styleAxis(QCPAxis *axis, const QPalette &pal)

@@ -37,6 +37,9 @@ bool savePlot(QCustomPlot *plot, const QString &path, QString *error);
 // The plot as a QWidget, for code that must not include qcustomplot.h (tests are built with QT_NO_KEYWORDS).
 QWidget *asWidget(QCustomPlot *plot);
 
+// A count for a label: "1.23 M", "45.6 k", "789".
+QString compactCount(double v);
+
 // A plot of the main window as the export writes it: `name` becomes part of the file names.
 struct NamedPlot {
     QString name;

@@ -624,32 +624,35 @@ at::Tensor Model::Impl::forward(torch::jit::Module &instrumented, const at::Tens
     }
 }
 
-void Model::exportThresholded(const std::string &outPath, const std::string &metadataJson) const
+torch::jit::Module Model::Impl::tunedCopyFor(const std::string &outPath) const
 {
     const QFileInfo out(QString::fromStdString(outPath));
-    const QFileInfo in(QString::fromStdString(d->path));
+    const QFileInfo in(QString::fromStdString(path));
     if (out.exists() && in.exists() && out.canonicalFilePath() == in.canonicalFilePath())
         throw Error(outPath + ": refusing to overwrite the input model; choose another file name");
-
     torch::jit::Module copy;
     {
-        std::istringstream bytes(d->bytes);
-        copy = torch::jit::load(bytes, c10::kCPU);
+        std::istringstream archive(bytes);
+        copy = torch::jit::load(archive, c10::kCPU);
     }
     copy.eval();
-    {
-        // The archive holds the weights as loaded; fine-tuning changed ours.
-        torch::NoGradGuard noGrad;
-        std::map<std::string, at::Tensor> source;
-        for (const auto &p : d->module.named_parameters(true))
-            source[p.name] = p.value;
-        for (const auto &b : d->module.named_buffers(true))
-            source["buffer:" + b.name] = b.value;
-        for (auto p : copy.named_parameters(true))
-            p.value.copy_(source.at(p.name));
-        for (auto b : copy.named_buffers(true))
-            b.value.copy_(source.at("buffer:" + b.name));
-    }
+    // The archive holds the weights as loaded; fine-tuning changed ours.
+    torch::NoGradGuard noGrad;
+    std::map<std::string, at::Tensor> source;
+    for (const auto &p : module.named_parameters(true))
+        source[p.name] = p.value;
+    for (const auto &b : module.named_buffers(true))
+        source["buffer:" + b.name] = b.value;
+    for (auto p : copy.named_parameters(true))
+        p.value.copy_(source.at(p.name));
+    for (auto b : copy.named_buffers(true))
+        b.value.copy_(source.at("buffer:" + b.name));
+    return copy;
+}
+
+void Model::exportThresholded(const std::string &outPath, const std::string &metadataJson) const
+{
+    torch::jit::Module copy = d->tunedCopyFor(outPath);
     auto g = graph::prepareForwardGraph(copy);
     auto found = graph::findActivationSites(*g);
     if (int(found.size()) != d->activationSiteCount)

@@ -46,6 +46,9 @@ struct Model::Impl {
     // The inference copy, made or remade when the weights changed; `module` itself when it cannot be made.
     // Call with runMutex held.
     torch::jit::Module &inferenceModule();
+    // What an export starts from: the archive as read, in eval mode, with this model's current (possibly tuned)
+    // weights. Throws when `outPath` is the input model file itself.
+    torch::jit::Module tunedCopyFor(const std::string &outPath) const;
 };
 
 namespace graph {

@@ -9,7 +9,6 @@
 
 #include "error.h"
 
-#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -481,30 +480,8 @@ void Exporter::node(Node *n)
 void exportThresholdedOnnx(const Model &model, const std::string &outPath, const std::string &metadataJson)
 {
     const Model::Impl *d = &model.impl();
-    const QFileInfo outInfo(QString::fromStdString(outPath));
-    const QFileInfo in(QString::fromStdString(d->path));
-    if (outInfo.exists() && in.exists() && outInfo.canonicalFilePath() == in.canonicalFilePath())
-        throw Error(outPath + ": refusing to overwrite the input model; choose another file name");
-
     // A fresh copy of the archive with the tuned weights, inlined like the instrumented graph was.
-    torch::jit::Module copy;
-    {
-        std::istringstream bytes(d->bytes);
-        copy = torch::jit::load(bytes, c10::kCPU);
-    }
-    copy.eval();
-    {
-        torch::NoGradGuard noGrad;
-        std::map<std::string, at::Tensor> source;
-        for (const auto &p : d->module.named_parameters(true))
-            source[p.name] = p.value;
-        for (const auto &b : d->module.named_buffers(true))
-            source["buffer:" + b.name] = b.value;
-        for (auto p : copy.named_parameters(true))
-            p.value.copy_(source.at(p.name));
-        for (auto b : copy.named_buffers(true))
-            b.value.copy_(source.at("buffer:" + b.name));
-    }
+    torch::jit::Module copy = d->tunedCopyFor(outPath);
     // The outputs' shapes for the graph's output types (the checker wants them): one plain forward pass.
     std::vector<std::vector<std::int64_t>> outputShapes;
     if (d->inputShape.size() == 3) {
