@@ -9,7 +9,7 @@ packages=(
   dataset-fashion-mnist
   clang libclang-rt-14-dev  # libFuzzer for scripts/fuzz-smoke.sh
   python3-torch python3-torchvision
-  libonnx-dev python3-onnx  # ONNX import/export (graph/onnximport.cpp) and the tests' ONNX fixtures
+  libonnx-dev libprotobuf-dev python3-onnx  # ONNX import/export (graph/onnximport.cpp) and the tests' ONNX fixtures
   fonts-dejavu-core
   libgraphviz-dev  # Graphviz libgvc: the Graph view's layered layout
 )
