@@ -263,13 +263,13 @@ private Q_SLOTS:
                                        QStringLiteral(".pt"));
             QFAIL("exporting over the input model must throw");
         } catch (const Error &e) {
-            QVERIFY2(QString::fromUtf8(e.what()).contains(QStringLiteral("refusing to overwrite")), e.what());
+            QVERIFY2(QString::fromUtf8(e.what()).contains(QStringLiteral("would overwrite the model")), e.what());
         }
         try {
-            exportPaths(dir.filePath(QStringLiteral("tuned.onnx")), input);
-            QFAIL("an output that is not .pt must throw");
+            exportPaths(dir.filePath(QStringLiteral("tuned.txt")), {{input.toStdString(), "model"}});
+            QFAIL("an output that is neither .pt nor .onnx must throw");
         } catch (const Error &e) {
-            QVERIFY2(QString::fromUtf8(e.what()).contains(QStringLiteral("must end in .pt")), e.what());
+            QVERIFY2(QString::fromUtf8(e.what()).contains(QStringLiteral("must end in .pt or .onnx")), e.what());
         }
     }
 
