@@ -269,7 +269,7 @@ private Q_SLOTS:
                                              << notJson << QStringLiteral("not valid JSON");
         QTest::newRow("missing thresholds") << QStringList{QStringLiteral("export"), QStringLiteral("--thresholds"), path("nope.json"),
                                                            QStringLiteral("-o"), path("out.pt")}
-                                            << path("nope.json") << QStringLiteral("cannot be read");
+                                            << path("nope.json") << QStringLiteral("cannot open the thresholds file");
         QTest::newRow("wrong recipe") << QStringList{QStringLiteral("train"), QStringLiteral("--recipe"), badRecipe,
                                                      QStringLiteral("--checkpoints"), path("ck-bad")}
                                       << badRecipe << QStringLiteral("magic");

@@ -188,7 +188,7 @@ void TestHostile::outputCases()
     add({s("search --budget nan"), {s("search"), model_, data_, s("--budget"), s("nan")}, 2, {s("--budget")}, {}});
     add({s("search --budget inf"), {s("search"), model_, data_, s("--budget"), s("inf")}, 2, {s("--budget")}, {}});
     add({s("analyze empty DATA"), {s("analyze"), model_, QString()}, 2, {s("empty")}, {}});
-    add({s("inspect empty MODEL"), {s("inspect"), QString()}, 1, {s("path is empty")}, {}});
+    add({s("inspect empty MODEL"), {s("inspect"), QString()}, 2, {s("empty")}, {}}); // a usage error, as for DATA
     add({s("input shape of 2 billion channels"), {s("analyze"), model_, data_, s("--input-shape"), s("2000000000,28,28")}, 1,
          {s("channels, expected 1 to 64")}, {}});
     add({s("input shape too large"), {s("analyze"), model_, data_, s("--input-shape"), s("3,16384,16384")}, 1,

@@ -229,7 +229,7 @@ private Q_SLOTS:
             << withField({QStringLiteral("thresholds"), QStringLiteral("relu")}, QStringLiteral("x"))
             << QStringLiteral("\"thresholds.relu\" must be a finite number");
         QTest::newRow("negative threshold") << withField({QStringLiteral("thresholds"), QStringLiteral("relu")}, -1)
-                                            << QStringLiteral("threshold of \"relu\" is negative");
+                                            << QStringLiteral("threshold of \"relu\" is -1; it must be from 0");
         QTest::newRow("scope not names") << withField({QStringLiteral("scope")}, QJsonArray{1, 2})
                                          << QStringLiteral("\"scope\" must be an array of site names");
         QTest::newRow("weights not text") << withField({QStringLiteral("weights")}, 3)
@@ -242,7 +242,7 @@ private Q_SLOTS:
                                            << QStringLiteral("\"recipe\" must be an object");
         QTest::newRow("channel thresholds not numbers")
             << withField({QStringLiteral("channel_thresholds"), QStringLiteral("relu")}, QJsonArray{QStringLiteral("a")})
-            << QStringLiteral("\"channel_thresholds.relu\" must be an array of numbers");
+            << QStringLiteral("\"channel_thresholds.relu\" must be an array of finite numbers");
         const QJsonObject pre = QJsonObject{{QStringLiteral("channels"), 2},  {QStringLiteral("height"), 28},
                                             {QStringLiteral("width"), 28},    {QStringLiteral("resize"), QStringLiteral("exact")},
                                             {QStringLiteral("resize_to"), 0}, {QStringLiteral("center_crop"), false},

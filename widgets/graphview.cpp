@@ -474,9 +474,15 @@ QPoint GraphView::nodeInViewport(int node) const
 bool GraphView::find(const QString &text)
 {
     const int n = int(graph_.nodes.size());
+    // A node named exactly so wins (an add merged into "layer3.relu#2" also contains that name), then the next
+    // node after the selection whose name contains the text.
+    const auto exact = std::find_if(graph_.nodes.begin(), graph_.nodes.end(), [&](const DataflowNode &node) {
+        return QString::fromStdString(node.name).compare(text, Qt::CaseInsensitive) == 0;
+    });
+    const int first = exact != graph_.nodes.end() ? int(exact - graph_.nodes.begin()) : -1;
     for (int k = 1; k <= n; ++k) {
-        const int i = (std::max(selectedNode_, -1) + k + n) % n;
-        if (QString::fromStdString(graph_.nodes[std::size_t(i)].name).contains(text, Qt::CaseInsensitive)) {
+        const int i = first >= 0 ? first : (std::max(selectedNode_, -1) + k + n) % n;
+        if (first >= 0 || QString::fromStdString(graph_.nodes[std::size_t(i)].name).contains(text, Qt::CaseInsensitive)) {
             const Kind kind = graph_.nodes[std::size_t(i)].kind;
             if (kind == Kind::Site || kind == Kind::Layer)
                 activateNode(i);
