@@ -28,7 +28,7 @@ QString programHelp()
 {
     QString text = QStringLiteral(
         "Usage: sparsity-cli COMMAND [OPTIONS] [MODEL [DATA]]\n\n"
-        "Measure and raise the activation sparsity of a TorchScript CNN for event-driven processors.\n"
+        "Measure and raise the activation sparsity of a TorchScript or ONNX CNN for event-driven processors.\n"
         "Without MODEL, commands use the sample project (sample ResNet on Fashion-MNIST), so\n"
         "`sparsity-cli analyze` alone demonstrates the program.\n\nCommands:\n");
     for (const auto &c : kCommands)
