@@ -34,6 +34,18 @@ using namespace sparsity;
 
 namespace {
 
+// The baselines' penalties act on every activation of every site (no band, no scope): L1 and Kurtz's Hoyer-square.
+Recipe wholeTensorPenalty(Recipe r, Recipe::Penalty penalty, double lambda)
+{
+    r.penalty = penalty;
+    r.bandMode = Recipe::BandMode::Absolute;
+    r.band = 0.0;
+    r.bandPerChannel = false;
+    r.scopeMode = Recipe::ScopeMode::All;
+    r.lambda = lambda;
+    return r;
+}
+
 std::atomic<bool> cancelRequested{false};
 void onSigint(int) { cancelRequested = true; }
 
@@ -200,13 +212,7 @@ std::vector<Point> pointsOf(const std::string &method, const Recipe &base, const
         }
     } else if (m == Recipe::Method::L1Only) {
         for (double l : o.l1Lambdas) {
-            Recipe s = r;
-            s.penalty = Recipe::Penalty::L1;
-            s.bandMode = Recipe::BandMode::Absolute;
-            s.band = 0.0;
-            s.bandPerChannel = false;
-            s.scopeMode = Recipe::ScopeMode::All;
-            s.lambda = l;
+            Recipe s = wholeTensorPenalty(r, Recipe::Penalty::L1, l);
             s.penalizeWhileFinetuning = true;
             s.thresholdMode = Recipe::ThresholdMode::Keep;
             add("lambda " + fmt(l, 3), "l1-lambda" + fmt(l, 3), s);
@@ -214,13 +220,7 @@ std::vector<Point> pointsOf(const std::string &method, const Recipe &base, const
     } else if (m == Recipe::Method::HoyerThreshold) {
         for (double l : o.hoyerLambdas)
             for (double b : o.hoyerBudgets) {
-                Recipe s = r;
-                s.penalty = Recipe::Penalty::HoyerSquare;
-                s.bandMode = Recipe::BandMode::Absolute;
-                s.band = 0.0;
-                s.bandPerChannel = false;
-                s.scopeMode = Recipe::ScopeMode::All;
-                s.lambda = l;
+                Recipe s = wholeTensorPenalty(r, Recipe::Penalty::HoyerSquare, l);
                 s.budgetPp = b;
                 add("lambda " + fmt(l, 3) + ", budget " + fmt(b), "hoyer-lambda" + fmt(l, 3), s);
             }
