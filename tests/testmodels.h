@@ -3,6 +3,7 @@
 // tests/fixtures/make_test_models.py with Debian's python3-torch (and torchvision when installed).
 
 #include "data/dataset.h"
+#include "error.h"
 
 #include <QDir>
 #include <QProcess>
@@ -10,6 +11,18 @@
 #include <QTemporaryDir>
 
 namespace testmodels {
+
+// The message of the sparsity::Error that `f` throws, empty when it throws none.
+template <typename F>
+QString errorOf(F f)
+{
+    try {
+        f();
+    } catch (const sparsity::Error &e) {
+        return QString::fromUtf8(e.what());
+    }
+    return {};
+}
 
 inline QString sampleModel(const char *name)
 {

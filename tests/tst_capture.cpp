@@ -58,17 +58,6 @@ bool atenUsesFma()
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && level != QLatin1String("default");
 }
 
-template <typename F>
-QString errorOf(F f)
-{
-    try {
-        f();
-    } catch (const Error &e) {
-        return QString::fromUtf8(e.what());
-    }
-    return {};
-}
-
 } // namespace
 
 class TestCapture : public QObject {
@@ -619,14 +608,14 @@ private Q_SLOTS:
         std::vector<std::int64_t> lowShape;
         forwardOutput(*lowRes, loadBatches(*data, pre, {0}, 1).front(), false, &lowShape);
         QCOMPARE(lowShape, (std::vector<std::int64_t>{1, 3, 8, 8}));
-        const QString tooFew = errorOf([&] { capture(*lowRes, *data, pre, firstN(*data, 5)); });
+        const QString tooFew = testmodels::errorOf([&] { capture(*lowRes, *data, pre, firstN(*data, 5)); });
         QVERIFY2(tooFew.contains(QStringLiteral("the mask of dataset item 0 holds class 3")) && tooFew.contains(QStringLiteral("3 output classes")),
                  qPrintable(tooFew));
 
         // A classifier cannot be scored against masks: the message says what the output is.
         auto classifier = Model::load(fixtures_.filePath(QStringLiteral("tuple_scripted.pt")).toStdString());
         classifier->setInputShape({3, 16, 16});
-        const QString notMaps = errorOf([&] { capture(*classifier, *data, pre, firstN(*data, 2)); });
+        const QString notMaps = testmodels::errorOf([&] { capture(*classifier, *data, pre, firstN(*data, 2)); });
         QVERIFY2(notMaps.contains(QStringLiteral("not N x classes x H x W")), qPrintable(notMaps));
 
         // A mask whose size differs from its image is skipped with a message, never scored misaligned.

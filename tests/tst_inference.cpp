@@ -16,17 +16,6 @@ using namespace sparsity;
 
 namespace {
 
-template <typename F>
-QString errorOf(F f)
-{
-    try {
-        f();
-    } catch (const Error &e) {
-        return QString::fromUtf8(e.what());
-    }
-    return {};
-}
-
 // Thresholds that zero about `sparsity` of every sparsifiable site's output in `baseline`.
 Thresholds thresholdsFor(const Model &model, const CaptureResult &baseline, double sparsity)
 {
@@ -99,11 +88,11 @@ private Q_SLOTS:
 
         CaptureOptions options;
         options.thresholds = Thresholds{{0.5f}, {}};
-        const QString count = errorOf([&] { capture(*resnet_, batches_, options); });
+        const QString count = testmodels::errorOf([&] { capture(*resnet_, batches_, options); });
         QVERIFY2(count.contains(QStringLiteral("1 values given")) && count.contains(QString::fromStdString(resnet_->path())),
                  qPrintable(count));
         options.thresholds = Thresholds{std::vector<float>(resnet_->sites().size(), 0.0f), {{1.0f, 2.0f, 3.0f}}};
-        const QString channels = errorOf([&] { capture(*resnet_, batches_, options); });
+        const QString channels = testmodels::errorOf([&] { capture(*resnet_, batches_, options); });
         QVERIFY2(channels.contains(QStringLiteral("3 per-channel values")) &&
                      channels.contains(QString::fromStdString(resnet_->sites()[0].name)),
                  qPrintable(channels));
