@@ -23,6 +23,7 @@ struct ChangeEvent {
         SelectedSite, // `sites[0]` (-1: none) is the selected site
         Modified,     // isModified() changed
         ProjectPath,  // projectPath() changed
+        Sweep,        // a sweep finished (lastSweep()), or the model it ran on was replaced (null)
     };
 
     Kind kind = Kind::Model;

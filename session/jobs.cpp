@@ -2,6 +2,7 @@
 
 #include "graph/model.h"
 #include "io/workspace.h"
+#include "error.h"
 
 namespace sparsity {
 
@@ -28,6 +29,29 @@ std::shared_ptr<SearchResult> SearchJob::run(const Params &p, JobControl &contro
     const auto batches = loadBatches(*p.dataset, p.preprocessing, p.calibration, 64);
     p.model->setThresholds(p.thresholds, p.channels);
     return std::make_shared<SearchResult>(searchThresholds(*p.model, batches, p.options, &control.cancel, progress));
+}
+
+std::shared_ptr<SweepResult> SweepJob::run(const Params &p, JobControl &control,
+                                           const std::function<void(const SweepProgress &)> &progress)
+{
+    std::vector<Batch> calibration;
+    try {
+        DatasetOptions trainOptions;
+        trainOptions.split = Split::Train;
+        const auto train = openDataset(p.datasetPath.toStdString(), trainOptions);
+        const std::size_t n = std::min(p.calibrationImages, train->size());
+        std::vector<std::size_t> last;
+        for (std::size_t i = train->size() - n; i < train->size(); ++i)
+            last.push_back(i);
+        calibration = loadBatches(*train, p.preprocessing, last, 64);
+    } catch (const Error &) {
+        // No training split (an image folder, a test-only file): the first images of the subset.
+        const std::size_t n = std::min(p.calibrationImages, p.indices.size());
+        calibration = loadBatches(*p.dataset, p.preprocessing, {p.indices.begin(), p.indices.begin() + std::ptrdiff_t(n)}, 64);
+    }
+    const auto evaluation = loadBatches(*p.dataset, p.preprocessing, p.indices, 64);
+    return std::make_shared<SweepResult>(runSweep(*p.model, calibration, evaluation, p.options,
+                                                  p.processor ? &*p.processor : nullptr, &control.cancel, progress));
 }
 
 namespace {

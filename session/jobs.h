@@ -5,6 +5,7 @@
 #include "hardware/workload.h"
 #include "tune/comparison.h"
 #include "tune/recipe.h"
+#include "tune/sweep.h"
 #include "tune/thresholdsearch.h"
 #include "tune/training.h"
 
@@ -13,6 +14,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace sparsity {
@@ -20,10 +22,10 @@ namespace sparsity {
 class Dataset;
 class Model;
 
-// The four kinds of background work. Each has a job type below: typed parameters in, a typed result out, run
+// The kinds of background work. Each has a job type below: typed parameters in, a typed result out, run
 // synchronously on a worker thread with a cancel flag (and pause, for training) it shares with the JobTracker.
 // They never touch the event loop; the Session posts their progress and results back.
-enum class JobKind { Baseline, Current, Search, Training, Comparison };
+enum class JobKind { Baseline, Current, Search, Sweep, Training, Comparison };
 
 // What a worker shares with the tracker (jobtracker.h): polled by the core algorithms.
 struct JobControl {
@@ -70,6 +72,24 @@ struct SearchJob {
     };
     static std::shared_ptr<SearchResult> run(const Params &params, JobControl &control,
                                              const std::function<void(const SearchProgress &)> &progress);
+};
+
+// A sweep (core/tune/sweep.h) over the subset: calibration images from the end of the dataset's training split
+// (held out from a test-split subset, as the CLI's search), or from the start of the subset when the dataset has no
+// training split; every point evaluated on the whole subset.
+struct SweepJob {
+    struct Params {
+        std::shared_ptr<Model> model;
+        std::shared_ptr<const Dataset> dataset;
+        QString datasetPath;
+        Preprocessing preprocessing;
+        std::vector<std::size_t> indices;
+        std::size_t calibrationImages = 500;
+        SweepOptions options;
+        std::optional<ProcessorParams> processor;
+    };
+    static std::shared_ptr<SweepResult> run(const Params &params, JobControl &control,
+                                            const std::function<void(const SweepProgress &)> &progress);
 };
 
 // One finished fine-tuning run (core/tune/training.h): the tuned model (a separate copy of the project's model, its

@@ -11,7 +11,8 @@ int JobTracker::slotOf(JobKind kind)
     switch (kind) {
     case JobKind::Baseline: return 0;
     case JobKind::Current: return 1;
-    case JobKind::Search: return 2;
+    case JobKind::Search:
+    case JobKind::Sweep: return 2; // a sweep is a series of searches on the same worker
     case JobKind::Training:
     case JobKind::Comparison: return 3; // one training worker: a comparison is a series of training runs
     }

@@ -231,6 +231,7 @@ void Session::resetState()
         executed_[i] = model_->siteExecuted(int(i)); // from the shape-inference pass; no job is running
     baseline_.reset();
     current_.reset();
+    lastSweep_.reset();
     chooseKept();
     selectedSite_ = -1;
     const QString wanted = project_.processorPreset;

@@ -128,6 +128,12 @@ public:
     // Threshold search (core/tune/thresholdsearch.h) on the first `calibrationImages` of the subset, starting from
     // the current thresholds; the result is pushed as one undoable step.
     void startThresholdSearch(const SearchOptions &options, std::size_t calibrationImages);
+    // A sweep (core/tune/sweep.h, SweepJob) of the current model over the subset, projected on the selected preset;
+    // it shares the search's slot (starting one cancels the other). lastSweep() holds it when it finished.
+    void startSweep(const SweepOptions &options, std::size_t calibrationImages);
+    std::shared_ptr<const SweepResult> lastSweep() const { return lastSweep_; }
+    // Makes point `index` of the last sweep the current thresholds (one undoable step).
+    void applySweepPoint(int index);
     // Fine-tuning (core/tune/training.h) of a fresh copy of the model file, starting from the current thresholds,
     // on the dataset's training split (validation on its test split), on its own worker so the views stay live.
     // Progress arrives as trainingStep/trainingEpoch; when it finishes the tuned model and thresholds become the
@@ -188,6 +194,7 @@ private:
     void runCapture(JobKind kind);
     void finishCapture(const std::shared_ptr<JobControl> &job, std::shared_ptr<Snapshot> snapshot, const QString &error);
     void finishSearch(const std::shared_ptr<JobControl> &job, std::shared_ptr<SearchResult> result, const QString &error);
+    void finishSweep(const std::shared_ptr<JobControl> &job, std::shared_ptr<SweepResult> result, const QString &error);
     void finishTraining(const std::shared_ptr<JobControl> &job, std::shared_ptr<TrainingOutcome> out,
                         const QString &error);
     void finishComparison(const std::shared_ptr<JobControl> &job, std::shared_ptr<ComparisonOutcome> out,
@@ -226,6 +233,7 @@ private:
     QThreadPool trainingPool_; // one thread: training works on its own copy of the model and its own datasets
     std::shared_ptr<const TrainingOutcome> lastTraining_;
     std::shared_ptr<const ComparisonOutcome> lastComparison_;
+    std::shared_ptr<const SweepResult> lastSweep_;
     std::unique_ptr<QTemporaryDir> tempCheckpoints_;
     QTimer *reevaluateTimer_;
 };

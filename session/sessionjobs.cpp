@@ -175,6 +175,68 @@ void Session::finishSearch(const std::shared_ptr<JobControl> &job, std::shared_p
     jobs_->report(report);
 }
 
+// ---- Sweep ----------------------------------------------------------------------------------------------
+
+void Session::startSweep(const SweepOptions &options, std::size_t calibrationImages)
+{
+    if (!model_ || !dataset_ || indices_.empty())
+        return;
+    checkSweepValues(options.rule, options.values, "sweep");
+    auto job = jobs_->begin(JobKind::Sweep, tr("Sweep (%1 points, %2)").arg(options.values.size()).arg(QString::fromUtf8(sweepRuleName(options.rule))));
+    SweepJob::Params params{model_, dataset_, project_.datasetPath, preprocessing_, indices_, calibrationImages, options, {}};
+    if (presetIndex_ >= 0 && presets_[std::size_t(presetIndex_)].valid)
+        params.processor = presets_[std::size_t(presetIndex_)].params;
+    auto progress = [this, job, started = std::chrono::steady_clock::now()](const SweepProgress &p) {
+        if (p.fraction <= 0.0)
+            return;
+        const double elapsed = secondsSince(started);
+        jobs_->postProgress(job, qint64(1000.0 * p.fraction), 1000, elapsed / p.fraction * (1.0 - p.fraction));
+    };
+    jobs_->run<SweepResult>(
+        pool_, job, [params, job, progress] { return SweepJob::run(params, *job, progress); },
+        [this, job, model = model_](std::shared_ptr<SweepResult> result, QString error) {
+            if (jobs_->end(job) && model == model_)
+                finishSweep(job, std::move(result), error);
+            else if (!jobs_->isBusy())
+                jobs_->report({job->id, job->kind, JobReport::Outcome::Cancelled, {}, {}});
+        });
+}
+
+void Session::finishSweep(const std::shared_ptr<JobControl> &job, std::shared_ptr<SweepResult> result, const QString &error)
+{
+    JobReport report{job->id, JobKind::Sweep, JobReport::Outcome::Done, {}, error};
+    if (!error.isEmpty()) {
+        report.outcome = JobReport::Outcome::Failed;
+        return jobs_->report(report);
+    }
+    if (!result || result->points.empty()) {
+        report.outcome = JobReport::Outcome::Cancelled;
+        return jobs_->report(report);
+    }
+    if (result->cancelled)
+        report.outcome = JobReport::Outcome::Cancelled; // the finished points are still shown
+    int front = 0;
+    for (const SweepPoint &p : result->points)
+        front += p.pareto ? 1 : 0;
+    report.summary = tr("Sweep: %1 points (%2 on the front) on %3 images, %4 s")
+                         .arg(result->points.size())
+                         .arg(front)
+                         .arg(result->evaluationImages)
+                         .arg(result->seconds, 0, 'f', 1);
+    lastSweep_ = std::move(result);
+    notify(ChangeEvent::Kind::Sweep);
+    jobs_->report(report);
+}
+
+void Session::applySweepPoint(int index)
+{
+    if (!lastSweep_ || index < 0 || std::size_t(index) >= lastSweep_->points.size())
+        return;
+    const SweepPoint &p = lastSweep_->points[std::size_t(index)];
+    pushThresholds(p.thresholds.scalar, tr("Sweep point: top-1 %1 %, %2 nonzeros per image").arg(p.score, 0, 'f', 2).arg(p.nonzerosPerImage, 0, 'f', 0),
+                   p.thresholds.perChannel);
+}
+
 // ---- Training and comparison ------------------------------------------------------------------------------
 
 TrainingCallbacks Session::trainingCallbacks(const std::shared_ptr<JobControl> &job, int epochsTotal)
@@ -317,6 +379,10 @@ void Session::setCurrentModel(const std::shared_ptr<Model> &model, const std::ve
 {
     if (!model || thresholds.size() != thresholds_.size() || model->sites().size() != sites().size())
         return;
+    if (model_ != model && lastSweep_) {
+        lastSweep_.reset(); // its figures were measured with other weights
+        notify(ChangeEvent::Kind::Sweep);
+    }
     model_ = model;
     channelThresholds_ = channels.size() == thresholds.size() ? channels : std::vector<std::vector<float>>(thresholds.size());
     QVector<int> all;

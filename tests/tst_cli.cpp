@@ -176,7 +176,7 @@ private Q_SLOTS:
         QTest::addColumn<QStringList>("args");
         QTest::addColumn<QString>("expected");
         QTest::newRow("program") << QStringList{QStringLiteral("--help")} << QStringLiteral("Commands:");
-        for (const char *c : {"inspect", "analyze", "search", "train", "compare", "project", "export"})
+        for (const char *c : {"inspect", "analyze", "search", "sweep", "train", "compare", "project", "export"})
             QTest::newRow(c) << QStringList{QString::fromUtf8(c), QStringLiteral("--help")}
                              << QStringLiteral("Usage: sparsity-cli ") + QString::fromUtf8(c);
     }
@@ -212,6 +212,13 @@ private Q_SLOTS:
                                            << QStringLiteral("-o OUT.pt");
         QTest::newRow("unknown method") << QStringList{QStringLiteral("compare"), QStringLiteral("--methods"), QStringLiteral("relu,magic")}
                                         << QStringLiteral("magic");
+        QTest::newRow("sweep with both rules") << QStringList{QStringLiteral("sweep"), QStringLiteral("--budgets"), QStringLiteral("1"),
+                                                              QStringLiteral("--targets"), QStringLiteral("0.5")}
+                                               << QStringLiteral("not both");
+        QTest::newRow("sweep target of 1") << QStringList{QStringLiteral("sweep"), QStringLiteral("--targets"), QStringLiteral("0.5,1")}
+                                           << QStringLiteral("--targets: 1.000000 is not a target sparsity");
+        QTest::newRow("sweep budget not a number") << QStringList{QStringLiteral("sweep"), QStringLiteral("--budgets"), QStringLiteral("0.5,x")}
+                                                   << QStringLiteral("--budgets needs numbers");
         QTest::newRow("option of another command") << QStringList{QStringLiteral("inspect"), QStringLiteral("--budget"), QStringLiteral("1")}
                                                    << QStringLiteral("budget");
     }
@@ -432,6 +439,49 @@ private Q_SLOTS:
         QCOMPARE(file.value(QStringLiteral("version")).toInt(), 1);
         QCOMPARE(file.value(QStringLiteral("thresholds")).toObject(), o.value(QStringLiteral("thresholds")).toObject());
         QCOMPARE(file.value(QStringLiteral("thresholds")).toObject().size(), 7);
+    }
+
+    void sweepPrintsPointsAndWritesCsv()
+    {
+        const QString csv = path("sweep.csv");
+        const Run r = runCli({QStringLiteral("sweep"), QStringLiteral("--subset"), QStringLiteral("200"), QStringLiteral("--calibration"),
+                              QStringLiteral("128"), QStringLiteral("--targets"), QStringLiteral("0.6,0.75,0.9"), QStringLiteral("--csv"),
+                              csv, QStringLiteral("--json")});
+        QVERIFY2(r.exitCode == 0, qPrintable(describe(r)));
+        const QJsonObject o = parseReport(r, QStringLiteral("sweep"));
+        const QStringList problems = checkFields(
+            o, kHeader + kDataset +
+                   QStringList{QStringLiteral("sweep.rule:s"), QStringLiteral("sweep.processor:s"), QStringLiteral("sweep.baseline.top1:n"),
+                               QStringLiteral("sweep.points[].value:n"), QStringLiteral("sweep.points[].top1:n"),
+                               QStringLiteral("sweep.points[].nonzeros_per_image:n"), QStringLiteral("sweep.points[].latency_s:n"),
+                               QStringLiteral("sweep.points[].energy_j:n"), QStringLiteral("sweep.points[].pareto:b"),
+                               QStringLiteral("sweep.points[].thresholds:o"), QStringLiteral("csv:s")});
+        QVERIFY2(problems.isEmpty(), qPrintable(problems.join(QLatin1Char('\n'))));
+        const QJsonObject sweep = o.value(QStringLiteral("sweep")).toObject();
+        QCOMPARE(sweep.value(QStringLiteral("rule")).toString(), QStringLiteral("quantile"));
+        QCOMPARE(sweep.value(QStringLiteral("evaluation_images")).toInt(), 200);
+        QCOMPARE(sweep.value(QStringLiteral("calibration_images")).toInt(), 128);
+        const QJsonArray points = sweep.value(QStringLiteral("points")).toArray();
+        QCOMPARE(points.size(), 3);
+        // Higher targets leave fewer events; the cheapest point is on the front.
+        QVERIFY(points[0].toObject().value(QStringLiteral("nonzeros_per_image")).toDouble() >
+                points[2].toObject().value(QStringLiteral("nonzeros_per_image")).toDouble());
+        QVERIFY(points[2].toObject().value(QStringLiteral("pareto")).toBool());
+        QCOMPARE(points[0].toObject().value(QStringLiteral("thresholds")).toObject().size(), 7);
+        QFile f(csv);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QStringList lines = QString::fromUtf8(f.readAll()).split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+        QCOMPARE(lines.size(), 4);
+        QVERIFY(lines[0].startsWith(QStringLiteral("target_sparsity,top1,")));
+        QVERIFY(lines[3].startsWith(QStringLiteral("0.9,")));
+
+        // The text table names the rule's values and marks the front.
+        const Run text = runCli({QStringLiteral("sweep"), QStringLiteral("--subset"), QStringLiteral("100"), QStringLiteral("--calibration"),
+                                 QStringLiteral("64"), QStringLiteral("--targets"), QStringLiteral("0.9"), QStringLiteral("-q")});
+        QVERIFY2(text.exitCode == 0, qPrintable(describe(text)));
+        QVERIFY(text.out.contains("ReLU (0)"));
+        QVERIFY(text.out.contains("90.0 %"));
+        QVERIFY(text.err.isEmpty());
     }
 
     void analyzeAppliesTheThresholdsFile()

@@ -269,15 +269,11 @@ private Q_SLOTS:
         copy.inferenceCopy = true;
         const auto a = capture(*m, batches), b = capture(*m, batches, copy);
         QVERIFY2(m->inferenceCopyProblem().empty(), m->inferenceCopyProblem().c_str());
-        // Known, not yet understood: on the ReLU6-in-prim::If fixture the copy's zero counts differ by more than the
-        // rounding tolerance (first seen in this test; the copy is off by default and no view uses it yet).
         bool withinTolerance = true;
         for (std::size_t i = 0; i < a.sites.size(); ++i) {
             QCOMPARE(a.sites[i].elements, b.sites[i].elements);
             withinTolerance &= std::abs(a.sites[i].zeros - b.sites[i].zeros) <= 1 + a.sites[i].elements / 10000;
         }
-        if (file == QLatin1String("branch_relu6_scripted.pt"))
-            QEXPECT_FAIL("branch_relu6_scripted.pt", "the inference copy of ReLU6 in prim::If differs in zero counts", Abort);
         QVERIFY(withinTolerance);
     }
 };

@@ -9,6 +9,7 @@
 #include "jobtracker.h"
 #include "session.h"
 #include "sessionspies.h"
+#include "testmodels.h"
 
 #include <QFileInfo>
 #include <QJsonDocument>
@@ -238,6 +239,60 @@ private Q_SLOTS:
         session_->waitForIdle();
         QVERIFY(session_->currentIsExact());
         QCOMPARE(session_->current()->thresholds[std::size_t(s)], 0.4f);
+    }
+
+    void sweepPointIsOneUndoStep()
+    {
+        ChangeSpy sweep(session_.get(), ChangeEvent::Kind::Sweep);
+        ReportSpy reports(session_->jobs(), {JobKind::Sweep});
+        SweepOptions options;
+        options.rule = SweepOptions::Rule::Quantile;
+        options.values = {0.6, 0.8};
+        session_->startSweep(options, 200);
+        session_->waitForIdle();
+        QCOMPARE(reports.count(), 1);
+        QCOMPARE(reports.last().outcome, JobReport::Outcome::Done);
+        QVERIFY(reports.last().summary.startsWith(QStringLiteral("Sweep: 2 points")));
+        QCOMPARE(sweep.count(), 1);
+        const auto result = session_->lastSweep();
+        QVERIFY(result);
+        QCOMPARE(result->points.size(), std::size_t(2));
+        QCOMPARE(result->evaluationImages, std::size_t(256)); // the whole subset
+        QCOMPARE(result->calibrationImages, std::size_t(200)); // from the training split
+        QVERIFY(result->points[0].latencySeconds); // projected on the session's preset
+
+        const std::vector<float> before = session_->thresholds();
+        const int undoIndex = session_->undoStack()->index();
+        session_->applySweepPoint(1);
+        QCOMPARE(session_->undoStack()->index(), undoIndex + 1);
+        QCOMPARE(session_->thresholds(), result->points[1].thresholds.scalar);
+        session_->waitForIdle();
+        // The current capture of the picked thresholds measures what the sweep measured (other batch sizes may
+        // round a borderline image differently: one image of 256 is 0.39 pp).
+        QVERIFY(session_->currentIsExact());
+        QVERIFY(std::abs(session_->current()->result.score() - result->points[1].score) <= 0.4);
+        session_->undoStack()->undo();
+        QCOMPARE(session_->thresholds(), before);
+        session_->applySweepPoint(7); // no such point: nothing happens
+        QCOMPARE(session_->undoStack()->index(), undoIndex);
+        session_->waitForIdle();
+    }
+
+    void stoppedSweepKeepsItsFinishedPoints()
+    {
+        ReportSpy reports(session_->jobs(), {JobKind::Sweep});
+        SweepOptions options;
+        options.values = {0.5, 1.0, 2.0}; // searches: seconds each
+        options.search.stepsPerSite = 3;
+        session_->startSweep(options, 100);
+        QTRY_VERIFY_WITH_TIMEOUT(session_->jobs()->latest(JobKind::Sweep), 1000);
+        session_->jobs()->requestStop(JobKind::Sweep);
+        session_->waitForIdle();
+        QCOMPARE(reports.count(), 1);
+        QVERIFY(reports.last().cancelled());
+        QVERIFY(!session_->lastSweep() || session_->lastSweep()->points.size() < 3);
+        QVERIFY(testmodels::errorOf([&] { session_->startSweep(SweepOptions{SweepOptions::Rule::Quantile, {1.5}, {}}, 10); })
+                    .contains(QStringLiteral("not a target sparsity")));
     }
 
     void exportsTheBundle()

@@ -56,6 +56,11 @@ GraphLayout::GraphLayout(const std::vector<Node> &nodes, const std::vector<std::
     agattr(d->graph, AGNODE, cs("shape"), cs("box"));
     agattr(d->graph, AGNODE, cs("fixedsize"), cs("true"));
     agattr(d->graph, AGNODE, cs("fontsize"), cs("9"));
+    // Declared before the layout: Graphviz looks its attribute symbols up once, when it initialises the graph for a
+    // layout, so colours and widths set only afterwards (writeSvg) would never reach the renderer.
+    agattr(d->graph, AGNODE, cs("style"), cs("filled"));
+    agattr(d->graph, AGNODE, cs("fillcolor"), cs("white"));
+    agattr(d->graph, AGEDGE, cs("penwidth"), cs("1"));
     for (std::size_t i = 0; i < nodes.size(); ++i) {
         Agnode_t *n = agnode(d->graph, const_cast<char *>(QByteArray("n" + QByteArray::number(qulonglong(i))).constData()), 1);
         set(n, "width", QByteArray::number(nodes[i].size.width() / 72.0));

@@ -18,6 +18,7 @@
 #include "plotutil.h"
 #include "io/project.h"
 #include "searchdialog.h"
+#include "sweepview.h"
 #include "graph/site.h"
 #include "trainingpanel.h"
 #include "windowlayout.h"
@@ -42,18 +43,6 @@
 namespace sparsity::ui {
 
 namespace {
-
-// Typed access to the window's settings, declared where they are used.
-struct WindowSettings {
-    QSettings s; // the window's geometry and dock layout: windowlayout.cpp
-    QStringList recent() { return s.value(QStringLiteral("recentProjects")).toStringList(); }
-    void setRecent(const QStringList &list) { s.setValue(QStringLiteral("recentProjects"), list); }
-    QString directory() { return s.value(QStringLiteral("lastDirectory")).toString(); }
-    void setDirectory(const QString &dir) { s.setValue(QStringLiteral("lastDirectory"), dir); }
-};
-
-constexpr int kMaxRecent = 8;
-const char *kProjectFilter = QT_TRANSLATE_NOOP("MainWindow", "Sparsity Explorer projects (*.sparsity.json *.json)");
 
 QString formatEta(double seconds)
 {
@@ -134,6 +123,7 @@ void MainWindow::createDocks()
     training_ = new TrainingPanel(doc_, this);
     browser_ = new DatasetBrowser(doc_, this);
     graph_ = new GraphView(doc_, this);
+    sweep_ = new SweepView(doc_, this);
     connect(browser_, &DatasetBrowser::imageActivated, this, [this](std::size_t datasetIndex, int keptIndex) {
         if (keptIndex >= 0)
             heatmap_->setKeptImage(keptIndex);
@@ -164,6 +154,7 @@ void MainWindow::createDocks()
     QDockWidget *training = dock(training_, tr("Fine-Tuning"), QStringLiteral("TrainingDock"), Qt::RightDockWidgetArea);
     QDockWidget *browser = dock(browser_, tr("Dataset"), QStringLiteral("DatasetDock"), Qt::RightDockWidgetArea);
     QDockWidget *graph = dock(graph_, tr("Graph"), QStringLiteral("GraphDock"), Qt::RightDockWidgetArea);
+    QDockWidget *sweep = dock(sweep_, tr("Sweep"), QStringLiteral("SweepDock"), Qt::RightDockWidgetArea);
     splitDockWidget(layers, overview, Qt::Vertical);
     splitDockWidget(histogram, hardware, Qt::Horizontal);
     splitDockWidget(histogram, heatmap, Qt::Vertical);
@@ -171,6 +162,7 @@ void MainWindow::createDocks()
     tabifyDockWidget(hardware, training);
     tabifyDockWidget(heatmap, browser);
     tabifyDockWidget(heatmap, graph);
+    tabifyDockWidget(heatmap, sweep);
     hardware->raise();
     heatmap->raise();
 }
@@ -253,6 +245,11 @@ void MainWindow::createMenus()
     analysis->addSeparator();
     // Threshold search (core/thresholdsearch.h): budget and scope from a dialog, result as one undo step.
     analysis->addAction(tr("Threshold &Search…"), QKeySequence(Qt::CTRL | Qt::Key_T), this, &MainWindow::thresholdSearch);
+    analysis->addAction(tr("S&weep…"), this, [this] {
+        auto *dock = qobject_cast<QDockWidget *>(sweep_->parentWidget());
+        dock->show();
+        dock->raise();
+    });
     analysis->addAction(tr("Compare &Methods…"), this, [this] {
         ComparisonDialog *dialog = comparisonDialog();
         dialog->show();
@@ -340,161 +337,6 @@ void MainWindow::showError(const QString &title, const QString &message, const Q
     box->open(); // window-modal without a nested event loop: a running capture keeps reporting
 }
 
-bool MainWindow::openProject(const Project &project, const QString &path)
-{
-    try {
-        doc_->openProject(project, path);
-        return true;
-    } catch (const std::exception &e) {
-        showError(tr("Cannot open the project"), QString::fromStdString(e.what()),
-                  tr("Check that the model and dataset paths in the project exist, or open them with File ▸ Open "
-                     "Model / Open Dataset."));
-        return false;
-    }
-}
-
-bool MainWindow::openProjectFile(const QString &path)
-{
-    try {
-        const Project p = loadProject(path);
-        if (!openProject(p, QFileInfo(path).absoluteFilePath()))
-            return false;
-        addRecent(QFileInfo(path).absoluteFilePath());
-        return true;
-    } catch (const std::exception &e) {
-        showError(tr("Cannot open the project"), QString::fromStdString(e.what()),
-                  tr("Fix the file in a text editor (docs/project-format.md describes it) or start a new project."));
-        return false;
-    }
-}
-
-bool MainWindow::openModelFile(const QString &path)
-{
-    try {
-        doc_->openModel(path);
-        if (!doc_->hasDataset())
-            statusBar()->showMessage(tr("Model loaded. Open a dataset (File ▸ Open Dataset…) to capture activations."));
-        return true;
-    } catch (const std::exception &e) {
-        showError(tr("Cannot open the model"), QString::fromStdString(e.what()),
-                  tr("Open a TorchScript archive saved with torch.jit.script or torch.jit.trace (a .pt file)."));
-        return false;
-    }
-}
-
-bool MainWindow::saveProjectTo(const QString &path)
-{
-    try {
-        doc_->saveProjectTo(path);
-        addRecent(QFileInfo(path).absoluteFilePath());
-        statusBar()->showMessage(tr("Saved %1").arg(QDir::toNativeSeparators(path)), 5000);
-        return true;
-    } catch (const std::exception &e) {
-        showError(tr("Cannot save the project"), QString::fromStdString(e.what()),
-                  tr("Choose another folder with File ▸ Save As…; the previous file is unchanged."));
-        return false;
-    }
-}
-
-void MainWindow::openInitial(const QString &argument)
-{
-    if (argument.endsWith(QLatin1String(".pt"), Qt::CaseInsensitive))
-        openModelFile(argument);
-    else if (!argument.isEmpty())
-        openProjectFile(argument);
-    else if (const QString last = WindowSettings().recent().value(0); !last.isEmpty() && QFileInfo::exists(last))
-        openProjectFile(last); // where the user left off
-    else
-        openProject(sampleProject(), QString()); // first start: the sample project, baseline capture included
-}
-
-bool MainWindow::maybeSave()
-{
-    if (!doc_->isModified())
-        return true;
-    const auto answer = QMessageBox::question(this, tr("Unsaved changes"),
-                                              tr("The project has unsaved changes. Save them first?"),
-                                              QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel,
-                                              QMessageBox::Save);
-    if (answer == QMessageBox::Save)
-        return save();
-    return answer == QMessageBox::Discard;
-}
-
-void MainWindow::newProject()
-{
-    if (maybeSave())
-        doc_->clear();
-}
-
-void MainWindow::openProjectDialog()
-{
-    if (!maybeSave())
-        return;
-    WindowSettings settings;
-    const QString path = QFileDialog::getOpenFileName(this, tr("Open Project"), settings.directory(), tr(kProjectFilter));
-    if (path.isEmpty())
-        return;
-    settings.setDirectory(QFileInfo(path).absolutePath());
-    openProjectFile(path);
-}
-
-bool MainWindow::save()
-{
-    if (doc_->projectPath().isEmpty())
-        return saveAs();
-    return saveProjectTo(doc_->projectPath());
-}
-
-bool MainWindow::saveAs()
-{
-    WindowSettings settings;
-    QString suggestion = doc_->projectPath();
-    if (suggestion.isEmpty())
-        suggestion = settings.directory() + QLatin1Char('/') + (doc_->hasModel() ? doc_->modelName() : tr("project")) +
-                     QStringLiteral(".sparsity.json");
-    QString path = QFileDialog::getSaveFileName(this, tr("Save Project As"), suggestion, tr(kProjectFilter));
-    if (path.isEmpty())
-        return false;
-    if (!path.endsWith(QLatin1String(".json")))
-        path += QStringLiteral(".sparsity.json");
-    settings.setDirectory(QFileInfo(path).absolutePath());
-    return saveProjectTo(path);
-}
-
-void MainWindow::openModelDialog()
-{
-    // A new model clears the undo history (thresholds of sites with the same name are kept).
-    if (!maybeSave())
-        return;
-    WindowSettings settings;
-    const QString path = QFileDialog::getOpenFileName(this, tr("Open Model"), settings.directory(),
-                                                      tr("Models (*.pt *.pth *.ts *.onnx);;All files (*)"));
-    if (path.isEmpty())
-        return;
-    settings.setDirectory(QFileInfo(path).absolutePath());
-    openModelFile(path);
-}
-
-void MainWindow::openDatasetDialog(const QString &path)
-{
-    const Preprocessing modelDefault =
-        doc_->hasModel() ? doc_->projectToSave().preprocessing : Preprocessing::mnistLike28();
-    Project current = doc_->projectToSave();
-    OpenDatasetDialog dialog(current, modelDefault, this);
-    if (!path.isEmpty())
-        dialog.setPath(path);
-    if (dialog.exec() != QDialog::Accepted)
-        return;
-    try {
-        const Preprocessing pre = dialog.preprocessing();
-        doc_->openDataset(dialog.path(), dialog.split(), dialog.subset(), dialog.customPreprocessing() ? &pre : nullptr);
-    } catch (const std::exception &e) {
-        showError(tr("Cannot open the dataset"), QString::fromStdString(e.what()),
-                  tr("Choose a folder or file in one of the supported formats, and preprocessing that gives the "
-                     "model's input size."));
-    }
-}
 
 void MainWindow::thresholdSearch()
 {
@@ -540,34 +382,13 @@ std::vector<NamedPlot> MainWindow::exportablePlots() const
                                  {QStringLiteral("hardware"), hardware_->plot()}};
     if (training_->stepsPlotted() > 0)
         plots.push_back({QStringLiteral("training"), training_->plot()});
+    if (sweep_->pointsPlotted() > 0)
+        plots.push_back({QStringLiteral("sweep"), sweep_->plot()});
     if (comparison_ && comparison_->pointsPlotted() > 0)
         plots.push_back({QStringLiteral("comparison"), comparison_->plot()});
     return plots;
 }
 
-void MainWindow::addRecent(const QString &path)
-{
-    WindowSettings settings;
-    QStringList list = settings.recent();
-    list.removeAll(path);
-    list.prepend(path);
-    while (list.size() > kMaxRecent)
-        list.removeLast();
-    settings.setRecent(list);
-    updateRecentMenu();
-}
-
-void MainWindow::updateRecentMenu()
-{
-    recentMenu_->clear();
-    const QStringList list = WindowSettings().recent();
-    for (const QString &path : list)
-        recentMenu_->addAction(QDir::toNativeSeparators(path), this, [this, path] {
-            if (maybeSave())
-                openProjectFile(path);
-        });
-    recentMenu_->setEnabled(!list.isEmpty());
-}
 
 void MainWindow::closeEvent(QCloseEvent *event)
 {
@@ -594,33 +415,6 @@ void MainWindow::closeEvent(QCloseEvent *event)
     doc_->cancelJobs();
     saveWindowLayout(this);
     event->accept();
-}
-
-void MainWindow::dragEnterEvent(QDragEnterEvent *event)
-{
-    if (event->mimeData()->hasUrls() && event->mimeData()->urls().size() == 1 && event->mimeData()->urls()[0].isLocalFile())
-        event->acceptProposedAction();
-}
-
-void MainWindow::dropEvent(QDropEvent *event)
-{
-    const QString path = event->mimeData()->urls().value(0).toLocalFile();
-    const QFileInfo info(path);
-    event->acceptProposedAction();
-    if (info.isDir())
-        openDatasetDialog(path);
-    else if (info.suffix().compare(QLatin1String("pt"), Qt::CaseInsensitive) == 0 ||
-             info.suffix().compare(QLatin1String("pth"), Qt::CaseInsensitive) == 0 ||
-             info.suffix().compare(QLatin1String("onnx"), Qt::CaseInsensitive) == 0) {
-        if (maybeSave())
-            openModelFile(path);
-    }
-    else if (info.suffix().compare(QLatin1String("json"), Qt::CaseInsensitive) == 0) {
-        if (maybeSave())
-            openProjectFile(path);
-    } else
-        showError(tr("Cannot open %1").arg(info.fileName()),
-                  tr("Drop a TorchScript model (.pt), a dataset folder or a project file (.json)."), QString());
 }
 
 } // namespace sparsity::ui

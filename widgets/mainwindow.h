@@ -22,6 +22,7 @@ struct NamedPlot;
 class ComparisonDialog;
 class DatasetBrowser;
 class GraphView;
+class SweepView;
 class HardwareView;
 class HeatmapView;
 class HistogramView;
@@ -45,6 +46,7 @@ public:
     TrainingPanel *trainingPanel() const { return training_; }
     DatasetBrowser *datasetBrowser() const { return browser_; }
     GraphView *graphView() const { return graph_; }
+    SweepView *sweepView() const { return sweep_; }
     // Analysis > Compare Methods… (created on first use, then kept).
     ComparisonDialog *comparisonDialog();
     // The plots File > Export writes: every view's, the training curves once a run drew some, and the method
@@ -98,6 +100,7 @@ private:
     TrainingPanel *training_ = nullptr;
     DatasetBrowser *browser_ = nullptr;
     GraphView *graph_ = nullptr;
+    SweepView *sweep_ = nullptr;
     ComparisonDialog *comparison_ = nullptr;
     QMenu *viewMenu_ = nullptr;
     QMenu *recentMenu_ = nullptr;

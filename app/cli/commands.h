@@ -9,6 +9,7 @@ namespace sparsity::cli {
 int cmdInspect(const QCommandLineParser &p, const Options &o, const Command &c, Progress &progress);
 int cmdAnalyze(const QCommandLineParser &p, const Options &o, const Command &c, Progress &progress);
 int cmdSearch(const QCommandLineParser &p, const Options &o, const Command &c, Progress &progress);
+int cmdSweep(const QCommandLineParser &p, const Options &o, const Command &c, Progress &progress);
 int cmdProject(const QCommandLineParser &p, const Options &o, const Command &c, Progress &progress);
 int cmdTrain(const QCommandLineParser &p, const Options &o, const Command &c, Progress &progress);
 int cmdCompare(const QCommandLineParser &p, const Options &o, const Command &c, Progress &progress);

@@ -64,6 +64,8 @@ int run(const QStringList &arguments)
             return cmdAnalyze(parser, o, *command, progress);
         if (name == QLatin1String("search"))
             return cmdSearch(parser, o, *command, progress);
+        if (name == QLatin1String("sweep"))
+            return cmdSweep(parser, o, *command, progress);
         if (name == QLatin1String("train"))
             return cmdTrain(parser, o, *command, progress);
         if (name == QLatin1String("compare"))

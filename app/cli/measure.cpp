@@ -119,19 +119,10 @@ int cmdSearch(const QCommandLineParser &p, const Options &o, const Command &c, P
                                              : QFileInfo(s.project.modelPath).completeBaseName() + QStringLiteral(".thresholds.json");
     checkOutputPaths({{output.toStdString(), "thresholds file"}}, inputFiles(p, o, s));
 
-    // Calibration images come from the end of the training split (as in training), so they are held out from
-    // the evaluation subset of the test split.
-    DatasetOptions trainOptions;
-    trainOptions.split = Split::Train;
-    const auto train = openDataset(s.project.datasetPath.toStdString(), trainOptions);
-    const std::size_t n = std::min(calibrationCount, train->size());
-    std::vector<std::size_t> calibrationIndices;
-    for (std::size_t i = train->size() - n; i < train->size(); ++i)
-        calibrationIndices.push_back(i);
-    if (s.project.split == Split::Train)
-        progress.message(QStringLiteral("warning: evaluating on the training split, which holds the calibration images"));
-    progress.message(QStringLiteral("loading %1 calibration images from the training split").arg(n));
-    const auto batches = loadBatches(*train, s.preprocessing, calibrationIndices, s.batchSize);
+    const auto batches = calibrationBatches(s, calibrationCount, progress);
+    std::size_t n = 0;
+    for (const Batch &b : batches)
+        n += std::size_t(b.n);
 
     const CaptureResult startEval = runCapture(s, progress, QStringLiteral("evaluate (start)"));
     progress.restart(QStringLiteral("search"));

@@ -10,6 +10,7 @@ const Command kCommands[] = {
     {"inspect", "inspect [MODEL]", "Activation sites (kind, shape, consumers, MACs), layers and the model's metadata.", 0},
     {"analyze", "analyze [MODEL DATA]", "Capture over a subset: accuracy, per-site sparsity and histograms; optional projection.", 2},
     {"search", "search [MODEL DATA] --budget PP", "Per-site threshold search under a top-1 loss budget; writes a thresholds file.", 2},
+    {"sweep", "sweep [MODEL DATA] --budgets LIST | --targets LIST", "Thresholds for a series of budgets (search) or target sparsities (quantile rule), each evaluated: pick a point.", 2},
     {"train", "train [MODEL DATA] --recipe FILE", "STAR, L1-only, threshold-only or ReLU fine-tuning with checkpoints and --resume.", 2},
     {"compare", "compare [MODEL DATA]", "ReLU vs threshold-only vs L1-only vs STAR with the same training budget.", 2},
     {"project", "project [MODEL DATA] --preset NAME|FILE", "Processor projection: dense vs ReLU baseline vs tuned, per layer and totals.", 2},
@@ -73,6 +74,9 @@ void addOptions(QCommandLineParser &p, const Options &o, const QString &command)
             addOption(p, *opt);
     } else if (command == QLatin1String("search")) {
         for (const auto *opt : {&o.budget, &o.calibration, &o.steps, &o.noRefine, &o.greedy, &o.perChannel, &o.channelReference, &o.output, &o.thresholds})
+            addOption(p, *opt);
+    } else if (command == QLatin1String("sweep")) {
+        for (const auto *opt : {&o.budgets, &o.targets, &o.calibration, &o.steps, &o.noRefine, &o.perChannel, &o.preset, &o.csv})
             addOption(p, *opt);
     } else if (command == QLatin1String("train") || command == QLatin1String("compare")) {
         for (const auto *opt : {&o.recipe, &o.checkpoints, &o.regularizeEpochs, &o.finetuneEpochs, &o.trainImages,

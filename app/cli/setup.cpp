@@ -148,6 +148,21 @@ QString applyThresholdsFrom(const QCommandLineParser &p, const Options &o, Setup
     return origin;
 }
 
+std::vector<Batch> calibrationBatches(const Setup &s, std::size_t count, Progress &progress)
+{
+    DatasetOptions trainOptions;
+    trainOptions.split = Split::Train;
+    const auto train = openDataset(s.project.datasetPath.toStdString(), trainOptions);
+    const std::size_t n = std::min(count, train->size());
+    std::vector<std::size_t> indices;
+    for (std::size_t i = train->size() - n; i < train->size(); ++i)
+        indices.push_back(i);
+    if (s.project.split == Split::Train)
+        progress.message(QStringLiteral("warning: evaluating on the training split, which holds the calibration images"));
+    progress.message(QStringLiteral("loading %1 calibration images from the training split").arg(n));
+    return loadBatches(*train, s.preprocessing, indices, s.batchSize);
+}
+
 CaptureResult runCapture(Setup &s, Progress &progress, const QString &label, bool stats)
 {
     progress.restart(label);

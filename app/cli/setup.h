@@ -43,6 +43,9 @@ std::shared_ptr<Model> loadModel(const QString &path, const Preprocessing *prepr
 // The thresholds a command should apply: --thresholds FILE, else those of the project (if any). Returns a
 // description of where they came from, empty when none (all zero).
 QString applyThresholdsFrom(const QCommandLineParser &p, const Options &o, Setup &s, QJsonObject *channelJson = nullptr);
+// The last `count` images of the dataset's training split (as in training), so they are held out from an
+// evaluation subset of the test split; warns when the subset is on the training split too.
+std::vector<Batch> calibrationBatches(const Setup &s, std::size_t count, Progress &progress);
 // A capture of the subset; throws when cancelled (Ctrl-C), warns about skipped images.
 CaptureResult runCapture(Setup &s, Progress &progress, const QString &label, bool stats = true);
 QJsonObject baseReport(const QString &command, const Setup &s);

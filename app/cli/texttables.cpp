@@ -409,4 +409,30 @@ QString searchText(const Model &model, const SearchResult &r, const std::vector<
     return out + t.render();
 }
 
+QString sweepText(const SweepResult &r, const QString &processor, const QString &title)
+{
+    const bool search = r.rule == SweepOptions::Rule::Search;
+    QString out = QStringLiteral("%1 (%2 s). Projection: %3. * = on the front (no point keeps more top-1 with fewer "
+                                 "nonzeros).\n\n")
+                      .arg(title)
+                      .arg(r.seconds, 0, 'f', 1)
+                      .arg(processor);
+    TextTable t;
+    t.addColumn(search ? QStringLiteral("budget (pp)") : QStringLiteral("target"));
+    t.addColumns({QStringLiteral("top-1"), QStringLiteral("change (pp)"), QStringLiteral("sparsity"),
+                  QStringLiteral("nonzeros/image"), QStringLiteral("removed"), QStringLiteral("latency"),
+                  QStringLiteral("energy/frame"), QStringLiteral("front")});
+    const auto row = [&](const QString &label, const SweepPoint &p, const QString &front) {
+        const double removed = r.baseline.nonzerosPerImage > 0.0 ? 1.0 - p.nonzerosPerImage / r.baseline.nonzerosPerImage : 0.0;
+        t.addRow({label, fixed(p.score, 2), fixed(p.score - r.baseline.score, 2), percent(p.sparsity),
+                  count(p.nonzerosPerImage), percent(removed), p.latencySeconds ? seconds(*p.latencySeconds) : QStringLiteral("-"),
+                  p.energyPerFrameJ ? joules(*p.energyPerFrameJ) : QStringLiteral("-"), front});
+    };
+    row(QStringLiteral("ReLU (0)"), r.baseline, QString());
+    t.addSeparator();
+    for (const SweepPoint &p : r.points)
+        row(search ? fixed(p.value, 2) : percent(p.value), p, p.pareto ? QStringLiteral("*") : QString());
+    return out + t.render();
+}
+
 } // namespace sparsity::text

@@ -3,6 +3,7 @@
 // sparsity-cli's human-readable output: aligned text tables, number formatting and the per-command tables. The JSON
 // reports both programs write are in core/io/report.h.
 #include "io/report.h"
+#include "tune/sweep.h"
 
 #include <QString>
 #include <QStringList>
@@ -63,6 +64,7 @@ QString siteStatsText(const Model &model, const CaptureResult &capture, const st
 QString projectionText(const report::Projection &projection);
 QString trainingText(const Model &model, const TrainingResult &result, const std::vector<EpochReport> &epochs);
 QString methodComparisonText(const MethodComparison &comparison, bool perSite);
+QString sweepText(const SweepResult &result, const QString &processor, const QString &title);
 QString searchText(const Model &model, const SearchResult &result, const std::vector<float> &before);
 
 } // namespace text

@@ -27,27 +27,31 @@ Preprocessing Preprocessing::imagenet224()
     return p;
 }
 
-Preprocessing Preprocessing::cifar32()
+namespace {
+
+// Small datasets' images are resized straight to the model's square input and normalised per channel.
+Preprocessing exactSquare(int channels, int size, std::vector<float> mean, std::vector<float> std)
 {
     Preprocessing p;
-    p.channels = 3;
-    p.height = p.width = 32;
-    p.resize = Resize::Exact;
-    p.mean = {0.4914f, 0.4822f, 0.4465f};
-    p.std = {0.2470f, 0.2435f, 0.2616f};
+    p.channels = channels;
+    p.height = p.width = size;
+    p.resize = Preprocessing::Resize::Exact;
+    p.mean = std::move(mean);
+    p.std = std::move(std);
     return p;
+}
+
+} // namespace
+
+Preprocessing Preprocessing::cifar32()
+{
+    return exactSquare(3, 32, {0.4914f, 0.4822f, 0.4465f}, {0.2470f, 0.2435f, 0.2616f});
 }
 
 Preprocessing Preprocessing::mnistLike28()
 {
     // Fashion-MNIST statistics, as used by the sample models (sampledata/trainer).
-    Preprocessing p;
-    p.channels = 1;
-    p.height = p.width = 28;
-    p.resize = Resize::Exact;
-    p.mean = {0.2860f};
-    p.std = {0.3530f};
-    return p;
+    return exactSquare(1, 28, {0.2860f}, {0.3530f});
 }
 
 void Preprocessing::validate() const

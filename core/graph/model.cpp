@@ -1,4 +1,5 @@
 #include "graph/model_p.h"
+#include "graph/instrument_p.h"
 #include "graph/onnximport.h"
 
 #include "error.h"
@@ -32,10 +33,15 @@ namespace sparsity {
 
 using torch::jit::Node;
 using torch::jit::Value;
+using detail::foldBatchNormIntoProbe;
+using detail::insertProbe;
+using detail::isProbe;
+using detail::probeKinds;
+using detail::replaceReluByProbe;
 
 namespace {
 
-const char *const kMetadataFile = "sparsity_metadata.json";
+const char *const kMetadataFile = kModelMetadataFile;
 
 // The first line of a torch error is the useful part; the rest is a C++ backtrace.
 std::string firstLines(const std::string &message, int lines = 3)
@@ -49,41 +55,6 @@ std::string firstLines(const std::string &message, int lines = 3)
         ++i;
     }
     return out;
-}
-
-ModelMetadata parseMetadata(const std::string &json, const std::string &path)
-{
-    ModelMetadata m;
-    QJsonParseError error{};
-    const auto doc = QJsonDocument::fromJson(QByteArray::fromStdString(json), &error);
-    if (doc.isNull() || !doc.isObject())
-        throw Error(path + ": the embedded " + kMetadataFile + " is not valid JSON (" + error.errorString().toStdString() + ")");
-    const QJsonObject root = doc.object();
-    m.present = true;
-    m.json = json;
-    m.name = root.value(QStringLiteral("name")).toString().toStdString();
-    m.task = root.value(QStringLiteral("task")).toString(QStringLiteral("classification")).toStdString();
-    const QJsonObject input = root.value(QStringLiteral("input")).toObject();
-    for (const auto v : input.value(QStringLiteral("shape")).toArray())
-        m.inputShape.push_back(v.toInteger());
-    for (const auto v : input.value(QStringLiteral("mean")).toArray())
-        m.mean.push_back(float(v.toDouble()));
-    for (const auto v : input.value(QStringLiteral("std")).toArray())
-        m.std.push_back(float(v.toDouble()));
-    for (const auto v : root.value(QStringLiteral("classes")).toArray())
-        m.classes.push_back(v.toString().toStdString());
-    const QJsonObject names = root.value(QStringLiteral("graph_names")).toObject();
-    for (const auto v : names.value(QStringLiteral("sites")).toArray())
-        m.siteNames.push_back(v.toString().toStdString());
-    for (const auto v : names.value(QStringLiteral("layers")).toArray())
-        m.layerNames.push_back(v.toString().toStdString());
-    m.recordedTop1 = root.value(QStringLiteral("accuracy")).toObject().value(QStringLiteral("top1_shipped_test_2000")).toDouble(-1.0);
-    if (!m.inputShape.empty() && m.inputShape.size() != 3)
-        throw Error(path + ": the embedded metadata gives an input shape of rank " + std::to_string(m.inputShape.size()) +
-                    "; expected [channels, height, width]");
-    if (!m.inputShape.empty())
-        checkInputShape(m.inputShape, path + ": the embedded metadata's input shape");
-    return m;
 }
 
 std::string describeSignature(const c10::FunctionSchema &schema, int &requiredTensorInputs, std::string &problem)
@@ -102,117 +73,6 @@ std::string describeSignature(const c10::FunctionSchema &schema, int &requiredTe
             problem = "its argument '" + arg.name() + "' is a " + arg.type()->str() + ", not a tensor";
     }
     return text + ")";
-}
-
-struct ProbeKinds {
-    c10::Symbol probe, probeInPlace, probeRelu, probeBatchNormRelu, probeBatchNormAddRelu;
-};
-
-// Interned on first use, not during static initialisation (the symbol table may not exist yet).
-const ProbeKinds &probeKinds()
-{
-    static const ProbeKinds kinds{c10::Symbol::fromQualString("sparsity::probe"),
-                                  c10::Symbol::fromQualString("sparsity::probe_"),
-                                  c10::Symbol::fromQualString("sparsity::probe_relu"),
-                                  c10::Symbol::fromQualString("sparsity::probe_bn_relu"),
-                                  c10::Symbol::fromQualString("sparsity::probe_bn_add_relu")};
-    return kinds;
-}
-
-// A probe node of `kind` reading `input`, at the current insert point, with the type of `like`.
-Node *insertProbeNode(torch::jit::Graph &g, c10::Symbol kind, Value *input, int modelId, int site, const Value *like)
-{
-    Value *model = g.insertConstant(int64_t(modelId));
-    Value *index = g.insertConstant(int64_t(site));
-    Node *p = g.create(kind, {input, model, index}, 1);
-    p->output()->setType(like->type());
-    g.insertNode(p);
-    return p;
-}
-
-// Inserts a probe right after the node that produces `value` (for a graph or block input: at the start of
-// that block) and makes every later use read the probe's output.
-Node *insertProbe(torch::jit::Graph &g, Value *value, int modelId, int site, bool inPlace)
-{
-    Node *producer = value->node();
-    const bool isBlockInput = producer->kind() == c10::prim::Param;
-    Node *after = isBlockInput ? nullptr : producer;
-    torch::jit::WithInsertPoint guard(after ? after->next() : producer->owningBlock()->nodes().front());
-    const auto &kinds = probeKinds();
-    Node *p = insertProbeNode(g, inPlace ? kinds.probeInPlace : kinds.probe, value, modelId, site, value);
-    if (after)
-        p->copyMetadata(after);
-    value->replaceAllUsesAfterNodeWith(p, p->output());
-    return p;
-}
-
-// A functional aten::relu becomes sparsity::probe_relu(x): the probe computes the ReLU itself, so capture can
-// apply it, the threshold and the statistics in one pass (bench/bench_capture).
-Node *replaceReluByProbe(torch::jit::Graph &g, Node *relu, int modelId, int site)
-{
-    torch::jit::WithInsertPoint guard(relu);
-    Node *p = insertProbeNode(g, probeKinds().probeRelu, relu->input(0), modelId, site, relu->output());
-    p->copyMetadata(relu);
-    relu->output()->replaceAllUsesWith(p->output());
-    relu->destroy();
-    return p;
-}
-
-bool isProbe(const Node *node)
-{
-    const auto &kinds = probeKinds();
-    const auto kind = node->kind();
-    return kind == kinds.probe || kind == kinds.probeInPlace || kind == kinds.probeRelu || kind == kinds.probeBatchNormRelu ||
-           kind == kinds.probeBatchNormAddRelu;
-}
-
-// The aten::batch_norm node that produces `v` when nothing else reads v and it sits in `block`; else nullptr.
-Node *batchNormFeedingOnly(Value *v, const torch::jit::Block *block)
-{
-    Node *bn = v->node();
-    return bn->kind() == c10::aten::batch_norm && bn->inputs().size() == 9 && bn->owningBlock() == block && v->uses().size() == 1
-               ? bn
-               : nullptr;
-}
-
-// probe_relu(batch_norm(x, ...)) becomes probe_bn_relu(x, ...), and probe_relu(add(batch_norm(x, ...), r, alpha))
-// (a residual block's `out += identity`) probe_bn_add_relu(x, ..., r, alpha), when nothing else reads the
-// intermediate results: while capturing, the probe folds them into its own pass (see probes.cpp). Returns the new
-// node or nullptr.
-Node *foldBatchNormIntoProbe(Node *probe)
-{
-    if (probe->kind() != probeKinds().probeRelu)
-        return nullptr;
-    const auto *block = probe->owningBlock();
-    Node *bn = batchNormFeedingOnly(probe->input(0), block);
-    Node *add = nullptr;
-    if (!bn) {
-        add = probe->input(0)->node();
-        const bool isAdd = (add->kind() == c10::aten::add || add->kind() == c10::aten::add_) && add->inputs().size() == 3 &&
-                           add->owningBlock() == block && probe->input(0)->uses().size() == 1 &&
-                           add->input(1)->type()->kind() == c10::TypeKind::TensorType;
-        bn = isAdd ? batchNormFeedingOnly(add->input(0), block) : nullptr;
-        if (!bn)
-            return nullptr;
-    }
-    auto &g = *probe->owningGraph();
-    torch::jit::WithInsertPoint guard(probe);
-    std::vector<Value *> inputs(bn->inputs().begin(), bn->inputs().end());
-    if (add) {
-        inputs.push_back(add->input(1));
-        inputs.push_back(add->input(2));
-    }
-    inputs.push_back(probe->input(1));
-    inputs.push_back(probe->input(2));
-    Node *folded = g.insertNode(g.create(add ? probeKinds().probeBatchNormAddRelu : probeKinds().probeBatchNormRelu, inputs, 1));
-    folded->output()->setType(probe->output()->type());
-    folded->copyMetadata(probe);
-    probe->output()->replaceAllUsesWith(folded->output());
-    probe->destroy();
-    if (add)
-        add->destroy();
-    bn->destroy();
-    return folded;
 }
 
 } // namespace
@@ -273,7 +133,7 @@ std::shared_ptr<Model> Model::load(const std::string &path)
     }
     detail::checkModuleTensors(d.module, path);
     if (!extra[kMetadataFile].empty())
-        d.metadata = parseMetadata(extra[kMetadataFile], path);
+        d.metadata = parseModelMetadata(extra[kMetadataFile], path);
     d.module.eval();
 
     auto method = d.module.find_method("forward");

@@ -25,6 +25,11 @@ struct ModelMetadata {
     std::vector<std::string> siteNames, layerNames;
 };
 
+// The archive's extra file that holds it, and its reader: throws Error naming `path` for invalid JSON or an
+// input shape that is not [channels, height, width] within the size caps.
+inline constexpr const char *kModelMetadataFile = "sparsity_metadata.json";
+ModelMetadata parseModelMetadata(const std::string &json, const std::string &path);
+
 // Which element of the forward's output holds the logits (or the segmentation map).
 // Auto: a tensor is itself; a tuple or list gives its first tensor; a dict gives "out" when present,
 // else its first entry in insertion order. Index/Key override that.

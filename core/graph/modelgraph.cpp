@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cctype>
 #include <regex>
+#include <set>
 
 namespace sparsity::graph {
 
@@ -212,6 +213,60 @@ std::string innermostClass(const Node *n)
     return {};
 }
 
+void collectNodes(torch::jit::Block *b, c10::Symbol kind, std::vector<Node *> &out)
+{
+    for (Node *n : b->nodes()) {
+        if (n->kind() == kind)
+            out.push_back(n);
+        for (torch::jit::Block *sub : n->blocks())
+            collectNodes(sub, kind, out);
+    }
+}
+
+// The value of a module attribute that `v` reads through a chain of prim::GetAttr from the graph's `self` (its
+// first input, after inlining), and the attribute's name; nullopt when `v` is not such a read.
+c10::optional<c10::IValue> moduleAttribute(Value *v, const torch::jit::Module &module, std::string &name)
+{
+    std::vector<std::string> chain;
+    Value *at = v;
+    while (at->node()->kind() == c10::prim::GetAttr) {
+        chain.push_back(at->node()->s(c10::attr::name));
+        at = at->node()->input(0);
+    }
+    if (chain.empty() || at->node()->kind() != c10::prim::Param || at->offset() != 0)
+        return c10::nullopt;
+    c10::IValue object = module._ivalue();
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+        if (!object.isObject() || !object.toObjectRef().type()->hasAttribute(*it))
+            return c10::nullopt;
+        object = object.toObjectRef().getAttr(*it);
+    }
+    name = chain.front();
+    return object;
+}
+
+// A prim::If on a bool module attribute is a configuration (torchvision's `if self.use_res_connect:`): it never
+// changes while the model runs, and a traced export has only the branch it took. Its condition becomes a constant
+// so ConstantPropagation drops the other branch, and scripted and traced exports list the same sites under the
+// same names (issue #18). `training` stays (train() and eval() switch it), as does any attribute the graph sets.
+void foldConfigurationBranches(torch::jit::Graph &g, const torch::jit::Module &module)
+{
+    std::vector<Node *> setters, branches;
+    collectNodes(g.block(), c10::prim::SetAttr, setters);
+    collectNodes(g.block(), c10::prim::If, branches);
+    std::set<std::string> assigned;
+    for (Node *n : setters)
+        assigned.insert(n->s(c10::attr::name));
+    for (Node *n : branches) {
+        std::string name;
+        const auto value = moduleAttribute(n->input(0), module, name);
+        if (!value || !value->isBool() || name == "training" || assigned.count(name))
+            continue;
+        torch::jit::WithInsertPoint guard(n);
+        n->replaceInput(0, g.insertConstant(value->toBool()));
+    }
+}
+
 } // namespace
 
 std::shared_ptr<torch::jit::Graph> prepareForwardGraph(torch::jit::Module &module,
@@ -220,6 +275,7 @@ std::shared_ptr<torch::jit::Graph> prepareForwardGraph(torch::jit::Module &modul
     auto &fn = torch::jit::toGraphFunction(module.get_method("forward").function());
     auto g = fn.graph();
     torch::jit::Inline(*g);
+    foldConfigurationBranches(*g, module);
     // Folds `if inplace:` inside scripted torch.nn.functional helpers, which would otherwise leave a dead
     // second call site for every F.relu. Module attributes (prim::GetAttr) are not constants and stay.
     torch::jit::ConstantPropagation(g);

@@ -1,0 +1,113 @@
+#include "graph/instrument_p.h"
+
+#include <torch/csrc/jit/ir/constants.h>
+
+namespace sparsity::detail {
+
+using torch::jit::Node;
+using torch::jit::Value;
+
+namespace {
+
+// A probe node of `kind` reading `input`, at the current insert point, with the type of `like`.
+Node *insertProbeNode(torch::jit::Graph &g, c10::Symbol kind, Value *input, int modelId, int site, const Value *like)
+{
+    Value *model = g.insertConstant(int64_t(modelId));
+    Value *index = g.insertConstant(int64_t(site));
+    Node *p = g.create(kind, {input, model, index}, 1);
+    p->output()->setType(like->type());
+    g.insertNode(p);
+    return p;
+}
+
+// The aten::batch_norm node that produces `v` when nothing else reads v and it sits in `block`; else nullptr.
+Node *batchNormFeedingOnly(Value *v, const torch::jit::Block *block)
+{
+    Node *bn = v->node();
+    return bn->kind() == c10::aten::batch_norm && bn->inputs().size() == 9 && bn->owningBlock() == block && v->uses().size() == 1
+               ? bn
+               : nullptr;
+}
+
+} // namespace
+
+// Interned on first use, not during static initialisation (the symbol table may not exist yet).
+const ProbeKinds &probeKinds()
+{
+    static const ProbeKinds kinds{c10::Symbol::fromQualString("sparsity::probe"),
+                                  c10::Symbol::fromQualString("sparsity::probe_"),
+                                  c10::Symbol::fromQualString("sparsity::probe_relu"),
+                                  c10::Symbol::fromQualString("sparsity::probe_bn_relu"),
+                                  c10::Symbol::fromQualString("sparsity::probe_bn_add_relu")};
+    return kinds;
+}
+
+Node *insertProbe(torch::jit::Graph &g, Value *value, int modelId, int site, bool inPlace)
+{
+    Node *producer = value->node();
+    const bool isBlockInput = producer->kind() == c10::prim::Param;
+    Node *after = isBlockInput ? nullptr : producer;
+    torch::jit::WithInsertPoint guard(after ? after->next() : producer->owningBlock()->nodes().front());
+    const auto &kinds = probeKinds();
+    Node *p = insertProbeNode(g, inPlace ? kinds.probeInPlace : kinds.probe, value, modelId, site, value);
+    if (after)
+        p->copyMetadata(after);
+    value->replaceAllUsesAfterNodeWith(p, p->output());
+    return p;
+}
+
+Node *replaceReluByProbe(torch::jit::Graph &g, Node *relu, int modelId, int site)
+{
+    torch::jit::WithInsertPoint guard(relu);
+    Node *p = insertProbeNode(g, probeKinds().probeRelu, relu->input(0), modelId, site, relu->output());
+    p->copyMetadata(relu);
+    relu->output()->replaceAllUsesWith(p->output());
+    relu->destroy();
+    return p;
+}
+
+bool isProbe(const Node *node)
+{
+    const auto &kinds = probeKinds();
+    const auto kind = node->kind();
+    return kind == kinds.probe || kind == kinds.probeInPlace || kind == kinds.probeRelu || kind == kinds.probeBatchNormRelu ||
+           kind == kinds.probeBatchNormAddRelu;
+}
+
+Node *foldBatchNormIntoProbe(Node *probe)
+{
+    if (probe->kind() != probeKinds().probeRelu)
+        return nullptr;
+    const auto *block = probe->owningBlock();
+    Node *bn = batchNormFeedingOnly(probe->input(0), block);
+    Node *add = nullptr;
+    if (!bn) {
+        add = probe->input(0)->node();
+        const bool isAdd = (add->kind() == c10::aten::add || add->kind() == c10::aten::add_) && add->inputs().size() == 3 &&
+                           add->owningBlock() == block && probe->input(0)->uses().size() == 1 &&
+                           add->input(1)->type()->kind() == c10::TypeKind::TensorType;
+        bn = isAdd ? batchNormFeedingOnly(add->input(0), block) : nullptr;
+        if (!bn)
+            return nullptr;
+    }
+    auto &g = *probe->owningGraph();
+    torch::jit::WithInsertPoint guard(probe);
+    std::vector<Value *> inputs(bn->inputs().begin(), bn->inputs().end());
+    if (add) {
+        inputs.push_back(add->input(1));
+        inputs.push_back(add->input(2));
+    }
+    inputs.push_back(probe->input(1));
+    inputs.push_back(probe->input(2));
+    Node *folded = g.insertNode(g.create(add ? probeKinds().probeBatchNormAddRelu : probeKinds().probeBatchNormRelu, inputs, 1));
+    folded->output()->setType(probe->output()->type());
+    folded->copyMetadata(probe);
+    probe->output()->replaceAllUsesWith(folded->output());
+    probe->destroy();
+    if (add)
+        add->destroy();
+    bn->destroy();
+    return folded;
+}
+
+} // namespace sparsity::detail

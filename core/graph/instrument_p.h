@@ -1,0 +1,26 @@
+#pragma once
+// Internal to core/graph: how Model::load puts the probes into a TorchScript graph (instrument.cpp).
+
+#include <torch/csrc/jit/ir/ir.h>
+
+namespace sparsity::detail {
+
+struct ProbeKinds {
+    c10::Symbol probe, probeInPlace, probeRelu, probeBatchNormRelu, probeBatchNormAddRelu;
+};
+const ProbeKinds &probeKinds();
+
+// Inserts a probe right after the node that produces `value` (for a graph or block input: at the start of
+// that block) and makes every later use read the probe's output.
+torch::jit::Node *insertProbe(torch::jit::Graph &g, torch::jit::Value *value, int modelId, int site, bool inPlace);
+// A functional aten::relu becomes sparsity::probe_relu(x): the probe computes the ReLU itself, so capture can
+// apply it, the threshold and the statistics in one pass (bench/bench_capture).
+torch::jit::Node *replaceReluByProbe(torch::jit::Graph &g, torch::jit::Node *relu, int modelId, int site);
+bool isProbe(const torch::jit::Node *node);
+// probe_relu(batch_norm(x, ...)) becomes probe_bn_relu(x, ...), and probe_relu(add(batch_norm(x, ...), r, alpha))
+// (a residual block's `out += identity`) probe_bn_add_relu(x, ..., r, alpha), when nothing else reads the
+// intermediate results: while capturing, the probe folds them into its own pass (see probes.cpp). Returns the new
+// node or nullptr.
+torch::jit::Node *foldBatchNormIntoProbe(torch::jit::Node *probe);
+
+} // namespace sparsity::detail
