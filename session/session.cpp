@@ -140,6 +140,12 @@ void Session::openProject(const Project &project, const QString &path)
     startBaselineCapture();
 }
 
+void Session::openRecoveredProject(const Project &project, const QString &path)
+{
+    openProject(project, path);
+    setStructuralChange();
+}
+
 void Session::openModel(const QString &path)
 {
     std::shared_ptr<Model> model = Model::load(path.toStdString());

@@ -38,6 +38,9 @@ public:
     // ---- Opening (session.cpp). Each throws sparsity::Error with a message for the user and leaves the session
     // unchanged.
     void openProject(const Project &project, const QString &path);
+    // An unsaved state from before a crash (RecoveryCopy): opened as openProject() does, then marked modified, so it
+    // is saved on purpose (to `path`, the file it belongs to, when it had one).
+    void openRecoveredProject(const Project &project, const QString &path);
     void openModel(const QString &path);
     void openDataset(const QString &path, Split split, const SubsetSpec &subset, const Preprocessing *preprocessing);
     void clear();

@@ -10,6 +10,7 @@
 #include "layersview.h"
 #include "layertablemodel.h"
 #include "mainwindow.h"
+#include "recoverycopy.h"
 #include "overviewview.h"
 #include "plotutil.h"
 #include "io/project.h"
@@ -19,6 +20,7 @@
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QElapsedTimer>
+#include <QFile>
 #include <QSignalSpy>
 #include <QStandardPaths>
 #include <QTableView>
@@ -61,6 +63,7 @@ private Q_SLOTS:
         QStandardPaths::setTestModeEnabled(true);
         window_ = std::make_unique<MainWindow>();
         window_->setErrorSink([this](const QString &m) { errors_ << m; });
+        window_->setRecoveryAnswer([](const QString &) { return false; }); // a copy left by an earlier run: not wanted here
         sourceTester_ = std::make_unique<QAbstractItemModelTester>(table(), QAbstractItemModelTester::FailureReportingMode::QtTest);
         proxyTester_ = std::make_unique<QAbstractItemModelTester>(window_->layersView()->proxyModel(),
                                                                   QAbstractItemModelTester::FailureReportingMode::QtTest);
@@ -491,6 +494,47 @@ private Q_SLOTS:
         QVERIFY(errors_[0].contains(QStringLiteral("broken.json")));
         QVERIFY(errors_[0].contains(QStringLiteral("\"model\" is missing")));
         QCOMPARE(doc()->baseline(), baseline); // the open project is untouched
+    }
+
+    // A crash leaves the recovery copy of the unsaved edits; the next start offers it and opens it as unsaved.
+    void recoveryCopyAfterACrash()
+    {
+        errors_.clear();
+        int site = -1;
+        for (int s = 0; s < doc()->siteCount() && site < 0; ++s)
+            if (doc()->sites()[std::size_t(s)].sparsifiable && doc()->siteExecuted(s))
+                site = s;
+        doc()->pushSiteValue(SiteField::Threshold, site, 0.123);
+        const QString copy = window_->recoveryCopy()->projectFile();
+        QTRY_VERIFY_WITH_TIMEOUT(QFile::exists(copy), 5000); // written a second after the change
+        doc()->waitForIdle();
+        const std::vector<float> edited = doc()->thresholds();
+        const QString path = doc()->projectPath();
+
+        // The window goes without a close event, as in a crash; the next one starts.
+        proxyTester_.reset();
+        sourceTester_.reset();
+        window_.reset();
+        QVERIFY(QFile::exists(copy));
+        window_ = std::make_unique<MainWindow>();
+        window_->setErrorSink([this](const QString &m) { errors_ << m; });
+        QString asked;
+        window_->setRecoveryAnswer([&asked](const QString &question) {
+            asked = question;
+            return true;
+        });
+        window_->openInitial(QString());
+        QVERIFY2(asked.contains(QStringLiteral("did not close normally")), qPrintable(asked));
+        QVERIFY(doc()->isModified()); // recovered, not saved
+        QCOMPARE(doc()->projectPath(), path);
+        QCOMPARE(doc()->thresholds(), edited);
+        doc()->waitForIdle();
+        QVERIFY(doc()->baseline());
+
+        // Saving (here: marking it saved) removes the copy.
+        doc()->markSaved(doc()->projectPath());
+        QTRY_VERIFY_WITH_TIMEOUT(!QFile::exists(copy), 5000);
+        QVERIFY2(errors_.isEmpty(), qPrintable(errors_.join(QLatin1Char('\n'))));
     }
 
     void cleanupTestCase()

@@ -8,9 +8,11 @@
 #include "io/workspace.h"
 #include "jobtracker.h"
 #include "session.h"
+#include "recoverycopy.h"
 #include "sessionspies.h"
 #include "testmodels.h"
 
+#include <QFile>
 #include <QFileInfo>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -293,6 +295,36 @@ private Q_SLOTS:
         QVERIFY(!session_->lastSweep() || session_->lastSweep()->points.size() < 3);
         QVERIFY(testmodels::errorOf([&] { session_->startSweep(SweepOptions{SweepOptions::Rule::Quantile, {1.5}, {}}, 10); })
                     .contains(QStringLiteral("not a target sparsity")));
+    }
+
+    void recoveryCopyFollowsTheUnsavedState()
+    {
+        QTemporaryDir dir;
+        session_->markSaved(session_->projectPath()); // the earlier edits count as saved
+        RecoveryCopy copy(session_.get(), dir.path());
+        QVERIFY(!RecoveryCopy::find(dir.path()));
+        const int s = tunableSite(3);
+        session_->pushSiteValue(SiteField::Threshold, s, 0.25);
+        QVERIFY(session_->isModified());
+        QTRY_VERIFY_WITH_TIMEOUT(QFile::exists(copy.projectFile()), 5000);
+        const auto found = RecoveryCopy::find(dir.path());
+        QVERIFY(found && found->error.isEmpty());
+        QCOMPARE(found->project.thresholds.value(QString::fromStdString(session_->sites()[std::size_t(s)].name)), double(0.25f));
+        QCOMPARE(found->projectPath, session_->projectPath());
+        session_->undoStack()->undo(); // back to the saved state: nothing to recover
+        QTRY_VERIFY_WITH_TIMEOUT(!QFile::exists(copy.projectFile()), 5000);
+
+        // A damaged copy is reported with its file named, not opened.
+        QFile bad(copy.projectFile());
+        QVERIFY(bad.open(QIODevice::WriteOnly));
+        bad.write("{\"schema\": \"sparsity-explorer/project\", \"version\": 1, \"model\": 3");
+        bad.close();
+        const auto damaged = RecoveryCopy::find(dir.path());
+        QVERIFY(damaged);
+        QVERIFY2(damaged->error.contains(copy.projectFile()), qPrintable(damaged->error));
+        copy.discard();
+        QVERIFY(!RecoveryCopy::find(dir.path()));
+        session_->waitForIdle();
     }
 
     void exportsTheBundle()

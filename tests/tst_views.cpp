@@ -20,6 +20,7 @@
 #include <QDir>
 #include <QDockWidget>
 #include <QFile>
+#include <QFileInfo>
 #include <QGraphicsView>
 #include <QImage>
 #include <QPainter>
@@ -193,6 +194,62 @@ private Q_SLOTS:
         view->runButton()->click();
         QVERIFY2(view->statusText().contains(QStringLiteral("not a target sparsity")), qPrintable(view->statusText()));
         doc->waitForIdle();
+    }
+
+    // The explorer on ONNX exports (torch.onnx.export of torchvision ResNet-18 and MobileNetV2) as on TorchScript:
+    // baseline capture, the Layers table and the Graph view, a threshold edit re-evaluated exactly, a sweep, and
+    // the export back to ONNX.
+    void explorerOnOnnxModels_data()
+    {
+        QTest::addColumn<QString>("file");
+        QTest::newRow("resnet18") << QStringLiteral("resnet18.onnx");
+        QTest::newRow("mobilenetv2") << QStringLiteral("mobilenetv2.onnx");
+    }
+    void explorerOnOnnxModels()
+    {
+        QFETCH(QString, file);
+        const QString fixtures = dir_.filePath(QStringLiteral("onnx"));
+        if (!QFile::exists(fixtures + QStringLiteral("/resnet18.onnx"))) {
+            if (QProcess::execute(QStringLiteral("/usr/bin/python3"), {QStringLiteral("-c"), QStringLiteral("import onnx, torchvision")}) != 0)
+                QSKIP("python3-onnx or python3-torchvision is not installed (scripts/install-deps.sh installs them)");
+            QDir().mkpath(fixtures);
+            QProcess py;
+            py.start(QStringLiteral("/usr/bin/python3"), {QStringLiteral(SPARSITY_TESTS_DIR "/fixtures/make_onnx_models.py"), fixtures});
+            QVERIFY(py.waitForFinished(300000));
+            QVERIFY2(py.exitCode() == 0, py.readAllStandardError().right(2000).constData());
+        }
+        MainWindow window;
+        Project p = sampleProject();
+        p.modelPath = fixtures + QLatin1Char('/') + file;
+        p.subset.count = 64;
+        p.hasPreprocessing = true;
+        p.preprocessing.channels = 3; // the grey images replicated to RGB
+        p.preprocessing.height = p.preprocessing.width = 64;
+        p.preprocessing.mean = {0.5f};
+        p.preprocessing.std = {0.25f};
+        openAndWait(window, p);
+        Session *doc = window.document();
+        QCOMPARE(doc->baseline()->result.images, 64);
+        QCOMPARE(window.layersView()->sourceModel()->rowCount(), doc->siteCount());
+        int activations = 0;
+        for (int s = 0; s < doc->siteCount(); ++s)
+            if (doc->siteExecuted(s)) {
+                activations += doc->sites()[std::size_t(s)].op.rfind("input of", 0) != 0 ? 1 : 0;
+                QVERIFY2(window.graphView()->graph().nodeOfSite(s) >= 0, doc->sites()[std::size_t(s)].name.c_str());
+            }
+        QCOMPARE(activations, file.startsWith(QLatin1String("resnet")) ? 17 : 35);
+        int site = -1;
+        for (int s = 0; s < doc->siteCount() && site < 0; ++s)
+            if (doc->sites()[std::size_t(s)].sparsifiable && doc->siteExecuted(s))
+                site = s;
+        const double t = doc->baseline()->result.sites[std::size_t(site)].thresholdForSparsity(0.9);
+        doc->pushSiteValue(SiteField::Threshold, site, t);
+        doc->waitForIdle();
+        QVERIFY(doc->currentIsExact());
+        QVERIFY(doc->currentSparsity(site) > doc->baselineSparsity(site));
+        const QStringList written = doc->exportTunedModel(dir_.filePath(QFileInfo(file).completeBaseName() + QStringLiteral("-gui.onnx")));
+        QVERIFY2(!written.isEmpty() && written.first().endsWith(QLatin1String(".onnx")), qPrintable(written.join(QLatin1Char(' '))));
+        QCOMPARE(Model::load(written.first().toStdString())->sites().size(), doc->model()->sites().size());
     }
 
     void graphMetricsAndExport()

@@ -19,6 +19,7 @@
 #include "io/project.h"
 #include "searchdialog.h"
 #include "sweepview.h"
+#include "recoverycopy.h"
 #include "graph/site.h"
 #include "trainingpanel.h"
 #include "windowlayout.h"
@@ -57,6 +58,7 @@ QString formatEta(double seconds)
 
 MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent), doc_(new Session(this))
 {
+    recovery_ = new RecoveryCopy(doc_, RecoveryCopy::defaultDir(), this);
     setObjectName(QStringLiteral("MainWindow"));
     setAcceptDrops(true);
     setDockNestingEnabled(true);
@@ -109,7 +111,9 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent), doc_(new Session(
 
 MainWindow::~MainWindow()
 {
-    // Views first: they hold the Session, which must outlive every signal they might still send.
+    // Views and the recovery copy first: they follow the Session, which must outlive every signal they might still
+    // send. Destroying the window is not closing it: the recovery copy stays on disk (closeEvent removes it).
+    delete recovery_;
     qDeleteAll(findChildren<QDockWidget *>(Qt::FindDirectChildrenOnly));
 }
 
@@ -414,6 +418,7 @@ void MainWindow::closeEvent(QCloseEvent *event)
     }
     doc_->cancelJobs();
     saveWindowLayout(this);
+    recovery_->discard(); // a clean close: nothing to recover
     event->accept();
 }
 

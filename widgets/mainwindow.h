@@ -12,6 +12,7 @@ class QProgressBar;
 class QToolButton;
 
 namespace sparsity {
+class RecoveryCopy;
 class Session;
 struct Project;
 }
@@ -58,9 +59,13 @@ public:
     bool openProjectFile(const QString &path);
     bool openModelFile(const QString &path);
     bool saveProjectTo(const QString &path);
-    // What the program does at startup: the path given on the command line (project or .pt), else the most recent
-    // project, else (first start) the sample project.
+    // What the program does at startup: first it offers the recovery copy a crash left (RecoveryCopy); then the
+    // path given on the command line (project or model), else the most recent project, else (first start) the
+    // sample project.
     void openInitial(const QString &argument);
+    RecoveryCopy *recoveryCopy() const { return recovery_; }
+    // Answers "recover the unsaved changes?" instead of a dialog (tests); gets the question.
+    void setRecoveryAnswer(std::function<bool(const QString &)> answer) { recoveryAnswer_ = std::move(answer); }
     // Errors go to dialogs; tests turn them into a recorded message instead of a blocking window.
     void setErrorSink(std::function<void(const QString &)> sink) { errorSink_ = std::move(sink); }
     // Answers the "training is running, stop it?" question on close instead of a dialog (tests).
@@ -78,6 +83,7 @@ private:
     void createMenus();
     void createStatusBar();
     bool maybeSave();
+    bool offerRecovery(); // true when a recovered project was opened
     void newProject();
     void openProjectDialog();
     bool save();
@@ -114,6 +120,8 @@ private:
     QSize placedSize_;
     std::function<void(const QString &)> errorSink_;
     std::function<bool()> closeDuringTraining_;
+    std::function<bool(const QString &)> recoveryAnswer_;
+    RecoveryCopy *recovery_ = nullptr;
 };
 
 } // namespace sparsity::ui

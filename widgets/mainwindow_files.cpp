@@ -1,5 +1,6 @@
 #include "mainwindow.h"
 
+#include "recoverycopy.h"
 #include "session.h"
 #include "opendatasetdialog.h"
 #include "io/project.h"
@@ -8,6 +9,7 @@
 #include <QDropEvent>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QLocale>
 #include <QMenu>
 #include <QMessageBox>
 #include <QMimeData>
@@ -97,8 +99,44 @@ bool MainWindow::saveProjectTo(const QString &path)
     }
 }
 
+bool MainWindow::offerRecovery()
+{
+    const auto found = RecoveryCopy::find(recovery_->dir());
+    if (!found)
+        return false;
+    if (!found->error.isEmpty()) {
+        recovery_->discard();
+        showError(tr("Cannot recover the unsaved project"), found->error,
+                  tr("The recovery copy was unreadable and has been removed; open the project or model again."));
+        return false;
+    }
+    const QString what = found->projectPath.isEmpty() ? tr("an unsaved project")
+                                                      : QDir::toNativeSeparators(found->projectPath);
+    const QString question = tr("Sparsity Explorer did not close normally. Recover the unsaved changes to %1 from %2?")
+                                 .arg(what, QLocale().toString(found->written, QLocale::ShortFormat));
+    const bool recover = recoveryAnswer_ ? recoveryAnswer_(question)
+                                         : QMessageBox::question(this, tr("Recover unsaved changes"), question,
+                                                                 QMessageBox::Yes | QMessageBox::No, QMessageBox::Yes) ==
+                                               QMessageBox::Yes;
+    if (!recover) {
+        recovery_->discard();
+        return false;
+    }
+    try {
+        doc_->openRecoveredProject(found->project, found->projectPath);
+        statusBar()->showMessage(tr("Recovered the unsaved changes; save them to keep them."), 8000);
+        return true;
+    } catch (const std::exception &e) {
+        showError(tr("Cannot recover the unsaved project"), QString::fromStdString(e.what()),
+                  tr("The copy stays until the next change; open its model and dataset paths, or start anew."));
+        return false;
+    }
+}
+
 void MainWindow::openInitial(const QString &argument)
 {
+    if (offerRecovery())
+        return;
     if (isModelFile(argument))
         openModelFile(argument);
     else if (!argument.isEmpty())

@@ -21,17 +21,41 @@ at::Tensor batchTensor(const Batch &b)
     return torch::from_blob(const_cast<float *>(b.data.data()), {b.n, b.c, b.h, b.w}, torch::kFloat32);
 }
 
+// One evaluation's thresholds, checked and clamped once, in the probes' state for the duration of a run, and the
+// model's own back afterwards; nothing when the run applies the model's own. The caller holds the run lock.
+class RunThresholds {
+public:
+    RunThresholds(Model::Impl &d, const Thresholds *values) : d_(d)
+    {
+        if (!values)
+            return;
+        auto checked = checkedThresholds(d.sites, *values, d.path);
+        saved_ = Thresholds{std::move(d.state->thresholds), std::move(d.state->channelThresholds)};
+        d.state->thresholds = std::move(checked.scalar);
+        d.state->channelThresholds = std::move(checked.perChannel);
+    }
+    ~RunThresholds()
+    {
+        if (saved_) {
+            d_.state->thresholds = std::move(saved_->scalar);
+            d_.state->channelThresholds = std::move(saved_->perChannel);
+        }
+    }
+    RunThresholds(const RunThresholds &) = delete;
+    RunThresholds &operator=(const RunThresholds &) = delete;
+
+private:
+    Model::Impl &d_;
+    std::optional<Thresholds> saved_;
+};
+
 class CaptureRun {
 public:
-    CaptureRun(Model &model, const CaptureOptions &options) : d_(model.impl()), options_(options), lock_(d_.runMutex)
+    CaptureRun(Model &model, const CaptureOptions &options)
+        : d_(model.impl()), options_(options), lock_(d_.runMutex),
+          thresholds_(d_, options.thresholds ? &*options.thresholds : nullptr)
     {
         auto &state = *d_.state;
-        if (options.thresholds) {
-            auto checked = checkedThresholds(d_.sites, *options.thresholds, d_.path);
-            saved_ = Thresholds{std::move(state.thresholds), std::move(state.channelThresholds)};
-            state.thresholds = std::move(checked.scalar);
-            state.channelThresholds = std::move(checked.perChannel);
-        }
         module_ = options.inferenceCopy ? &d_.inferenceModule() : &d_.module;
         state.collectStats = options.collectStats;
         state.stats.assign(d_.sites.size(), {});
@@ -43,10 +67,6 @@ public:
     {
         d_.state->collectStats = false;
         d_.state->keepBatchPositions.clear();
-        if (saved_) {
-            d_.state->thresholds = std::move(saved_->scalar);
-            d_.state->channelThresholds = std::move(saved_->perChannel);
-        }
     }
 
     // Runs one batch through the instrumented module, or through `forward` (an evaluation that starts from cached
@@ -197,7 +217,7 @@ private:
     Model::Impl &d_;
     CaptureOptions options_;
     std::unique_lock<std::mutex> lock_;
-    std::optional<Thresholds> saved_; // the model's own thresholds while the call's apply
+    RunThresholds thresholds_; // after the lock: made under it, undone before it is released
     torch::jit::Module *module_ = nullptr;
     CaptureResult result_;
     std::chrono::steady_clock::time_point start_;
@@ -514,7 +534,8 @@ std::vector<Batch> loadBatches(const Dataset &dataset, const Preprocessing &prep
     return batches;
 }
 
-std::vector<float> forwardOutput(Model &model, const Batch &batch, bool instrumented, std::vector<std::int64_t> *shape)
+std::vector<float> forwardOutput(Model &model, const Batch &batch, bool instrumented, std::vector<std::int64_t> *shape,
+                                 const Thresholds *thresholds)
 {
     initTorchThreads();
     c10::InferenceMode inference;
@@ -522,6 +543,7 @@ std::vector<float> forwardOutput(Model &model, const Batch &batch, bool instrume
     at::Tensor out;
     if (instrumented) {
         std::lock_guard<std::mutex> lock(d.runMutex);
+        const RunThresholds apply(d, thresholds);
         out = d.forward(batchTensor(batch));
     } else {
         std::lock_guard<std::mutex> lock(d.runMutex);

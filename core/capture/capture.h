@@ -134,6 +134,8 @@ std::vector<Batch> loadBatches(const Dataset &dataset, const Preprocessing &prep
 
 // Model output (logits) for one batch, flattened, with probes and thresholds (`instrumented`) or from a
 // pristine copy of the archive with no probes at all (the reference for bit-exactness and benchmarks).
-std::vector<float> forwardOutput(Model &model, const Batch &batch, bool instrumented, std::vector<std::int64_t> *shape = nullptr);
+// `thresholds` (instrumented only): this call's, as CaptureOptions::thresholds; null: the model's own.
+std::vector<float> forwardOutput(Model &model, const Batch &batch, bool instrumented, std::vector<std::int64_t> *shape = nullptr,
+                                 const Thresholds *thresholds = nullptr);
 
 } // namespace sparsity

@@ -18,14 +18,14 @@ namespace sparsity {
 
 namespace {
 
-// Class scores of every calibration image with the model's current thresholds (probes, no statistics).
-std::vector<std::vector<float>> classScores(Model &model, const std::vector<Batch> &batches)
+// Class scores of every calibration image with the given thresholds (probes, no statistics).
+std::vector<std::vector<float>> classScores(Model &model, const std::vector<Batch> &batches, const Thresholds &thresholds)
 {
     std::vector<std::vector<float>> out;
     out.reserve(batches.size());
     for (const auto &b : batches) {
         std::vector<std::int64_t> shape;
-        out.push_back(forwardOutput(model, b, true, &shape));
+        out.push_back(forwardOutput(model, b, true, &shape, &thresholds));
         if (shape.size() != 2 || shape[0] != b.n)
             throw Error(model.path() + ": the greedy threshold search needs class scores (N x classes); the model gives " +
                         std::to_string(shape.size()) + "-dimensional outputs");
@@ -84,20 +84,13 @@ SearchResult greedyThresholdSearch(Model &model, const std::vector<Batch> &calib
     for (const auto &b : calibration)
         if (std::any_of(b.labels.begin(), b.labels.end(), [](int l) { return l < 0; }) || !b.masks.empty())
             throw Error("the greedy threshold search needs labelled classification data");
-    // Whatever throws below (a model without class scores, a failing forward pass) leaves the thresholds as they were.
-    struct RestoreOnThrow {
-        Model &model;
-        const std::vector<float> &thresholds;
-        const std::vector<std::vector<float>> &channels;
-        const int uncaught = std::uncaught_exceptions();
-        ~RestoreOnThrow()
-        {
-            if (std::uncaught_exceptions() != uncaught)
-                model.setThresholds(thresholds, channels);
-        }
-    } restoreOnThrow{model, start, startChannels};
+    // Each evaluation gets its thresholds as a value; the model's own change once, at the end. Per-channel values
+    // of the searched sites would override the scalar the search moves: it starts without them.
+    std::vector<std::vector<float>> channels = startChannels;
+    channels.resize(sites.size());
     for (int s : scope)
-        model.setChannelThresholds(s, {}); // they would override the scalar the search moves
+        channels[std::size_t(s)].clear();
+    const auto with = [&](const std::vector<float> &scalar) { return Thresholds{scalar, channels}; };
 
     SearchResult result;
     SearchProgress state;
@@ -106,10 +99,11 @@ SearchResult greedyThresholdSearch(Model &model, const std::vector<Batch> &calib
     const int plannedSteps = int(std::ceil(1.0 / options.greedyStep)) * 2;
     state.evaluationsPlanned = 1 + plannedSteps * (int(scope.size()) + 1);
     auto cancelled = [&] { return cancel && cancel->load(); };
+    std::vector<float> t = start;
     auto finish = [&](bool wasCancelled) {
         result.cancelled = wasCancelled;
-        if (wasCancelled)
-            model.setThresholds(start, startChannels);
+        if (!wasCancelled)
+            model.setThresholds(t, channels); // the result stays on the model
         result.thresholds = model.thresholds();
         result.channelThresholds = model.channelThresholds();
         result.evaluations = state.evaluation;
@@ -126,13 +120,12 @@ SearchResult greedyThresholdSearch(Model &model, const std::vector<Batch> &calib
     std::vector<bool> searched(sites.size(), false);
     for (int s : scope)
         searched[std::size_t(s)] = true;
-    const auto reference = classScores(model, calibration);
+    const auto reference = classScores(model, calibration, with(start));
     const Damage startDamage = compare(calibration, reference, reference);
     result.startTop1 = startDamage.top1;
     report(result.startTop1);
     const double floorTop1 = result.startTop1 - options.budgetPp;
 
-    std::vector<float> t = start;
     double currentKl = 0.0;
     double step = options.greedyStep;
     CaptureOptions statsOptions;
@@ -141,7 +134,7 @@ SearchResult greedyThresholdSearch(Model &model, const std::vector<Batch> &calib
     bool measured = false, first = true;
     while (step >= options.greedyStep / 8.0) {
         if (!measured) {
-            model.setThresholds(t);
+            statsOptions.thresholds = with(t);
             now = capture(model, calibration, statsOptions, cancel);
             if (cancelled())
                 return finish(true);
@@ -165,8 +158,7 @@ SearchResult greedyThresholdSearch(Model &model, const std::vector<Batch> &calib
                 continue;
             auto trial = t;
             trial[std::size_t(s)] = candidate;
-            model.setThresholds(trial);
-            const Damage d = compare(calibration, reference, classScores(model, calibration));
+            const Damage d = compare(calibration, reference, classScores(model, calibration, with(trial)));
             if (cancelled())
                 return finish(true);
             report(d.top1);
@@ -191,7 +183,7 @@ SearchResult greedyThresholdSearch(Model &model, const std::vector<Batch> &calib
         currentKl = bestKl;
         measured = false;
     }
-    model.setThresholds(t);
+    statsOptions.thresholds = with(t);
     const CaptureResult last = capture(model, calibration, statsOptions, cancel);
     if (cancelled())
         return finish(true);

@@ -18,9 +18,10 @@ namespace sparsity {
 
 namespace {
 
-// The values the search moves: per site either the threshold itself or, per channel, the scale s of t_c = s * r_c.
+// The values the search moves — per site either the threshold itself or, per channel, the scale s of
+// t_c = s * r_c — as the thresholds of one evaluation (a value for CaptureOptions; the model's own stay as they are).
 struct Applier {
-    Model &model;
+    Thresholds base; // where the search starts (a scalar search clears the per-channel values of the sites it moves)
     std::vector<bool> searched;
     const std::vector<std::vector<float>> *references = nullptr; // per channel: r_c of the searched sites
 
@@ -31,24 +32,22 @@ struct Applier {
             v *= s;
         return t;
     }
-    void operator()(const std::vector<float> &values) const
+    Thresholds operator()(const std::vector<float> &values) const
     {
-        if (!references) {
-            model.setThresholds(values);
-            return;
-        }
-        std::vector<float> scalars = model.thresholds();
+        if (!references)
+            return Thresholds{values, base.perChannel};
+        Thresholds t = base;
         for (std::size_t i = 0; i < values.size(); ++i) {
             if (!searched[i])
                 continue;
-            const auto t = channelThresholds(int(i), values[i]);
-            model.setChannelThresholds(int(i), t);
+            t.perChannel[i] = channelThresholds(int(i), values[i]);
             double sum = 0.0;
-            for (float v : t)
+            for (float v : t.perChannel[i])
                 sum += v;
-            scalars[i] = t.empty() ? 0.0f : float(sum / double(t.size())); // a summary; the channels' values apply
+            // A summary; the channels' values apply.
+            t.scalar[i] = t.perChannel[i].empty() ? 0.0f : float(sum / double(t.perChannel[i].size()));
         }
-        model.setThresholds(scalars);
+        return t;
     }
 };
 
@@ -64,8 +63,8 @@ struct Evaluator {
     // Accuracy (and, when asked, sparsity of the searched sites) with the given thresholds (or scales).
     std::pair<double, double> operator()(const std::vector<float> &thresholds, bool withStats = false)
     {
-        (*apply)(thresholds);
         CaptureOptions options;
+        options.thresholds = (*apply)(thresholds);
         options.keepPredictions = false;
         options.collectStats = withStats;
         const CaptureResult r = capture(model, batches, options, cancel);
@@ -334,9 +333,10 @@ SearchResult searchThresholds(Model &model, const std::vector<Batch> &calibratio
     Evaluator eval{model, calibration, cancel, progress, {}, std::vector<bool>(sites.size(), false)};
     for (int s : scope)
         eval.searched[std::size_t(s)] = true;
-    Applier apply{model, eval.searched};
-    eval.apply = &apply;
     const std::vector<std::vector<float>> startChannels = model.channelThresholds();
+    Applier apply{Thresholds{start, startChannels}, eval.searched};
+    apply.base.perChannel.resize(sites.size());
+    eval.apply = &apply;
     eval.state.evaluationsPlanned = 1 + int(scope.size()) * (options.stepsPerSite + 1) + 8 +
                                     (options.refine ? int(scope.size()) * (options.stepsPerSite / 2) : 0);
 
@@ -349,9 +349,9 @@ SearchResult searchThresholds(Model &model, const std::vector<Batch> &calibratio
     std::vector<float> upperScale(sites.size(), 0.0f);
     if (!options.perChannel) {
         // Per-channel thresholds take precedence over a site's scalar in the probes: a scalar search clears them
-        // on the sites it searches (a cancelled search puts them back).
+        // on the sites it searches (a cancelled search leaves them).
         for (int s : scope)
-            model.setChannelThresholds(s, {});
+            apply.base.perChannel[std::size_t(s)].clear();
     } else {
         channels = channelReferenceScales(model, calibration, options.channelReference, cancel);
         if (cancel && cancel->load()) {
@@ -389,6 +389,7 @@ SearchResult searchThresholds(Model &model, const std::vector<Batch> &calibratio
     {
         CaptureOptions statsOptions;
         statsOptions.keepPredictions = false;
+        statsOptions.thresholds = apply.base;
         const CaptureResult base = capture(model, calibration, statsOptions, cancel);
         ++eval.state.evaluation;
         result.startTop1 = base.score();
@@ -400,15 +401,17 @@ SearchResult searchThresholds(Model &model, const std::vector<Batch> &calibratio
     const double floorTop1 = result.startTop1 - options.budgetPp;
     auto finish = [&](std::vector<float> values, bool cancelled) {
         result.cancelled = cancelled;
-        if (cancelled || !options.perChannel) {
-            result.thresholds = cancelled ? start : values;
-            model.setThresholds(result.thresholds);
-            if (cancelled)
-                for (int s : scope)
-                    model.setChannelThresholds(s, startChannels[std::size_t(s)]);
+        if (cancelled) {
+            result.thresholds = start;
+            result.channelThresholds = startChannels;
         } else {
-            apply(values);
-            result.thresholds = model.thresholds();
+            const Thresholds found = apply(values);
+            result.thresholds = found.scalar;
+            result.channelThresholds = found.perChannel;
+        }
+        // The one place the search touches the model: it is left at the result (at its start when cancelled).
+        model.setThresholds(result.thresholds, result.channelThresholds);
+        if (!cancelled && options.perChannel) {
             result.scales.assign(sites.size(), 0.0f);
             result.channelReferences.assign(sites.size(), {});
             for (int s : scope) {
