@@ -21,6 +21,7 @@ namespace sparsity {
 
 class Dataset;
 class JobTracker;
+struct JobReport;
 class Model;
 struct Site;
 
@@ -198,6 +199,10 @@ private:
     void finishCapture(const std::shared_ptr<JobControl> &job, std::shared_ptr<Snapshot> snapshot, const QString &error);
     void finishSearch(const std::shared_ptr<JobControl> &job, std::shared_ptr<SearchResult> result, const QString &error);
     void finishSweep(const std::shared_ptr<JobControl> &job, std::shared_ptr<SweepResult> result, const QString &error);
+    // A training or comparison that ended superseded (`stopped`) or with an error (`failed`, %1 the message):
+    // reported here, true; false when it has a result to apply.
+    bool reportedWithoutResult(const std::shared_ptr<JobControl> &job, JobReport &report, const QString &stopped,
+                               const QString &failed);
     void finishTraining(const std::shared_ptr<JobControl> &job, std::shared_ptr<TrainingOutcome> out,
                         const QString &error);
     void finishComparison(const std::shared_ptr<JobControl> &job, std::shared_ptr<ComparisonOutcome> out,

@@ -287,19 +287,26 @@ void Session::setTrainingPaused(bool paused) { jobs_->setPaused(JobKind::Trainin
 
 bool Session::isTrainingPaused() const { return jobs_->isPaused(JobKind::Training); }
 
+bool Session::reportedWithoutResult(const std::shared_ptr<JobControl> &job, JobReport &report, const QString &stopped,
+                                    const QString &failed)
+{
+    if (!jobs_->end(job))
+        report.summary = stopped;
+    else if (!report.error.isEmpty()) {
+        report.outcome = JobReport::Outcome::Failed;
+        report.summary = failed.arg(report.error);
+    } else
+        return false;
+    jobs_->report(report);
+    return true;
+}
+
 void Session::finishTraining(const std::shared_ptr<JobControl> &job, std::shared_ptr<TrainingOutcome> out,
                              const QString &error)
 {
     JobReport report{job->id, JobKind::Training, JobReport::Outcome::Cancelled, {}, error};
-    if (!jobs_->end(job)) {
-        report.summary = tr("Training stopped; Resume continues from the last checkpoint.");
-        return jobs_->report(report);
-    }
-    if (!error.isEmpty()) {
-        report.outcome = JobReport::Outcome::Failed;
-        report.summary = tr("Training failed: %1").arg(error);
-        return jobs_->report(report);
-    }
+    if (reportedWithoutResult(job, report, tr("Training stopped; Resume continues from the last checkpoint."), tr("Training failed: %1")))
+        return;
     if (out->result.cancelled || !out->model) {
         report.summary = tr("Cancelled after %n finished epoch(s); Resume continues from %1.", nullptr, out->result.epochsDone)
                              .arg(QDir::toNativeSeparators(out->checkpointDir));
@@ -345,15 +352,8 @@ void Session::finishComparison(const std::shared_ptr<JobControl> &job, std::shar
                                const QString &error)
 {
     JobReport report{job->id, JobKind::Comparison, JobReport::Outcome::Cancelled, {}, error};
-    if (!jobs_->end(job)) {
-        report.summary = tr("Comparison stopped.");
-        return jobs_->report(report);
-    }
-    if (!error.isEmpty()) {
-        report.outcome = JobReport::Outcome::Failed;
-        report.summary = tr("Comparison failed: %1").arg(error);
-        return jobs_->report(report);
-    }
+    if (reportedWithoutResult(job, report, tr("Comparison stopped."), tr("Comparison failed: %1")))
+        return;
     lastComparison_ = out;
     const auto &c = out->comparison;
     const bool completed = !c.cancelled && out->models.size() == c.methods.size();

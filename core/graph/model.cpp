@@ -484,6 +484,18 @@ at::Tensor Model::Impl::forward(torch::jit::Module &instrumented, const at::Tens
     }
 }
 
+QJsonObject Model::Impl::metadataWithGraphNames(const std::string &metadataJson) const
+{
+    QJsonObject metadata = QJsonDocument::fromJson(QByteArray::fromStdString(metadataJson)).object();
+    QJsonArray siteNames, layerNames;
+    for (int i = 0; i < activationSiteCount; ++i)
+        siteNames.append(QString::fromStdString(sites[std::size_t(i)].name));
+    for (const auto &layer : layers)
+        layerNames.append(QString::fromStdString(layer.geometry.name));
+    metadata.insert(QStringLiteral("graph_names"), QJsonObject{{QStringLiteral("sites"), siteNames}, {QStringLiteral("layers"), layerNames}});
+    return metadata;
+}
+
 torch::jit::Module Model::Impl::tunedCopyFor(const std::string &outPath) const
 {
     const QFileInfo out(QString::fromStdString(outPath));
@@ -551,14 +563,7 @@ void Model::exportThresholded(const std::string &outPath, const std::string &met
         last->output()->setType(x->type());
         x->replaceAllUsesAfterNodeWith(last, last->output());
     }
-    // Keep the names: the saved graph is inlined, so a reload could not rebuild module paths.
-    QJsonObject metadata = QJsonDocument::fromJson(QByteArray::fromStdString(metadataJson)).object();
-    QJsonArray siteNames, layerNames;
-    for (int i = 0; i < d->activationSiteCount; ++i)
-        siteNames.append(QString::fromStdString(d->sites[std::size_t(i)].name));
-    for (const auto &layer : d->layers)
-        layerNames.append(QString::fromStdString(layer.geometry.name));
-    metadata.insert(QStringLiteral("graph_names"), QJsonObject{{QStringLiteral("sites"), siteNames}, {QStringLiteral("layers"), layerNames}});
+    const QJsonObject metadata = d->metadataWithGraphNames(metadataJson);
     torch::jit::ExtraFilesMap extra{{kMetadataFile, QJsonDocument(metadata).toJson().toStdString()}};
     std::ostringstream bytes;
     try {

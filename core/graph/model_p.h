@@ -9,6 +9,8 @@
 #include <mutex>
 #include <unordered_set>
 
+class QJsonObject;
+
 namespace sparsity {
 
 struct Model::Impl {
@@ -49,6 +51,9 @@ struct Model::Impl {
     // What an export starts from: the archive as read, in eval mode, with this model's current (possibly tuned)
     // weights. Throws when `outPath` is the input model file itself.
     torch::jit::Module tunedCopyFor(const std::string &outPath) const;
+    // The caller's metadata JSON with "graph_names" {sites, layers} added: an exported graph is inlined, so a reload
+    // could not rebuild module paths (both export formats keep the names this way).
+    QJsonObject metadataWithGraphNames(const std::string &metadataJson) const;
 };
 
 namespace graph {

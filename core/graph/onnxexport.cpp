@@ -132,13 +132,7 @@ void exportThresholdedOnnx(const Model &model, const std::string &outPath, const
     }
 
     // Metadata: the caller's (recipe, measured figures), the thresholds, and the names of sites and layers.
-    QJsonObject metadata = QJsonDocument::fromJson(QByteArray::fromStdString(metadataJson)).object();
-    QJsonArray siteNames, layerNames;
-    for (int i = 0; i < d->activationSiteCount; ++i)
-        siteNames.append(QString::fromStdString(d->sites[std::size_t(i)].name));
-    for (const auto &l : d->layers)
-        layerNames.append(QString::fromStdString(l.geometry.name));
-    metadata.insert(QStringLiteral("graph_names"), QJsonObject{{QStringLiteral("sites"), siteNames}, {QStringLiteral("layers"), layerNames}});
+    QJsonObject metadata = d->metadataWithGraphNames(metadataJson);
     metadata.insert(QStringLiteral("thresholds"), thresholds);
     auto *prop = proto.add_metadata_props();
     prop->set_key("sparsity_metadata");
