@@ -156,9 +156,11 @@ private Q_SLOTS:
         p.subset.count = 200;
         openAndWait(window, p);
         Session *doc = window.document();
+        QVERIFY(!window.findChild<QDockWidget *>(QStringLiteral("SweepDock"))); // until Analysis ▸ Sweep… asks for it
         SweepView *view = window.sweepView();
         auto *dock = window.findChild<QDockWidget *>(QStringLiteral("SweepDock"));
         QVERIFY(dock);
+        dock->show();
         dock->raise();
         QTest::qWait(100);
         QCOMPARE(view->pointsPlotted(), 0);

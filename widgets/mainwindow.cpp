@@ -127,7 +127,6 @@ void MainWindow::createDocks()
     training_ = new TrainingPanel(doc_, this);
     browser_ = new DatasetBrowser(doc_, this);
     graph_ = new GraphView(doc_, this);
-    sweep_ = new SweepView(doc_, this);
     connect(browser_, &DatasetBrowser::imageActivated, this, [this](std::size_t datasetIndex, int keptIndex) {
         if (keptIndex >= 0)
             heatmap_->setKeptImage(keptIndex);
@@ -158,7 +157,6 @@ void MainWindow::createDocks()
     QDockWidget *training = dock(training_, tr("Fine-Tuning"), QStringLiteral("TrainingDock"), Qt::RightDockWidgetArea);
     QDockWidget *browser = dock(browser_, tr("Dataset"), QStringLiteral("DatasetDock"), Qt::RightDockWidgetArea);
     QDockWidget *graph = dock(graph_, tr("Graph"), QStringLiteral("GraphDock"), Qt::RightDockWidgetArea);
-    QDockWidget *sweep = dock(sweep_, tr("Sweep"), QStringLiteral("SweepDock"), Qt::RightDockWidgetArea);
     splitDockWidget(layers, overview, Qt::Vertical);
     splitDockWidget(histogram, hardware, Qt::Horizontal);
     splitDockWidget(histogram, heatmap, Qt::Vertical);
@@ -166,7 +164,6 @@ void MainWindow::createDocks()
     tabifyDockWidget(hardware, training);
     tabifyDockWidget(heatmap, browser);
     tabifyDockWidget(heatmap, graph);
-    tabifyDockWidget(heatmap, sweep);
     hardware->raise();
     heatmap->raise();
 }
@@ -250,7 +247,7 @@ void MainWindow::createMenus()
     // Threshold search (core/thresholdsearch.h): budget and scope from a dialog, result as one undo step.
     analysis->addAction(tr("Threshold &Search…"), QKeySequence(Qt::CTRL | Qt::Key_T), this, &MainWindow::thresholdSearch);
     analysis->addAction(tr("S&weep…"), this, [this] {
-        auto *dock = qobject_cast<QDockWidget *>(sweep_->parentWidget());
+        auto *dock = qobject_cast<QDockWidget *>(sweepView()->parentWidget());
         dock->show();
         dock->raise();
     });
@@ -361,6 +358,23 @@ void MainWindow::thresholdSearch()
     doc_->startThresholdSearch(options, dialog.calibrationImages());
 }
 
+SweepView *MainWindow::sweepView()
+{
+    // Made on first use, as a tab beside the Feature Maps: the first window's layout stays as it was.
+    if (!sweep_) {
+        sweep_ = new SweepView(doc_, this);
+        auto *d = new QDockWidget(tr("Sweep"), this);
+        d->setObjectName(QStringLiteral("SweepDock"));
+        d->setWidget(sweep_);
+        d->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable | QDockWidget::DockWidgetClosable);
+        addDockWidget(Qt::RightDockWidgetArea, d);
+        if (auto *heatmap = findChild<QDockWidget *>(QStringLiteral("HeatmapDock")))
+            tabifyDockWidget(heatmap, d);
+        viewMenu_->addAction(d->toggleViewAction());
+    }
+    return sweep_;
+}
+
 ComparisonDialog *MainWindow::comparisonDialog()
 {
     if (!comparison_)
@@ -386,7 +400,7 @@ std::vector<NamedPlot> MainWindow::exportablePlots() const
                                  {QStringLiteral("hardware"), hardware_->plot()}};
     if (training_->stepsPlotted() > 0)
         plots.push_back({QStringLiteral("training"), training_->plot()});
-    if (sweep_->pointsPlotted() > 0)
+    if (sweep_ && sweep_->pointsPlotted() > 0)
         plots.push_back({QStringLiteral("sweep"), sweep_->plot()});
     if (comparison_ && comparison_->pointsPlotted() > 0)
         plots.push_back({QStringLiteral("comparison"), comparison_->plot()});

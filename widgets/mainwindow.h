@@ -47,7 +47,8 @@ public:
     TrainingPanel *trainingPanel() const { return training_; }
     DatasetBrowser *datasetBrowser() const { return browser_; }
     GraphView *graphView() const { return graph_; }
-    SweepView *sweepView() const { return sweep_; }
+    // Analysis > Sweep… (its dock made on first use, then kept).
+    SweepView *sweepView();
     // Analysis > Compare Methods… (created on first use, then kept).
     ComparisonDialog *comparisonDialog();
     // The plots File > Export writes: every view's, the training curves once a run drew some, and the method

@@ -55,32 +55,40 @@ SweepView::SweepView(Session *doc, QWidget *parent)
       calibration_(new QSpinBox(this)), run_(new QPushButton(tr("Sweep"), this)),
       cancel_(new QPushButton(tr("Stop"), this)), status_(new QLabel(this)), plot_(new QCustomPlot(this))
 {
-    rule_->addItem(tr("Accuracy budgets (pp), search"));
-    rule_->addItem(tr("Target sparsities, quantile rule"));
+    rule_->addItem(tr("Budgets (pp)"));
+    rule_->addItem(tr("Target sparsities"));
     rule_->setToolTip(tr("Search: the threshold search of Analysis ▸ Threshold Search for each budget.\n"
                          "Quantile: every site's threshold removes that share of its values (no search)."));
     values_->setText(QString::fromLatin1(kDefaultBudgets));
     values_->setToolTip(tr("Values separated by commas or spaces"));
     calibration_->setRange(50, 10000);
     calibration_->setValue(500);
-    calibration_->setSuffix(tr(" calibration images"));
+    calibration_->setPrefix(tr("calibration: "));
     calibration_->setToolTip(tr("From the end of the dataset's training split (held out from the evaluated images)"));
     cost_->addItem(tr("Latency"));
     cost_->addItem(tr("Energy"));
     auto *save = new QPushButton(tr("Save CSV…"), this);
     cancel_->setEnabled(false);
+    // Two short rows and a status line that wraps: the dock shares a tab with the Feature Maps and must fit a
+    // 1366×768 screen (tests/tst_layout.cpp).
+    rule_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    rule_->setMinimumContentsLength(12);
+    values_->setMinimumWidth(80);
     auto *controls = new QHBoxLayout;
     controls->addWidget(rule_);
     controls->addWidget(values_, 1);
-    controls->addWidget(calibration_);
-    controls->addWidget(run_);
-    controls->addWidget(cancel_);
     auto *bottom = new QHBoxLayout;
+    bottom->addWidget(calibration_);
+    bottom->addWidget(run_);
+    bottom->addWidget(cancel_);
+    bottom->addStretch(1);
+    auto *output = new QHBoxLayout;
+    output->addWidget(new QLabel(tr("Cost:"), this));
+    output->addWidget(cost_);
+    output->addStretch(1);
+    output->addWidget(save);
     status_->setWordWrap(true);
-    bottom->addWidget(status_, 1);
-    bottom->addWidget(new QLabel(tr("Cost axis:"), this));
-    bottom->addWidget(cost_);
-    bottom->addWidget(save);
+    status_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
 
     plot_->plotLayout()->addElement(0, 1, new QCPAxisRect(plot_));
     auto *margins = new QCPMarginGroup(plot_);
@@ -88,6 +96,7 @@ SweepView::SweepView(Session *doc, QWidget *parent)
         QCPAxisRect *rect = plot_->axisRect(c);
         rect->setMarginGroup(QCP::msTop | QCP::msBottom, margins);
         rect->axis(QCPAxis::atLeft)->setLabel(tr("Top-1 (%)"));
+        rect->axis(QCPAxis::atBottom)->ticker()->setTickCount(4); // the charts share a dock: few, readable labels
         for (int g = 0; g < kGraphs; ++g) {
             QCPGraph *graph = plot_->addGraph(rect->axis(QCPAxis::atBottom), rect->axis(QCPAxis::atLeft));
             graph->setLineStyle(g == Front ? QCPGraph::lsLine : QCPGraph::lsNone);
@@ -102,14 +111,16 @@ SweepView::SweepView(Session *doc, QWidget *parent)
     }
     plot_->axisRect(0)->axis(QCPAxis::atBottom)->setLabel(tr("Nonzero activations / image"));
     stylePlot(plot_);
-    plot_->setMinimumSize(320, 200);
+    plot_->setMinimumSize(160, 90);
     plot_->setMouseTracking(true);
     installPlotActions(plot_, [this] { return csv(); }, [] { return QStringLiteral("sweep"); });
 
     auto *layout = new QVBoxLayout(this);
     layout->addLayout(controls);
-    layout->addWidget(plot_, 1);
     layout->addLayout(bottom);
+    layout->addWidget(plot_, 1);
+    layout->addLayout(output);
+    layout->addWidget(status_);
     setStatus(tr("Choose budgets or target sparsities and press Sweep: each point is evaluated exactly on the "
                  "project's images. Click a point to make its thresholds current."));
 
