@@ -4,23 +4,66 @@
 #include "io/workspace.h"
 #include "error.h"
 
+#include <algorithm>
+
 namespace sparsity {
 
+namespace {
+
+std::shared_ptr<Snapshot> snapshotOf(const CaptureJob::Params &p, CaptureResult result)
+{
+    auto snap = std::make_shared<Snapshot>();
+    snap->result = std::move(result);
+    snap->thresholds = p.thresholds;
+    snap->channelThresholds = p.channels;
+    for (std::size_t i = 0; i < p.model->sites().size(); ++i)
+        snap->executed.push_back(p.model->siteExecuted(int(i)));
+    if (!snap->result.cancelled)
+        snap->workload = workloadFromStats(p.model->layers(), p.model->sites(), snap->result.sites);
+    return snap;
+}
+
+// The cache's evaluation of the subset, made on first use; null when the subset is too large to hold.
+CachedEvaluation *cachedEvaluation(const CaptureJob::Params &p)
+{
+    EvaluationCache &cache = *p.cache;
+    if (!cache.evaluation && !cache.unusable) {
+        const std::size_t perImage = std::size_t(std::max(1, p.preprocessing.channels)) *
+                                     std::size_t(std::max(1, p.preprocessing.height)) *
+                                     std::size_t(std::max(1, p.preprocessing.width)) * sizeof(float);
+        if (p.indices.size() > EvaluationCache::kInputBytes / perImage) {
+            cache.unusable = true;
+        } else {
+            cache.evaluation = std::make_unique<CachedEvaluation>(
+                p.model, loadBatches(*p.dataset, p.preprocessing, p.indices, p.options.batchSize),
+                CachedEvaluation::kDefaultBudget, p.options.keepFeatureMaps);
+        }
+    }
+    return cache.evaluation.get();
+}
+
+} // namespace
+
 std::shared_ptr<Snapshot> CaptureJob::run(const Params &p, JobControl &control,
-                                          const std::function<void(const CaptureProgress &)> &progress)
+                                          const std::function<void(const CaptureProgress &)> &progress,
+                                          const std::function<void(std::shared_ptr<Snapshot>)> &partial)
 {
     Model &model = *p.model;
     CaptureOptions options = p.options;
     options.thresholds = Thresholds{p.thresholds, p.channels}; // for this capture only: a value, not model state
-    auto snap = std::make_shared<Snapshot>();
-    snap->result = capture(model, *p.dataset, p.preprocessing, p.indices, options, &control.cancel, progress);
-    snap->thresholds = p.thresholds;
-    snap->channelThresholds = p.channels;
-    for (std::size_t i = 0; i < model.sites().size(); ++i)
-        snap->executed.push_back(model.siteExecuted(int(i)));
-    if (!snap->result.cancelled)
-        snap->workload = workloadFromStats(model.layers(), model.sites(), snap->result.sites);
-    return snap;
+    options.inferenceCopy = bool(p.cache); // re-evaluations run on the inference copy, as the cache does
+    if (!p.slice.empty() && partial) {
+        auto quick = snapshotOf(p, capture(model, *p.dataset, p.preprocessing, p.slice, options, &control.cancel));
+        if (!quick->result.cancelled && !control.cancel) {
+            quick->sliceOf = p.indices.size();
+            partial(std::move(quick));
+        }
+    }
+    if (control.cancel)
+        return {};
+    if (CachedEvaluation *cached = p.cache ? cachedEvaluation(p) : nullptr)
+        return snapshotOf(p, cached->evaluate(*options.thresholds, &control.cancel, progress));
+    return snapshotOf(p, capture(model, *p.dataset, p.preprocessing, p.indices, options, &control.cancel, progress));
 }
 
 std::shared_ptr<SearchResult> SearchJob::run(const Params &p, JobControl &control,

@@ -42,6 +42,24 @@ struct Snapshot {
     std::vector<std::vector<float>> channelThresholds; // per site, empty = scalar threshold
     std::vector<bool> executed;                        // per site: ran in this capture
     Workload workload;                                 // workloadFromStats of this capture
+    // > 0: an exact evaluation of a stratified slice (result.images of them) of a subset of this many images, shown
+    // first while the whole subset is evaluated.
+    std::size_t sliceOf = 0;
+};
+
+// The explorer's re-evaluations of one subset (core's CachedEvaluation: the images in memory, the inference copy,
+// feature maps cached at cut points so that a change at a deep site starts there). Made by the first
+// re-evaluation of a model, subset, preprocessing and set of kept images; the Session replaces it when one of
+// them changes. Used by one capture at a time (the capture pool has one thread).
+struct EvaluationCache {
+    std::shared_ptr<Model> model;
+    std::vector<std::size_t> indices, kept;
+    Preprocessing preprocessing;
+    std::unique_ptr<CachedEvaluation> evaluation;
+    bool unusable = false; // the subset's images are too large to hold in memory: captures stream them
+
+    // The subset's inputs held in memory at most (the cut points' feature maps have their own 1 GiB budget).
+    static constexpr std::size_t kInputBytes = std::size_t(512) << 20;
 };
 
 // A capture of the subset (the baseline or a re-evaluation of the current thresholds).
@@ -54,9 +72,12 @@ struct CaptureJob {
         CaptureOptions options;
         std::vector<float> thresholds;
         std::vector<std::vector<float>> channels;
+        std::shared_ptr<EvaluationCache> cache; // re-evaluations; null: stream the images (the baseline)
+        std::vector<std::size_t> slice;         // evaluated first and handed to `partial` when not empty
     };
     static std::shared_ptr<Snapshot> run(const Params &params, JobControl &control,
-                                         const std::function<void(const CaptureProgress &)> &progress);
+                                         const std::function<void(const CaptureProgress &)> &progress,
+                                         const std::function<void(std::shared_ptr<Snapshot>)> &partial = {});
 };
 
 // A threshold search (core/tune/thresholdsearch.h) on calibration images, from the given thresholds.

@@ -237,6 +237,8 @@ void Session::resetState()
         executed_[i] = model_->siteExecuted(int(i)); // from the shape-inference pass; no job is running
     baseline_.reset();
     current_.reset();
+    evaluationCache_.reset(); // its images and cut points belong to the model and subset being left
+    lastFullSeconds_ = 0.0;
     lastSweep_.reset();
     chooseKept();
     selectedSite_ = -1;

@@ -99,6 +99,10 @@ public:
     std::shared_ptr<const Snapshot> current() const { return current_; }
     // True when `current()` ran with exactly the thresholds being shown.
     bool currentIsExact() const;
+    // When a whole evaluation of the subset took longer than this, a re-evaluation shows an exact evaluation of a
+    // stratified slice of it first (Snapshot::sliceOf): 1/kSliceShare of the subset, at least kSliceMinImages.
+    void setSliceAfterSeconds(double seconds) { sliceAfterSeconds_ = seconds; }
+    static constexpr std::size_t kSliceMinImages = 16, kSliceShare = 8;
     double baselineSparsity(int site) const; // -1 when unknown
     // Exact when the current capture matches the thresholds, else an estimate from the histograms.
     double currentSparsity(int site, bool *estimate = nullptr) const;
@@ -197,6 +201,11 @@ private:
     void stopCaptures(); // cancels every job and waits for the capture worker
     void runCapture(JobKind kind);
     void finishCapture(const std::shared_ptr<JobControl> &job, std::shared_ptr<Snapshot> snapshot, const QString &error);
+    // The re-evaluations' cache for the current model, subset, preprocessing and kept images (a new one when any
+    // of them changed), and the slice to evaluate first when a whole evaluation is slow (empty: none).
+    std::shared_ptr<EvaluationCache> evaluationCache();
+    std::vector<std::size_t> quickSlice() const;
+    void showSlice(std::shared_ptr<Snapshot> slice);
     void finishSearch(const std::shared_ptr<JobControl> &job, std::shared_ptr<SearchResult> result, const QString &error);
     void finishSweep(const std::shared_ptr<JobControl> &job, std::shared_ptr<SweepResult> result, const QString &error);
     // A training or comparison that ended superseded (`stopped`) or with an error (`failed`, %1 the message):
@@ -227,6 +236,9 @@ private:
     std::vector<std::vector<float>> channelThresholds_; // per site, empty = the scalar threshold (from the project)
     std::vector<bool> scope_, executed_;
     std::shared_ptr<const Snapshot> baseline_, current_;
+    std::shared_ptr<EvaluationCache> evaluationCache_;
+    double lastFullSeconds_ = 0.0; // of the last whole evaluation of the subset (baseline or re-evaluation)
+    double sliceAfterSeconds_ = 0.5;
     int selectedSite_ = -1;
     int mergeSession_ = 0;
 

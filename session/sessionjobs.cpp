@@ -58,6 +58,15 @@ void Session::runCapture(JobKind kind)
     const bool baseline = kind == JobKind::Baseline;
     if (baseline)
         jobs_->cancel(JobKind::Current); // restarted after the new baseline
+    if (!baseline && baseline_ && !isTuned() && baseline_->thresholds == thresholds_ &&
+        baseline_->channelThresholds == channelThresholds_) {
+        // Back to the baseline's thresholds (an undo): its capture is the current one, measured on the same path.
+        jobs_->cancel(JobKind::Current);
+        current_ = baseline_;
+        updateProjection();
+        notify(ChangeEvent::Kind::Current);
+        return;
+    }
     auto job = jobs_->begin(kind, baseline ? tr("Baseline capture") : tr("Re-evaluating thresholds"));
 
     CaptureJob::Params params;
@@ -67,17 +76,62 @@ void Session::runCapture(JobKind kind)
     params.preprocessing = preprocessing_;
     params.indices = indices_;
     params.options.keepFeatureMaps = kept_;
+    params.options.batchSize =
+        batchSizeFor(std::int64_t(preprocessing_.channels) * preprocessing_.height * preprocessing_.width);
     params.thresholds = baseline ? initialThresholds_ : thresholds_;
     // Per-channel thresholds come from the project (the CLI writes them); the baseline runs without them.
     params.channels = baseline ? std::vector<std::vector<float>>(channelThresholds_.size()) : channelThresholds_;
+    if (!baseline) {
+        params.cache = evaluationCache();
+        params.slice = quickSlice();
+    }
     auto progress = [this, job](const CaptureProgress &p) {
         if (p.imagesDone)
             jobs_->postProgress(job, qint64(p.imagesDone), qint64(p.imagesTotal),
                                 p.secondsElapsed / double(p.imagesDone) * double(p.imagesTotal - p.imagesDone));
     };
+    auto partial = [this, job](std::shared_ptr<Snapshot> slice) {
+        jobs_->post(job, [this, slice] { showSlice(slice); });
+    };
     jobs_->run<Snapshot>(
-        pool_, job, [params, job, progress] { return CaptureJob::run(params, *job, progress); },
+        pool_, job, [params, job, progress, partial] { return CaptureJob::run(params, *job, progress, partial); },
         [this, job](std::shared_ptr<Snapshot> snapshot, QString error) { finishCapture(job, std::move(snapshot), error); });
+}
+
+std::shared_ptr<EvaluationCache> Session::evaluationCache()
+{
+    const auto &c = evaluationCache_;
+    if (!c || c->model != model_ || c->indices != indices_ || c->kept != kept_ || !(c->preprocessing == preprocessing_)) {
+        evaluationCache_ = std::make_shared<EvaluationCache>();
+        evaluationCache_->model = model_;
+        evaluationCache_->indices = indices_;
+        evaluationCache_->kept = kept_;
+        evaluationCache_->preprocessing = preprocessing_;
+    }
+    return evaluationCache_;
+}
+
+std::vector<std::size_t> Session::quickSlice() const
+{
+    const std::size_t n = std::max(kSliceMinImages, indices_.size() / kSliceShare);
+    if (lastFullSeconds_ <= sliceAfterSeconds_ || !dataset_ || indices_.size() < 2 * n)
+        return {};
+    // The kept images too, so that the heatmap has their maps from the first result on.
+    std::vector<std::size_t> slice = stratifiedSlice(*dataset_, indices_, n);
+    for (std::size_t k : kept_)
+        if (!std::binary_search(slice.begin(), slice.end(), k)) // slice is ascending
+            slice.insert(std::upper_bound(slice.begin(), slice.end(), k), k);
+    return slice;
+}
+
+void Session::showSlice(std::shared_ptr<Snapshot> slice)
+{
+    // A slice of thresholds that are no longer shown would replace a result the user still reads: keep that one.
+    if (!slice || slice->thresholds != thresholds_ || slice->channelThresholds != channelThresholds_)
+        return;
+    current_ = std::move(slice);
+    updateProjection();
+    notify(ChangeEvent::Kind::Current);
 }
 
 void Session::finishCapture(const std::shared_ptr<JobControl> &job, std::shared_ptr<Snapshot> snapshot,
@@ -100,6 +154,7 @@ void Session::finishCapture(const std::shared_ptr<JobControl> &job, std::shared_
         return jobs_->report(report);
     }
     executed_ = snapshot->executed;
+    lastFullSeconds_ = snapshot->result.seconds;
     if (job->kind == JobKind::Baseline) {
         baseline_ = snapshot;
         // The baseline doubles as the current capture only when the current state runs the same model.
@@ -384,6 +439,7 @@ void Session::setCurrentModel(const std::shared_ptr<Model> &model, const std::ve
         notify(ChangeEvent::Kind::Sweep);
     }
     model_ = model;
+    evaluationCache_.reset(); // the next re-evaluation caches the new weights' feature maps
     channelThresholds_ = channels.size() == thresholds.size() ? channels : std::vector<std::vector<float>>(thresholds.size());
     QVector<int> all;
     for (std::size_t i = 0; i < thresholds.size(); ++i) {

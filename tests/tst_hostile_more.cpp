@@ -242,10 +242,10 @@ void TestHostile::modelCases()
             bad[i] = char(~bad[i]);
         const QString file = path(s("models/flip%1.pt").arg(percent));
         hostile::writeFile(file, bad);
-        // Inside the stored tensor data the archive is still a valid model (LibTorch does not check the zip's CRCs):
-        // it must open without harm. Flipped bytes in the central directory are refused.
-        add({s("model flipped at %1%").arg(percent), {s("inspect"), file}, percent < 90 ? 0 : 1,
-             percent < 90 ? QStringList{} : QStringList{QFileInfo(file).fileName()}, {file}});
+        // LibTorch would load changed tensor data as other weights (it does not check the zip's CRCs); our zip check
+        // does, and reads the central directory itself.
+        add({s("model flipped at %1%").arg(percent), {s("inspect"), file}, 1,
+             {QFileInfo(file).fileName(), s("damaged zip archive"), percent < 90 ? s("CRC-32") : s("")}, {file}});
     }
     for (const auto &sp : hostile::kSpecialFiles) {
         const QString file = path(s("models/special-%1.pt").arg(s(sp.name)));
@@ -282,5 +282,27 @@ for info in zin.infolist():
             continue;
         }
         add({s("model archive %1").arg(s(kind)), {s("inspect"), file}, 1, {QFileInfo(file).fileName()}, {file}});
+        // The same archive as a project's tuned-weights file: checked in quarantine like a model.
+        if (QByteArray("underflow pop badconst nodata").contains(kind)) {
+            const QString project = path(s("models/zip-%1.weights-project.json").arg(s(kind)));
+            hostile::writeFile(project, hostile::json(QJsonObject{
+                                            {s("schema"), s("sparsity-explorer/project")}, {s("version"), 1}, {s("model"), model_},
+                                            {s("dataset"), QJsonObject{{s("path"), data_}, {s("split"), s("test")}}},
+                                            {s("weights"), file}}));
+            add({s("weights archive %1").arg(s(kind)), {s("analyze"), s("--project"), project}, 1,
+                 {QFileInfo(file).fileName()}, {file, project}});
+        }
+    }
+    // Re-zipped with deflate (a user's zip tool): LibTorch reads deflated records, so the model opens.
+    {
+        const QString file = path(s("models/deflated.pt"));
+        const int rc = QProcess::execute(s("/usr/bin/python3"),
+                                         {s("-c"), s("import sys, zipfile\n"
+                                                     "zin = zipfile.ZipFile(sys.argv[1])\n"
+                                                     "zout = zipfile.ZipFile(sys.argv[2], 'w', zipfile.ZIP_DEFLATED)\n"
+                                                     "[zout.writestr(i.filename, zin.read(i.filename)) for i in zin.infolist()]\n"),
+                                          model_, file});
+        if (rc == 0)
+            add({s("model archive deflated"), {s("inspect"), file}, 0, {}, {file}});
     }
 }

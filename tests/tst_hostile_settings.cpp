@@ -115,7 +115,7 @@ void TestHostile::settingsCases()
         QByteArray bytes;
         const char *problem;
     } weights[] = {{"garbage", hostile::pseudoRandom(2000, 17), "not a weights file"}, {"empty", {}, "not a weights file"},
-                   {"cut", modelBytes.left(modelBytes.size() / 3), "not a weights file"},
+                   {"cut", modelBytes.left(modelBytes.size() / 3), "damaged zip archive"},
                    {"model", modelBytes, "weights"}};
     for (const auto &w : weights) {
         const QString file = path(s("weights/%1.weights.pt").arg(s(w.name)));

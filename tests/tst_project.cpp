@@ -169,6 +169,18 @@ private Q_SLOTS:
         QCOMPARE(back.modelPath, moved + QStringLiteral("/models/net.pt"));
     }
 
+    void colonNamesAreFilesBesideTheProject()
+    {
+        // Qt reads ":d" as a resource path; in a project it is the file ":d" beside it, and it survives a save.
+        const QString path = QStringLiteral("/somewhere/projects/p.json");
+        const Project p = parseProject(R"({"schema": "sparsity-explorer/project", "version": 1, "model": ":m.pt",
+                                          "dataset": {"path": ":d", "split": "test", "subset": {"mode": "first", "count": 10}}})",
+                                       path);
+        QCOMPARE(p.modelPath, QStringLiteral("/somewhere/projects/:m.pt"));
+        QCOMPARE(p.datasetPath, QStringLiteral("/somewhere/projects/:d"));
+        QCOMPARE(parseProject(projectToJson(p, path), path), p);
+    }
+
     void sampleProjectPointsAtTheSampleData()
     {
         const Project p = sampleProject();

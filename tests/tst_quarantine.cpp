@@ -3,6 +3,7 @@
 #include "error.h"
 #include "graph/model.h"
 #include "graph/quarantine.h"
+#include "graph/weights.h"
 #include "testmodels.h"
 
 #include <QCryptographicHash>
@@ -21,6 +22,8 @@ private Q_SLOTS:
     void passedModelIsRecordedByContents();
     void crashingArchiveIsRefusedInTheChild();
     void changedContentsAreCheckedAgain();
+    void weightsFilesAreCheckedToo();
+    void changedBytesFailTheirCrc();
 
 private:
     QString cacheRecord(const QString &modelPath) const;
@@ -101,6 +104,58 @@ void TestQuarantine::changedContentsAreCheckedAgain()
     QVERIFY(after != before);
     QVERIFY(!Model::load(path.toStdString())->sites().empty());
     QVERIFY(QFileInfo(after).isFile());
+}
+
+void TestQuarantine::weightsFilesAreCheckedToo()
+{
+    // A tuned-weights file is a LibTorch archive as well: it passes the same check (recorded per kind) ...
+    const auto model = Model::load(testmodels::sampleModel("sample-resnet").toStdString());
+    const QString weights = files_.filePath(QStringLiteral("tuned.weights.pt"));
+    saveWeights(*model, weights.toStdString());
+    loadWeights(*model, weights.toStdString());
+    QVERIFY2(QFileInfo(cacheRecord(weights) + QStringLiteral(".archive")).isFile(), qPrintable(cacheRecord(weights)));
+    QVERIFY(!QFileInfo::exists(cacheRecord(weights))); // not recorded as a model: it was not loaded as one
+
+    // ... and one whose pickle crashes LibTorch ends the checker, not this process.
+    const QString damaged = files_.filePath(QStringLiteral("underflow.weights.pt"));
+    const QString script = QStringLiteral(R"(
+import sys, zipfile
+zin = zipfile.ZipFile(sys.argv[1]); zout = zipfile.ZipFile(sys.argv[2], 'w', zipfile.ZIP_STORED)
+for info in zin.infolist():
+    data = zin.read(info.filename)
+    if info.filename.endswith('/data.pkl'): data = b'\x80\x02R.'
+    zout.writestr(info.filename, data)
+)");
+    QCOMPARE(QProcess::execute(QStringLiteral("/usr/bin/python3"), {QStringLiteral("-c"), script, weights, damaged}), 0);
+    try {
+        loadWeights(*model, damaged.toStdString());
+        QFAIL("a damaged weights file was read");
+    } catch (const Error &e) {
+        const QString message = QString::fromUtf8(e.what());
+        QVERIFY2(message.startsWith(damaged) && message.contains(QStringLiteral("quarantined check")), qPrintable(message));
+    }
+    QVERIFY(!QFileInfo::exists(cacheRecord(damaged) + QStringLiteral(".archive")));
+}
+
+void TestQuarantine::changedBytesFailTheirCrc()
+{
+    // One byte of tensor data changed: LibTorch would load other weights without a word; the zip check refuses it.
+    QFile f(testmodels::sampleModel("sample-resnet"));
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    QByteArray bytes = f.readAll();
+    const qsizetype at = bytes.size() / 2; // inside the largest convolution's weights
+    bytes[at] = char(bytes[at] ^ 0x40);
+    const QString changed = files_.filePath(QStringLiteral("onebyte.pt"));
+    QFile out(changed);
+    QVERIFY(out.open(QIODevice::WriteOnly) && out.write(bytes) == bytes.size());
+    out.close();
+    try {
+        Model::load(changed.toStdString());
+        QFAIL("a model with a changed byte was opened");
+    } catch (const Error &e) {
+        const QString message = QString::fromUtf8(e.what());
+        QVERIFY2(message.startsWith(changed) && message.contains(QStringLiteral("CRC-32")), qPrintable(message));
+    }
 }
 
 QTEST_GUILESS_MAIN(TestQuarantine)

@@ -205,6 +205,71 @@ private Q_SLOTS:
         session_->waitForIdle();
     }
 
+    void reevaluationShowsASliceFirstThenTheCachedWhole()
+    {
+        // Every re-evaluation here is "slow": a slice comes first, then the whole subset from the evaluation cache.
+        session_->setSliceAfterSeconds(0.0);
+        const int deep = [&] {
+            int last = -1;
+            for (int n = 0; tunableSite(n) >= 0; ++n)
+                last = tunableSite(n);
+            return last;
+        }();
+        QVERIFY(deep >= 0);
+        const int undoIndex = session_->undoStack()->index();
+        std::vector<std::shared_ptr<const Snapshot>> shown;
+        const auto connection = connect(session_.get(), &Session::changed, [&](const ChangeEvent &e) {
+            if (e.kind == ChangeEvent::Kind::Current && session_->current())
+                shown.push_back(session_->current());
+        });
+        for (double t : {0.2, 0.6}) { // the second change starts from the cache's cut point before `deep`
+            shown.clear();
+            session_->pushSiteValue(SiteField::Threshold, deep, t);
+            session_->waitForIdle();
+            QCOMPARE(shown.size(), std::size_t(2));
+            const auto &slice = shown.front()->result, &whole = shown.back()->result;
+            QCOMPARE(shown.front()->sliceOf, std::size_t(256));
+            QVERIFY2(slice.images >= std::int64_t(Session::kSliceMinImages) && slice.images < 256,
+                     qPrintable(QString::number(slice.images)));
+            QCOMPARE(shown.back()->sliceOf, std::size_t(0));
+            QCOMPARE(whole.images, std::int64_t(256));
+            QVERIFY(session_->currentIsExact());
+            // Class proportions of the slice follow the subset's (Fashion-MNIST's first 256: every class present).
+            int classes = 0;
+            for (auto n : slice.classTotal)
+                classes += n > 0 ? 1 : 0;
+            QCOMPARE(classes, 10);
+            // The whole equals a fresh evaluation on the inference copy, bit for bit.
+            CaptureOptions options;
+            options.inferenceCopy = true;
+            options.thresholds = Thresholds{session_->thresholds(), session_->channelThresholds()};
+            const CaptureResult fresh = capture(*session_->currentModel(), *session_->dataset(), session_->preprocessing(),
+                                                session_->indices(), options);
+            QCOMPARE(whole.top1Correct, fresh.top1Correct);
+            for (std::size_t i = 0; i < fresh.sites.size(); ++i) {
+                QCOMPARE(whole.sites[i].zeros, fresh.sites[i].zeros);
+                QCOMPARE(whole.sites[i].elements, fresh.sites[i].elements);
+            }
+            // The heatmap's images keep their maps in both results, also at sites before the cut point.
+            for (const auto &snap : shown) {
+                QCOMPARE(snap->result.kept.size(), session_->keptIndices().size());
+                for (const KeptImage &k : snap->result.kept)
+                    QVERIFY(!k.siteMaps[std::size_t(tunableSite(0))].empty() && !k.siteMaps[std::size_t(deep)].empty());
+            }
+        }
+        disconnect(connection);
+        session_->setSliceAfterSeconds(0.5);
+        // Back to the baseline's thresholds: its capture is the current one again, without a job.
+        ReportSpy reports(session_->jobs(), {JobKind::Current});
+        session_->undoStack()->setIndex(0);
+        session_->waitForIdle();
+        QCOMPARE(session_->current(), session_->baseline());
+        QCOMPARE(reports.count(), 0); // no capture ran for it
+        session_->undoStack()->setIndex(undoIndex);
+        session_->waitForIdle();
+        QVERIFY(session_->currentIsExact());
+    }
+
     void selectionIsAnEvent()
     {
         ChangeSpy selected(session_.get(), ChangeEvent::Kind::SelectedSite);

@@ -236,8 +236,11 @@ void HardwareView::rebuild()
         cell(3, c + 1)->setText(joules(ev[c]->energyPerFrameJ));
         cell(4, c + 1)->setText(QStringLiteral("%1 k").arg(ev[c]->events / 1e3, 0, 'f', 1));
     }
+    const auto current = doc_->current();
     if (estimate)
         cell(0, 3)->setText(tr("<b>Current</b> <span style='color:#e08a2e'>(estimate)</span>"));
+    else if (current && current->sliceOf)
+        cell(0, 3)->setText(tr("<b>Current</b> <span style='color:#e08a2e'>(%1-image slice)</span>").arg(current->result.images));
     else
         cell(0, 3)->setText(tr("<b>Current</b>"));
     try {

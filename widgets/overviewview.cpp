@@ -127,7 +127,11 @@ void OverviewView::rebuild()
         if (c && c != b) {
             const bool exact = doc_->currentIsExact();
             text += tr("<br>Current%1: %2 <b>%3 %</b> (%4 pp) · sparsity <b>%5 %</b> · <b>%6</b> nonzero / image (%7× fewer)")
-                        .arg(exact ? QString() : tr(" (last exact run; re-evaluating)"))
+                        .arg(!exact ? tr(" (last exact run; re-evaluating)")
+                             : c->sliceOf ? tr(" (exact on a %1-image slice of the %2; the whole subset follows)")
+                                                .arg(c->result.images)
+                                                .arg(c->sliceOf)
+                                          : QString())
                         .arg(accuracyName(c->result))
                         .arg(accuracyOf(c->result), 0, 'f', 2)
                         .arg(accuracyOf(c->result) - accuracyOf(b->result), 0, 'f', 2)

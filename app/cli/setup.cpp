@@ -102,6 +102,8 @@ Setup prepare(const QCommandLineParser &p, const Options &o, const Command &c, P
     s.model = std::move(w.model);
     s.data = std::move(w.dataset);
     s.preprocessing = w.preprocessing;
+    if (!has(p, o.batchSize)) // by input size unless given: large inputs capture faster in smaller batches
+        s.batchSize = batchSizeFor(std::int64_t(s.preprocessing.channels) * s.preprocessing.height * s.preprocessing.width);
     s.indices = std::move(w.indices);
     s.info = w.info;
     return s;

@@ -356,6 +356,7 @@ struct CachedEvaluation::Impl {
     std::shared_ptr<Model> model;
     std::vector<Batch> batches;
     std::size_t budget = 0;
+    std::vector<std::size_t> keep;
     struct Cut {
         int site = -1;
         std::size_t bytes = 0;
@@ -367,6 +368,7 @@ struct CachedEvaluation::Impl {
     int planFor = -1;      // the inference copy (its build count) the cuts and the cache belong to
     Thresholds filledWith; // thresholds of the evaluation that filled the cache
     std::vector<SiteStats> filledStats;
+    std::vector<KeptImage> filledKept;
     int lastStart = -1;
 
     void plan(Model::Impl &m, torch::jit::Module &copy)
@@ -431,11 +433,14 @@ struct CachedEvaluation::Impl {
     }
 };
 
-CachedEvaluation::CachedEvaluation(std::shared_ptr<Model> model, std::vector<Batch> batches, std::size_t budgetBytes) : d(std::make_unique<Impl>())
+CachedEvaluation::CachedEvaluation(std::shared_ptr<Model> model, std::vector<Batch> batches, std::size_t budgetBytes,
+                                   std::vector<std::size_t> keepFeatureMaps)
+    : d(std::make_unique<Impl>())
 {
     d->model = std::move(model);
     d->batches = std::move(batches);
     d->budget = budgetBytes;
+    d->keep = std::move(keepFeatureMaps);
 }
 
 CachedEvaluation::~CachedEvaluation() = default;
@@ -447,6 +452,7 @@ CaptureResult CachedEvaluation::evaluate(const Thresholds &thresholds, const std
     auto &m = d->model->impl();
     CaptureOptions options;
     options.inferenceCopy = true;
+    options.keepFeatureMaps = d->keep;
     options.thresholds = checkedThresholds(m.sites, thresholds, m.path);
     const Thresholds &t = *options.thresholds;
     CaptureRun run(*d->model, options); // holds the model's run lock, applies t, makes the inference copy
@@ -487,11 +493,15 @@ CaptureResult CachedEvaluation::evaluate(const Thresholds &thresholds, const std
     auto result = run.finish(cancelled);
     if (start) {
         for (std::size_t s = 0; s < result.sites.size(); ++s)
-            if (start->upstream[s])
+            if (start->upstream[s]) {
                 result.sites[s] = d->filledStats[s];
+                for (std::size_t k = 0; k < result.kept.size() && k < d->filledKept.size(); ++k)
+                    result.kept[k].siteMaps[s] = d->filledKept[k].siteMaps[s];
+            }
     } else if (!cancelled) {
         d->filledWith = t;
         d->filledStats = result.sites;
+        d->filledKept = result.kept;
     } else {
         for (auto &cut : d->cuts)
             cut.outputs.clear();
@@ -512,6 +522,19 @@ int CachedEvaluation::lastStartSite() const
     return d->lastStart;
 }
 
+std::size_t CachedEvaluation::images() const
+{
+    std::size_t n = 0;
+    for (const auto &b : d->batches)
+        n += std::size_t(b.n);
+    return n;
+}
+
+const std::shared_ptr<Model> &CachedEvaluation::model() const
+{
+    return d->model;
+}
+
 std::size_t CachedEvaluation::cachedBytes() const
 {
     std::size_t bytes = 0;
@@ -519,6 +542,12 @@ std::size_t CachedEvaluation::cachedBytes() const
         for (const auto &t : cut.outputs)
             bytes += std::size_t(t.numel()) * t.element_size();
     return bytes;
+}
+
+std::size_t batchSizeFor(std::int64_t elementsPerImage)
+{
+    constexpr std::int64_t kBatchElements = 16 * 3 * 224 * 224;
+    return std::size_t(std::clamp<std::int64_t>(kBatchElements / std::max<std::int64_t>(1, elementsPerImage), 1, 64));
 }
 
 std::vector<Batch> loadBatches(const Dataset &dataset, const Preprocessing &preprocessing,

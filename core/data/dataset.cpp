@@ -434,15 +434,15 @@ std::vector<std::size_t> randomN(const Dataset &d, std::size_t n, std::uint64_t 
     return sample(std::move(all), n, rng);
 }
 
-std::vector<std::size_t> stratifiedN(const Dataset &d, std::size_t n, std::uint64_t seed)
+namespace {
+
+// n of `candidates` (ascending dataset indices) in the class proportions of the candidates.
+std::vector<std::size_t> stratifiedFrom(const Dataset &d, const std::vector<std::size_t> &candidates, std::size_t n,
+                                        std::uint64_t seed)
 {
-    if (!d.labelled())
-        throw Error(d.path() + ": a stratified subset needs class labels, and this dataset is unlabelled");
-    if (n >= d.size())
-        return firstN(d, n);
     const std::size_t classes = d.classNames().size();
     std::vector<std::vector<std::size_t>> byClass(classes);
-    for (std::size_t i = 0; i < d.size(); ++i) {
+    for (std::size_t i : candidates) {
         const int label = d.label(i);
         if (label >= 0 && std::size_t(label) < classes)
             byClass[std::size_t(label)].push_back(i);
@@ -451,6 +451,8 @@ std::vector<std::size_t> stratifiedN(const Dataset &d, std::size_t n, std::uint6
     for (const auto &c : byClass)
         total += c.size();
     n = std::min(n, total);
+    if (n == 0)
+        return {};
     // Largest remainder: floor(n * share) per class, the rest to the largest fractional parts (lower class first).
     std::vector<std::size_t> quota(classes);
     std::vector<std::pair<std::size_t, std::size_t>> remainders; // (remainder numerator, class)
@@ -477,6 +479,34 @@ std::vector<std::size_t> stratifiedN(const Dataset &d, std::size_t n, std::uint6
     }
     std::sort(result.begin(), result.end());
     return result;
+}
+
+} // namespace
+
+std::vector<std::size_t> stratifiedN(const Dataset &d, std::size_t n, std::uint64_t seed)
+{
+    if (!d.labelled())
+        throw Error(d.path() + ": a stratified subset needs class labels, and this dataset is unlabelled");
+    if (n >= d.size())
+        return firstN(d, n);
+    return stratifiedFrom(d, firstN(d, d.size()), n, seed);
+}
+
+std::vector<std::size_t> stratifiedSlice(const Dataset &d, const std::vector<std::size_t> &indices, std::size_t n)
+{
+    if (n >= indices.size())
+        return indices;
+    if (d.labelled()) {
+        std::vector<std::size_t> sorted = indices;
+        std::sort(sorted.begin(), sorted.end());
+        auto slice = stratifiedFrom(d, sorted, n, 0);
+        if (!slice.empty())
+            return slice;
+    }
+    std::vector<std::size_t> spaced; // unlabelled: evenly spaced over the subset
+    for (std::size_t k = 0; k < n; ++k)
+        spaced.push_back(indices[k * indices.size() / n]);
+    return spaced;
 }
 
 } // namespace sparsity

@@ -103,6 +103,9 @@ Preprocessing impliedPreprocessing(const Dataset &d);
 std::vector<std::size_t> firstN(const Dataset &d, std::size_t n);
 std::vector<std::size_t> randomN(const Dataset &d, std::size_t n, std::uint64_t seed);
 std::vector<std::size_t> stratifiedN(const Dataset &d, std::size_t n, std::uint64_t seed);
+// n of a subset's `indices` in the subset's class proportions (evenly spaced when unlabelled), ascending: the
+// explorer's quick first evaluation.
+std::vector<std::size_t> stratifiedSlice(const Dataset &d, const std::vector<std::size_t> &indices, std::size_t n);
 
 // One batch of model input.
 struct Batch {

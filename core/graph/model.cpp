@@ -6,6 +6,7 @@
 #include "graph/quarantine.h"
 #include "graph/quarantine_p.h"
 #include "io/boundedread.h"
+#include "io/ziparchive.h"
 #include "io/outputpaths.h"
 
 #include <QFile>
@@ -17,6 +18,7 @@
 
 #include <ATen/Parallel.h>
 #include <torch/csrc/jit/ir/constants.h>
+#include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/csrc/jit/serialization/import.h>
 
 #include <algorithm>
@@ -92,6 +94,8 @@ void initTorchThreads()
         // blocks in the heap instead; peak memory stays flat (the same blocks are reused batch after batch).
         mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
         mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
+        if (const char *env = std::getenv("SPARSITY_JIT_PROFILING"); env && std::string(env) == "0")
+            torch::jit::getProfilingMode() = false;
     });
 }
 
@@ -116,8 +120,11 @@ std::shared_ptr<Model> Model::load(const std::string &path)
         d.bytes = importOnnxAsTorchScript(path);
     } else {
         d.bytes = readBoundedText(path, limits::kModelFileBytes, "model");
-        if (modelQuarantine() && d.bytes.size() >= 4 && d.bytes.compare(0, 2, "PK") == 0)
-            checkModelOnce(path, d.bytes); // before LibTorch's unpickler sees the archive in this process
+        if (d.bytes.size() >= 4 && d.bytes.compare(0, 2, "PK") == 0) {
+            checkTorchArchive(d.bytes, path, "TorchScript model"); // LibTorch's zip reader trusts offsets, skips CRCs
+            if (modelQuarantine())
+                checkModelOnce(path, d.bytes); // before LibTorch's unpickler sees the archive in this process
+        }
     }
     if (d.bytes.size() < 4 || d.bytes.compare(0, 2, "PK") != 0)
         throw Error(path + ": not a TorchScript archive (a TorchScript model is a zip file; this file does not start "

@@ -4,6 +4,7 @@
 #include "graph/model.h"
 #include "graph/quarantine_p.h"
 #include "io/boundedread.h"
+#include "io/ziparchive.h"
 #include "threads.h"
 
 #include <QCryptographicHash>
@@ -21,6 +22,7 @@
 #include <mutex>
 #include <new>
 #include <set>
+#include <sstream>
 #include <utility>
 
 #include <sys/resource.h>
@@ -60,6 +62,11 @@ QString findChecker()
     return {};
 }
 
+const char *noun(QuarantinedFile kind)
+{
+    return kind == QuarantinedFile::Model ? "model" : "file";
+}
+
 std::string lastLines(const QByteArray &output)
 {
     std::string text = output.trimmed().toStdString();
@@ -80,14 +87,16 @@ bool modelQuarantine()
     return g_quarantine;
 }
 
-void checkModelInQuarantine(const std::string &path, const QuarantineLimits &limits, std::string *loadedSha256)
+void checkModelInQuarantine(const std::string &path, const QuarantineLimits &limits, std::string *loadedSha256,
+                            QuarantinedFile kind)
 {
+    const std::string what = noun(kind);
     struct stat info {};
     const long long fileMiB = ::stat(path.c_str(), &info) == 0 ? (long long)(info.st_size >> 20) : 0;
     const long long memoryMiB = limits.memoryMiB > 0 ? limits.memoryMiB : 3072 + 4 * fileMiB;
     const QString checker = findChecker();
     if (checker.isEmpty())
-        throw Error(path + ": cannot check the model before loading it: " + kCheckerName +
+        throw Error(path + ": cannot check the " + what + " before loading it: " + kCheckerName +
                     " was not found beside this program (set SPARSITY_MODELCHECK to its path)");
     QProcess child;
     QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
@@ -95,21 +104,23 @@ void checkModelInQuarantine(const std::string &path, const QuarantineLimits &lim
     environment.insert(QStringLiteral("OMP_NUM_THREADS"), QStringLiteral("1"));
     child.setProcessEnvironment(environment);
     child.setProcessChannelMode(QProcess::SeparateChannels);
-    child.start(checker, {QStringLiteral("--memory-mib"), QString::number(memoryMiB), QStringLiteral("--"),
-                          QString::fromStdString(path)});
+    QStringList arguments{QStringLiteral("--memory-mib"), QString::number(memoryMiB)};
+    if (kind == QuarantinedFile::TensorArchive)
+        arguments << QStringLiteral("--tensor-archive");
+    child.start(checker, arguments << QStringLiteral("--") << QString::fromStdString(path));
     if (!child.waitForStarted(10000))
-        throw Error(path + ": cannot check the model before loading it: " + checker.toStdString() +
+        throw Error(path + ": cannot check the " + what + " before loading it: " + checker.toStdString() +
                     " did not start (" + child.errorString().toStdString() + ")");
     if (!child.waitForFinished(limits.timeoutMs)) {
         child.kill();
         child.waitForFinished(5000);
-        throw Error(path + ": the model did not load within " + std::to_string(limits.timeoutMs / 1000) +
+        throw Error(path + ": the " + what + " did not load within " + std::to_string(limits.timeoutMs / 1000) +
                     " s in the quarantined check; not opened");
     }
     const std::string errors = lastLines(child.readAllStandardError());
     if (child.exitStatus() == QProcess::CrashExit) {
         // QProcess does not report the signal; the checker's own handler wrote it to stderr when it could.
-        throw Error(path + ": the model crashed the quarantined check (" +
+        throw Error(path + ": the " + what + " crashed the quarantined check (" +
                     (errors.empty() ? std::string("killed by a signal") : errors) +
                     "); the file is damaged or hostile and was not opened");
     }
@@ -119,11 +130,11 @@ void checkModelInQuarantine(const std::string &path, const QuarantineLimits &lim
         return;
     }
     if (child.exitCode() == 3)
-        throw Error(path + ": loading the model needs more than the quarantined check's " + std::to_string(memoryMiB) +
+        throw Error(path + ": loading the " + what + " needs more than the quarantined check's " + std::to_string(memoryMiB) +
                     " MiB of memory; not opened");
     if (!errors.empty() && errors.rfind(path, 0) == 0)
         throw Error(errors);
-    throw Error(path + ": the quarantined check refused the model (exit code " + std::to_string(child.exitCode()) +
+    throw Error(path + ": the quarantined check refused the " + what + " (exit code " + std::to_string(child.exitCode()) +
                 (errors.empty() ? std::string() : ": " + errors) + ")");
 }
 
@@ -131,35 +142,38 @@ namespace {
 
 // Where the SHA-256 of every model content that passed is kept, so that the next process opening the same bytes
 // (each sparsity-cli call on one model) does not start the checker again. Only passes are recorded.
-QString passedMarker(const QByteArray &sha256Hex)
+QString passedMarker(const QByteArray &sha256Hex, QuarantinedFile kind)
 {
     if (qEnvironmentVariable("SPARSITY_MODELCHECK_CACHE") == QLatin1String("0"))
         return {};
     QString base = qEnvironmentVariable("XDG_CACHE_HOME");
     if (base.isEmpty())
         base = QDir::homePath() + QStringLiteral("/.cache");
-    return base + QStringLiteral("/sparsity-explorer/checked-models/") + QString::fromLatin1(sha256Hex);
+    // A content that loaded as a model has not been read as a tensor archive, and the reverse: one record per kind.
+    return base + QStringLiteral("/sparsity-explorer/checked-models/") + QString::fromLatin1(sha256Hex) +
+           (kind == QuarantinedFile::Model ? QString() : QStringLiteral(".archive"));
 }
 
 } // namespace
 
-void checkModelOnce(const std::string &path, const std::string &bytes)
+void checkModelOnce(const std::string &path, const std::string &bytes, QuarantinedFile kind)
 {
     static std::mutex mutex;
-    static std::set<QByteArray> passed; // SHA-256 of contents that loaded in this process
+    static std::set<std::pair<QByteArray, QuarantinedFile>> passed; // contents (SHA-256) that loaded in this process
     const QByteArray digest =
         QCryptographicHash::hash(QByteArrayView(bytes.data(), qsizetype(bytes.size())), QCryptographicHash::Sha256).toHex();
     {
         const std::lock_guard<std::mutex> lock(mutex);
-        if (passed.count(digest))
+        if (passed.count({digest, kind}))
             return;
     }
-    const QString marker = passedMarker(digest);
+    const QString marker = passedMarker(digest, kind);
     if (marker.isEmpty() || !QFileInfo(marker).isFile()) {
         std::string checked;
-        checkModelInQuarantine(path, {}, &checked);
+        checkModelInQuarantine(path, {}, &checked, kind);
         if (checked != digest.toStdString()) // the file was replaced between our read and the child's
-            throw Error(path + ": the model file changed while it was being checked; not opened (open it again)");
+            throw Error(path + ": the " + std::string(noun(kind)) +
+                        " file changed while it was being checked; not opened (open it again)");
         if (!marker.isEmpty() && QDir().mkpath(QFileInfo(marker).absolutePath())) {
             QFile file(marker); // best effort: without it the next process checks again
             if (file.open(QIODevice::WriteOnly))
@@ -167,7 +181,7 @@ void checkModelOnce(const std::string &path, const std::string &bytes)
         }
     }
     const std::lock_guard<std::mutex> lock(mutex);
-    passed.insert(digest);
+    passed.insert({digest, kind});
 }
 
 namespace {
@@ -190,7 +204,7 @@ extern "C" void reportSignal(int signal)
 
 } // namespace
 
-int runModelCheck(const std::string &path, long long memoryMiB)
+int runModelCheck(const std::string &path, long long memoryMiB, QuarantinedFile kind)
 {
     setModelQuarantine(false); // this process is the quarantine
 #ifndef SPARSITY_UNDER_ASAN
@@ -205,9 +219,15 @@ int runModelCheck(const std::string &path, long long memoryMiB)
 #endif
     setComputeThreads(1);
     try {
-        const auto model = Model::load(path);
-        // What was loaded, so that the parent knows the bytes it read are the ones checked.
-        const std::string bytes = readBoundedText(path, limits::kModelFileBytes, "model");
+        // The bytes first, then what was loaded from exactly them: the parent compares their hash with its own read.
+        std::string bytes;
+        if (kind == QuarantinedFile::Model) {
+            Model::load(path);
+            bytes = readBoundedText(path, limits::kModelFileBytes, "model");
+        } else {
+            bytes = readBoundedText(path, limits::kWeightsFileBytes, "file");
+            detail::loadTensorArchiveEntries(bytes, path);
+        }
         std::printf("%s\n", QCryptographicHash::hash(QByteArrayView(bytes.data(), qsizetype(bytes.size())),
                                                      QCryptographicHash::Sha256)
                                  .toHex()
@@ -258,6 +278,19 @@ void checkTensor(const at::Tensor &t, const std::string &path, const std::string
 }
 
 } // namespace
+
+void loadTensorArchiveEntries(const std::string &bytes, const std::string &path)
+{
+    checkTorchArchive(bytes, path, "tuned-weights file or checkpoint");
+    torch::serialize::InputArchive archive;
+    std::istringstream in(bytes);
+    archive.load_from(in);
+    for (const std::string &key : archive.keys()) {
+        c10::IValue value;
+        if (archive.try_read(key, value) && value.isTensor())
+            checkTensor(value.toTensor(), path, key);
+    }
+}
 
 void checkModuleTensors(const torch::jit::Module &module, const std::string &path)
 {

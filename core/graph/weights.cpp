@@ -3,7 +3,9 @@
 #include "error.h"
 #include "graph/model_p.h"
 #include "graph/weights_p.h"
+#include "graph/quarantine.h"
 #include "io/boundedread.h"
+#include "io/ziparchive.h"
 
 #include <torch/serialize.h>
 
@@ -87,7 +89,11 @@ void loadModuleWeights(torch::jit::Module &module, const std::string &path)
         throw Error(path + ": the tuned weights file does not exist");
     torch::serialize::InputArchive archive;
     try {
-        std::istringstream in(readBoundedText(path, limits::kWeightsFileBytes, "weights file"));
+        const std::string bytes = readBoundedText(path, limits::kWeightsFileBytes, "weights file");
+        checkTorchArchive(bytes, path, "weights file");
+        if (modelQuarantine())
+            checkModelOnce(path, bytes, QuarantinedFile::TensorArchive);
+        std::istringstream in(bytes);
         archive.load_from(in);
     } catch (const c10::Error &e) {
         throw Error(path + ": not a weights file, or damaged (" + firstLine(e.what_without_backtrace()) + ")");

@@ -37,9 +37,11 @@ JsonReader::Message projectMessage(const QString &path)
 
 QString resolve(const QString &stored, const QString &projectPath)
 {
-    if (stored.isEmpty() || QDir::isAbsolutePath(stored))
+    // Qt takes ":name" for an absolute resource path; in a project it is a file beside the project (found by
+    // tests/fuzz/fuzz_project.cpp: ":d" was opened in the working folder and did not survive a save).
+    if (stored.isEmpty() || (QDir::isAbsolutePath(stored) && !stored.startsWith(QLatin1Char(':'))))
         return QDir::cleanPath(stored);
-    return QDir::cleanPath(QFileInfo(projectPath).absoluteDir().absoluteFilePath(stored));
+    return QDir::cleanPath(QFileInfo(projectPath).absoluteDir().path() + QLatin1Char('/') + stored);
 }
 
 const char *resizeName(Preprocessing::Resize r)

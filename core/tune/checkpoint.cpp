@@ -2,7 +2,9 @@
 
 #include "error.h"
 #include "graph/weights_p.h"
+#include "graph/quarantine.h"
 #include "io/boundedread.h"
+#include "io/ziparchive.h"
 #include "io/outputpaths.h"
 
 #include <sstream>
@@ -84,7 +86,11 @@ Checkpoint loadCheckpoint(const std::string &path, Model::Impl &d, std::size_t s
     Checkpoint c;
     try {
         torch::serialize::InputArchive archive;
-        std::istringstream in(readBoundedText(path, limits::kWeightsFileBytes, "checkpoint"));
+        const std::string bytes = readBoundedText(path, limits::kWeightsFileBytes, "checkpoint");
+        checkTorchArchive(bytes, path, "training checkpoint");
+        if (modelQuarantine())
+            checkModelOnce(path, bytes, QuarantinedFile::TensorArchive);
+        std::istringstream in(bytes);
         archive.load_from(in);
         at::Tensor epochs, thresholds, bands;
         archive.read("epochs_done", epochs);
