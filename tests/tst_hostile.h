@@ -7,6 +7,7 @@
 #include <QObject>
 #include <QTemporaryDir>
 
+#include <optional>
 #include <vector>
 
 class TestHostile : public QObject {
@@ -15,6 +16,17 @@ class TestHostile : public QObject {
     QTemporaryDir tmp_;
     QString model_, data_, thresholds_;
     std::vector<hostile::Case> cases_;
+    // What a case did, recorded when it ran (two at a time), asserted in its own data row.
+    struct Outcome {
+        bool started = false, finished = false, crashed = false;
+        int exitCode = -1;
+        QString err;
+        QStringList watched;               // the case's inputs, the model, the thresholds file, the dataset's files
+        QList<QByteArray> before, after;   // their checksums
+    };
+    std::vector<std::optional<Outcome>> outcomes_;
+    static constexpr int kCaseTimeoutMs = 60000;
+    Outcome run(const hostile::Case &c) const;
     QStringList modelSites_;
 
     QString path(const QString &relative) const { return tmp_.filePath(relative); }

@@ -287,7 +287,8 @@ for info in zin.infolist():
             const QString project = path(s("models/zip-%1.weights-project.json").arg(s(kind)));
             hostile::writeFile(project, hostile::json(QJsonObject{
                                             {s("schema"), s("sparsity-explorer/project")}, {s("version"), 1}, {s("model"), model_},
-                                            {s("dataset"), QJsonObject{{s("path"), data_}, {s("split"), s("test")}}},
+                                            {s("dataset"), QJsonObject{{s("path"), data_}, {s("split"), s("test")},
+                                                                       {s("subset"), QJsonObject{{s("mode"), s("first")}, {s("count"), 8}}}}},
                                             {s("weights"), file}}));
             add({s("weights archive %1").arg(s(kind)), {s("analyze"), s("--project"), project}, 1,
                  {QFileInfo(file).fileName()}, {file, project}});

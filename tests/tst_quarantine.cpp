@@ -27,6 +27,20 @@ private Q_SLOTS:
 
 private:
     QString cacheRecord(const QString &modelPath) const;
+    // A copy of the archive `from` whose data.pkl underflows the unpickler's stack (pytorch issue 77573), written
+    // with Python's zipfile as a hostile user would (valid zip, valid CRCs).
+    static bool writeUnderflowingCopy(const QString &from, const QString &to)
+    {
+        const QString script = QStringLiteral(R"(
+import sys, zipfile
+zin = zipfile.ZipFile(sys.argv[1]); zout = zipfile.ZipFile(sys.argv[2], 'w', zipfile.ZIP_STORED)
+for info in zin.infolist():
+    data = zin.read(info.filename)
+    if info.filename.endswith('/data.pkl'): data = b'\x80\x02R.'
+    zout.writestr(info.filename, data)
+)");
+        return QProcess::execute(QStringLiteral("/usr/bin/python3"), {QStringLiteral("-c"), script, from, to}) == 0;
+    }
     QTemporaryDir cache_, files_;
 };
 
@@ -64,19 +78,8 @@ void TestQuarantine::passedModelIsRecordedByContents()
 
 void TestQuarantine::crashingArchiveIsRefusedInTheChild()
 {
-    // A pickle that underflows the unpickler's stack (pytorch issue 77573) in an otherwise valid archive.
     const QString damaged = files_.filePath(QStringLiteral("underflow.pt"));
-    const QString script = QStringLiteral(R"(
-import sys, zipfile
-zin = zipfile.ZipFile(sys.argv[1]); zout = zipfile.ZipFile(sys.argv[2], 'w', zipfile.ZIP_STORED)
-for info in zin.infolist():
-    data = zin.read(info.filename)
-    if info.filename.endswith('/data.pkl'): data = b'\x80\x02R.'
-    zout.writestr(info.filename, data)
-)");
-    QCOMPARE(QProcess::execute(QStringLiteral("/usr/bin/python3"),
-                               {QStringLiteral("-c"), script, testmodels::sampleModel("sample-resnet"), damaged}),
-             0);
+    QVERIFY(writeUnderflowingCopy(testmodels::sampleModel("sample-resnet"), damaged));
     try {
         Model::load(damaged.toStdString());
         QFAIL("a damaged archive was opened");
@@ -118,15 +121,7 @@ void TestQuarantine::weightsFilesAreCheckedToo()
 
     // ... and one whose pickle crashes LibTorch ends the checker, not this process.
     const QString damaged = files_.filePath(QStringLiteral("underflow.weights.pt"));
-    const QString script = QStringLiteral(R"(
-import sys, zipfile
-zin = zipfile.ZipFile(sys.argv[1]); zout = zipfile.ZipFile(sys.argv[2], 'w', zipfile.ZIP_STORED)
-for info in zin.infolist():
-    data = zin.read(info.filename)
-    if info.filename.endswith('/data.pkl'): data = b'\x80\x02R.'
-    zout.writestr(info.filename, data)
-)");
-    QCOMPARE(QProcess::execute(QStringLiteral("/usr/bin/python3"), {QStringLiteral("-c"), script, weights, damaged}), 0);
+    QVERIFY(writeUnderflowingCopy(weights, damaged));
     try {
         loadWeights(*model, damaged.toStdString());
         QFAIL("a damaged weights file was read");
