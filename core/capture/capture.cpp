@@ -522,19 +522,6 @@ int CachedEvaluation::lastStartSite() const
     return d->lastStart;
 }
 
-std::size_t CachedEvaluation::images() const
-{
-    std::size_t n = 0;
-    for (const auto &b : d->batches)
-        n += std::size_t(b.n);
-    return n;
-}
-
-const std::shared_ptr<Model> &CachedEvaluation::model() const
-{
-    return d->model;
-}
-
 std::size_t CachedEvaluation::cachedBytes() const
 {
     std::size_t bytes = 0;

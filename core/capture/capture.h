@@ -125,8 +125,6 @@ public:
     std::vector<CutPoint> cutPoints() const;
     int lastStartSite() const; // the cut point the last evaluation started from; -1: from the images
     std::size_t cachedBytes() const;
-    std::size_t images() const; // in the subset
-    const std::shared_ptr<Model> &model() const;
 
 private:
     struct Impl;
