@@ -12,6 +12,7 @@ packages=(
   libonnx-dev libprotobuf-dev python3-onnx  # ONNX import/export (graph/onnximport.cpp) and the tests' ONNX fixtures
   fonts-dejavu-core
   libgraphviz-dev  # Graphviz libgvc: the Graph view's layered layout
+  libgloo-dev  # Gloo headers that LibTorch's c10d ProcessGroupGloo.hpp includes (distributed training)
 )
 
 missing=()

@@ -3,6 +3,7 @@
 // (texttables.h) and core/io/report.h format. docs/cli.md describes every command; docs/report-schema.md the --json
 // output.
 #include "commands.h"
+#include "distributed.h"
 #include "options.h"
 #include "progress.h"
 #include "threads.h"
@@ -10,6 +11,7 @@
 #include <QCoreApplication>
 
 #include <csignal>
+#include <cstdio>
 
 using namespace sparsity;
 using namespace sparsity::cli;
@@ -55,9 +57,38 @@ int run(const QStringList &arguments)
         out(commandHelp(*command, parser));
         return 0;
     }
-    Progress progress(has(parser, o.quiet));
+    const bool quiet = has(parser, o.quiet);
+    if (has(parser, o.nproc)) {
+        try {
+            const int processes = int(integerOption(parser, o.nproc, 1, 1));
+            if (launchedInGroup())
+                throw UsageError{QStringLiteral("--nproc: this process is already a rank of a group (WORLD_SIZE is set)")};
+            if (processes > 1) {
+                QStringList forwarded;
+                for (qsizetype i = 0; i < arguments.size(); ++i) {
+                    if (arguments[i] == QLatin1String("--nproc") || arguments[i] == QLatin1String("-nproc"))
+                        ++i; // and its value
+                    else if (!arguments[i].startsWith(QLatin1String("--nproc=")))
+                        forwarded << arguments[i];
+                }
+                return launchRanks(processes, forwarded, quiet);
+            }
+        } catch (const UsageError &e) {
+            err(QStringLiteral("sparsity-cli %1: %2\n\n").arg(name, e.message) + commandHelp(*command, parser));
+            return 2;
+        } catch (const std::exception &e) {
+            err(QStringLiteral("sparsity-cli %1: error: %2\n").arg(name, QString::fromUtf8(e.what())));
+            return 1;
+        }
+    }
+    // In a group only rank 0 prints; the others report only their errors.
+    const bool follower = launchedInGroup() && qEnvironmentVariable("RANK") != QLatin1String("0");
+    if (follower)
+        std::freopen("/dev/null", "w", stdout);
+    Progress progress(quiet || follower);
     try {
         setComputeThreads(int(integerOption(parser, o.threads, 1, 0)));
+        joinGroupFromEnvironment(name);
         if (name == QLatin1String("inspect"))
             return cmdInspect(parser, o, *command, progress);
         if (name == QLatin1String("analyze"))

@@ -69,6 +69,8 @@ void addOptions(QCommandLineParser &p, const Options &o, const QString &command)
         return;
     for (const auto *opt : {&o.split, &o.subset, &o.subsetMode, &o.seed, &o.batchSize})
         addOption(p, *opt);
+    if (command == QLatin1String("analyze") || command == QLatin1String("train") || command == QLatin1String("compare"))
+        addOption(p, o.nproc);
     if (command == QLatin1String("analyze")) {
         for (const auto *opt : {&o.thresholds, &o.preset, &o.histograms})
             addOption(p, *opt);

@@ -64,6 +64,7 @@ struct Options {
     QCommandLineOption budgets{QStringLiteral("budgets"), QStringLiteral("Sweep: top-1 budgets in pp, comma separated; each point is a threshold search (default 0.25,0.5,1,2)."), QStringLiteral("LIST")};
     QCommandLineOption targets{QStringLiteral("targets"), QStringLiteral("Sweep: target sparsities (0 to <1), comma separated; each point is the quantile rule per site instead of a search."), QStringLiteral("LIST")};
     QCommandLineOption csv{QStringLiteral("csv"), QStringLiteral("Also write the points as CSV to FILE."), QStringLiteral("FILE")};
+    QCommandLineOption nproc{QStringLiteral("nproc"), QStringLiteral("Run as N processes on this machine (ranks of a c10d/Gloo group on 127.0.0.1; docs/distributed.md). Under torchrun, Slurm or mpirun give nothing: RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT are read from the environment."), QStringLiteral("N")};
     QCommandLineOption perSite{QStringLiteral("per-site"), QStringLiteral("Also print the per-site sparsity table.")};
 };
 

@@ -1,6 +1,8 @@
 #include "setup.h"
+#include "distributed.h"
 
 #include "capture/capture.h"
+#include "distributed/shardedcapture.h"
 #include "tune/comparison.h"
 #include "data/dataset.h"
 #include "error.h"
@@ -172,7 +174,7 @@ CaptureResult runCapture(Setup &s, Progress &progress, const QString &label, boo
     options.batchSize = s.batchSize;
     options.collectStats = stats;
     options.keepPredictions = false;
-    auto result = capture(*s.model, *s.data, s.preprocessing, s.indices, options, &g_cancel, [&](const CaptureProgress &c) {
+    auto result = captureSharded(cliGroup(), *s.model, *s.data, s.preprocessing, s.indices, options, &g_cancel, [&](const CaptureProgress &c) {
         progress.update(c.imagesTotal ? double(c.imagesDone) / double(c.imagesTotal) : 1.0);
     });
     progress.finish();

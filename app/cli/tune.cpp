@@ -1,5 +1,6 @@
 // train, compare and export: commands that change the model and write it.
 #include "commands.h"
+#include "distributed.h"
 #include "setup.h"
 
 #include "capture/capture.h"
@@ -50,7 +51,8 @@ int cmdTrain(const QCommandLineParser &p, const Options &o, const Command &c, Pr
         exportPaths(p.value(o.output), inputs); // refuses an output that is an input before hours of training
     applyThresholdsFrom(p, o, s);
     const TrainingSplits splits = openTrainingSplits(s.project.datasetPath);
-    const TrainingData data = splits.data(s.preprocessing);
+    TrainingData data = splits.data(s.preprocessing);
+    data.group = cliGroup();
 
     std::vector<EpochReport> epochs;
     const QString noPrefix;
@@ -72,7 +74,7 @@ int cmdTrain(const QCommandLineParser &p, const Options &o, const Command &c, Pr
     r.insert(QStringLiteral("evaluation"), report::evaluationJson(*s.model, evaluation));
     r.insert(QStringLiteral("sites"), report::siteStatsJson(*s.model, evaluation, false));
     QStringList written;
-    if (has(p, o.output))
+    if (has(p, o.output) && cliLeader())
         written = writeExport(p.value(o.output), s, inputs, &evaluation, recipeJson,
                               report::channelThresholdsJson(*s.model, s.model->channelThresholds()), r);
     r.insert(QStringLiteral("export"), written.isEmpty() ? QJsonValue()
@@ -111,7 +113,8 @@ int cmdCompare(const QCommandLineParser &p, const Options &o, const Command &c, 
     QTemporaryDir temporary;
     const QString checkpointRoot = has(p, o.checkpoints) ? p.value(o.checkpoints) : temporary.path();
     const TrainingSplits splits = openTrainingSplits(s.project.datasetPath);
-    const TrainingData data = splits.data(s.preprocessing);
+    TrainingData data = splits.data(s.preprocessing);
+    data.group = cliGroup();
     const QString modelPath = s.project.modelPath;
     const Preprocessing pre = s.preprocessing;
     QString prefix;

@@ -78,6 +78,11 @@ void recordPenalty(const at::Tensor &y, ProbeState &state, int site)
         // L2^2/L1 up and out of the band, against sparsity (issue #17), and was removed. Divided by the element count,
         // the term is an effective density in (0, 1], so lambda reads like the L1 term's.
         auto l1 = y.abs().sum();
+        if (state.hoyerAsParts) {
+            const double weight = std::size_t(site) < state.penaltyWeight.size() ? double(state.penaltyWeight[std::size_t(site)]) : 1.0;
+            state.hoyerParts.push_back({l1, y.pow(2).sum(), double(y.numel()), weight});
+            return;
+        }
         term = l1 * l1 / (y.pow(2).sum() + 1e-12) / double(y.numel());
     } else {
         const float band = state.band[std::size_t(site)];

@@ -49,6 +49,15 @@ struct ProbeState {
     std::vector<float> penaltyWeight;     // per site; empty: every site's term weighs 1
     std::vector<std::vector<float>> channelBand; // per site, optional: the band's upper end per channel (overrides `band`)
     std::vector<at::Tensor> penaltyTerms; // filled by probes during a training forward pass
+    // Distributed training: Hoyer-square is not a sum over images, so each probe records the parts of its term
+    // (L1, sum of squares, elements, weight) and the training step composes the term of the whole global batch.
+    struct HoyerParts {
+        at::Tensor l1, squares;
+        double elements = 0.0;
+        double weight = 1.0;
+    };
+    bool hoyerAsParts = false;
+    std::vector<HoyerParts> hoyerParts;
     bool retainOutputs = false;           // inspection: keep every probe output with its gradient
     std::vector<std::pair<int, at::Tensor>> retainedOutputs;
     std::vector<std::int64_t> trainZeros, trainElements; // cheap sparsity while training

@@ -1,6 +1,7 @@
 #include "tune/comparison.h"
 
 #include "capture/capture.h"
+#include "distributed/shardedcapture.h"
 #include "graph/model.h"
 
 #include <cmath>
@@ -50,12 +51,12 @@ Recipe baselineRecipe(const Recipe &star, Recipe::Method method)
 
 namespace {
 
-MethodOutcome evaluate(Model &model, const Dataset &evaluation, const Preprocessing &preprocessing,
+MethodOutcome evaluate(ProcessGroup *group, Model &model, const Dataset &evaluation, const Preprocessing &preprocessing,
                        const std::vector<std::size_t> &indices, const std::vector<bool> &sparsifiable, const std::atomic<bool> *cancel)
 {
     CaptureOptions options;
     options.keepPredictions = false;
-    const auto r = capture(model, evaluation, preprocessing, indices, options, cancel);
+    const auto r = captureSharded(group, model, evaluation, preprocessing, indices, options, cancel);
     MethodOutcome o;
     o.top1 = r.top1();
     o.top5 = r.top5();
@@ -87,7 +88,7 @@ MethodComparison compareMethods(const std::function<std::shared_ptr<Model>()> &f
             c.siteNames.push_back(s.name);
             c.sparsifiable.push_back(s.sparsifiable && model->siteExecuted(s.index));
         }
-        c.original = evaluate(*model, evaluation, data.preprocessing, indices, c.sparsifiable, cancel);
+        c.original = evaluate(data.group, *model, evaluation, data.preprocessing, indices, c.sparsifiable, cancel);
     }
     for (std::size_t i = 0; i < methods.size(); ++i) {
         if (cancel && cancel->load()) {
@@ -103,7 +104,7 @@ MethodComparison compareMethods(const std::function<std::shared_ptr<Model>()> &f
             c.cancelled = true;
             break;
         }
-        MethodOutcome o = evaluate(*model, evaluation, data.preprocessing, indices, c.sparsifiable, cancel);
+        MethodOutcome o = evaluate(data.group, *model, evaluation, data.preprocessing, indices, c.sparsifiable, cancel);
         o.method = methods[i];
         o.recipe = recipe;
         o.training = trained;

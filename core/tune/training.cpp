@@ -1,7 +1,9 @@
 #include "tune/training.h"
 #include "tune/checkpoint_p.h"
+#include "tune/distributedtraining_p.h"
 
 #include "capture/capture.h"
+#include "distributed/shardedcapture.h"
 #include "error.h"
 #include "graph/model_p.h"
 #include "graph/weights_p.h"
@@ -81,7 +83,8 @@ void setRate(torch::optim::Optimizer &optimizer, double rate)
 
 // The distillation teacher: an uninstrumented copy of the model as it was when the run started. A resumed run
 // reads it back from the checkpoint folder, so it distils from the same teacher as the uninterrupted run.
-std::unique_ptr<torch::jit::Module> makeTeacher(Model::Impl &d, const std::string &path, bool resuming)
+// In a group only rank 0 writes it; the others copy the weights they were given.
+std::unique_ptr<torch::jit::Module> makeTeacher(Model::Impl &d, const std::string &path, bool resuming, bool write)
 {
     std::istringstream bytes(d.bytes);
     auto teacher = std::make_unique<torch::jit::Module>(torch::jit::load(bytes, c10::kCPU));
@@ -101,7 +104,8 @@ std::unique_ptr<torch::jit::Module> makeTeacher(Model::Impl &d, const std::strin
             p.value.copy_(current.at(p.name));
         for (auto b : teacher->named_buffers(true))
             b.value.copy_(current.at(b.name));
-        saveModuleWeights(*teacher, "the starting model (distillation teacher)", path);
+        if (write)
+            saveModuleWeights(*teacher, "the starting model (distillation teacher)", path);
     }
     teacher->eval();
     for (auto p : teacher->parameters(true))
@@ -115,19 +119,9 @@ std::unique_ptr<torch::jit::Module> makeTeacher(Model::Impl &d, const std::strin
 // (docs/star.md).
 void freezeBatchNorm(torch::jit::Module &module)
 {
-    static const std::set<std::string> kinds{"BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm"};
-    for (auto m : module.modules()) {
-        if (!m.type()->name())
-            continue;
-        // Modules exported from C++ LibTorch carry a numbered type name ("BatchNorm2d_6").
-        std::string name = m.type()->name()->name();
-        const auto underscore = name.rfind('_');
-        if (underscore != std::string::npos && underscore + 1 < name.size() &&
-            name.find_first_not_of("0123456789", underscore + 1) == std::string::npos)
-            name.resize(underscore);
-        if (kinds.count(name))
+    for (auto m : module.modules())
+        if (detail::isBatchNorm(m))
             m.train(false);
-    }
 }
 
 // A fine-tune ramp's thresholds: `fraction` (clamped to [0, 1]) of the round's, scalar and per channel. The caller
@@ -247,7 +241,14 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
         if (callbacks.message)
             callbacks.message(m);
     };
-    if (!QDir().mkpath(QString::fromStdString(checkpointDir)))
+    // In a group of processes rank 0 decides (bands, thresholds), writes checkpoints and the teacher; every rank trains
+    // on its part of each global batch and the gradients are averaged (docs/distributed.md).
+    ProcessGroup *group = data.group && data.group->size() > 1 ? data.group : nullptr;
+    const bool leader = !group || group->leader();
+    const int ranks = group ? group->size() : 1;
+    if (group)
+        detail::checkDistributable(recipe, d.module, *group);
+    if (leader && !QDir().mkpath(QString::fromStdString(checkpointDir)))
         throw Error(checkpointDir + ": cannot create the checkpoint folder");
     const std::string checkpointPath = checkpointDir + "/" + kCheckpointName;
 
@@ -259,7 +260,8 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
     const std::size_t trainPool = data.calibration ? trainSize : trainSize - calibration;
     const std::size_t trainCount = recipe.trainImages ? std::min(recipe.trainImages, trainPool) : trainPool;
     const auto calibrationBatches =
-        data.calibration ? loadBatches(*data.calibration, data.preprocessing, rangeIndices(0, calibration), 128)
+        !leader ? std::vector<Batch>{}
+        : data.calibration ? loadBatches(*data.calibration, data.preprocessing, rangeIndices(0, calibration), 128)
                          : loadBatches(*data.train, data.preprocessing, rangeIndices(trainSize - calibration, trainSize), 128);
     const Preprocessing trainPreprocessing = trainingPreprocessing(recipe, data.preprocessing);
     const auto validationIndices = firstN(*data.validation, recipe.validationImages ? recipe.validationImages : data.validation->size());
@@ -273,14 +275,20 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
     Checkpoint progress;
     progress.thresholds = model.thresholds();
     progress.channelThresholds = model.channelThresholds();
-    if (resume && QFile::exists(QString::fromStdString(checkpointPath))) {
+    bool resuming = resume && QFile::exists(QString::fromStdString(checkpointPath));
+    if (group)
+        resuming = group->broadcast(resuming ? "1" : "0", "deciding whether to resume") == "1";
+    if (resuming && !QFile::exists(QString::fromStdString(checkpointPath)))
+        throw Error(group->label() + ": " + checkpointPath + ": rank 0 resumes from this checkpoint but this rank cannot "
+                    "read it; every rank needs the checkpoint folder (a shared file system)");
+    if (resuming) {
         auto channels = model.channelThresholds();
         progress = loadCheckpoint(checkpointPath, d, siteCount);
         if (!progress.hasChannelThresholds)
             progress.channelThresholds = channels;
         model.setThresholds(progress.thresholds, progress.channelThresholds);
         say("resumed after epoch " + std::to_string(progress.epochsDone) + " from " + checkpointPath);
-    } else {
+    } else if (leader) {
         CaptureOptions options;
         options.keepPredictions = false;
         const auto stats = capture(model, calibrationBatches, options, cancel);
@@ -300,14 +308,20 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
             say("cut the constant responses of " + std::to_string(cut) + " channels before training");
         }
     }
+    if (group) {
+        detail::broadcastDecisions(*group, progress, "sending rank 0's bands and thresholds");
+        if (!leader)
+            model.setThresholds(progress.thresholds, progress.channelThresholds);
+        detail::broadcastWeights(*group, d.module);
+    }
     progress.channelBands.resize(siteCount); // a checkpoint from before per-channel bands has none
     result.bands = progress.bands;
     result.channelBands = progress.channelBands;
     std::unique_ptr<torch::jit::Module> teacher;
     const std::string teacherPath = checkpointDir + "/" + kTeacherName;
     if (recipe.distillationWeight > 0.0)
-        teacher = makeTeacher(d, teacherPath, resume && progress.epochsDone > 0);
-    else if (!(resume && progress.epochsDone > 0))
+        teacher = makeTeacher(d, teacherPath, resume && progress.epochsDone > 0, leader);
+    else if (leader && !(resume && progress.epochsDone > 0))
         QFile::remove(QString::fromStdString(teacherPath)); // an earlier run's teacher must not outlive it
     const double temperature = recipe.distillationTemperature;
 
@@ -331,9 +345,11 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
         d.module.eval();
         state.regularize = false;
         state.penaltyTerms.clear();
+        state.hoyerAsParts = false;
+        state.hoyerParts.clear();
     };
 
-    auto applyThresholdPhase = [&] {
+    auto decideThresholds = [&] {
         if (recipe.method == Recipe::Method::L1Only || recipe.method == Recipe::Method::Relu)
             return;
         std::vector<float> t = model.thresholds();
@@ -369,6 +385,15 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
         progress.thresholds = model.thresholds();
         progress.channelThresholds = model.channelThresholds();
     };
+    auto applyThresholdPhase = [&] {
+        if (leader)
+            decideThresholds();
+        if (group) {
+            detail::broadcastDecisions(*group, progress, "sending rank 0's thresholds");
+            if (!leader)
+                model.setThresholds(progress.thresholds, progress.channelThresholds);
+        }
+    };
 
     bool cancelled = false;
     for (const Phase &phase : phases) {
@@ -392,6 +417,7 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
         state.band = progress.bands;
         state.channelBand = progress.channelBands;
         state.hoyer = recipe.penalty == Recipe::Penalty::HoyerSquare;
+        state.hoyerAsParts = group && state.hoyer;
         state.penaltyWeight = penaltyWeights(recipe, model);
 
         for (int epoch = std::max(progress.epochsDone, phase.firstEpoch); epoch < phase.firstEpoch + phase.epochs; ++epoch) {
@@ -402,8 +428,14 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
             std::mt19937_64 rng(recipe.seed * 1000003ull + std::uint64_t(epoch));
             std::shuffle(order.begin(), order.end(), rng);
             order.resize(trainCount);
+            if (group) {
+                // A last global batch with fewer images than ranks is left out (some rank would have none).
+                if (trainCount % recipe.batchSize != 0 && trainCount % recipe.batchSize < std::size_t(ranks))
+                    order.resize(trainCount - trainCount % recipe.batchSize);
+                order = detail::rankOrder(order, recipe.batchSize, group->rank(), ranks);
+            }
             BatchLoader::Options loaderOptions;
-            loaderOptions.batchSize = recipe.batchSize;
+            loaderOptions.batchSize = recipe.batchSize / std::size_t(ranks);
             loaderOptions.augment = recipe.augment;
             loaderOptions.seed = recipe.seed * 7919ull + std::uint64_t(epoch);
             BatchLoader loader(*data.train, trainPreprocessing, order, loaderOptions);
@@ -421,7 +453,9 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
             while (loader.next(batch)) {
                 while (callbacks.pause && callbacks.pause->load() && !(cancel && cancel->load()))
                     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-                if (cancel && cancel->load()) {
+                // In a group every rank must make the same steps: a cancel is agreed on at the end of the step.
+                const bool cancelHere = cancel && cancel->load();
+                if (cancelHere && !group) {
                     cancelled = true;
                     break;
                 }
@@ -430,6 +464,7 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
                 const double rate = scheduledRate(phase.optimizer, epoch - phase.firstEpoch, step, steps, phase.epochs);
                 setRate(*optimizer, rate);
                 state.penaltyTerms.clear();
+                state.hoyerParts.clear();
                 std::fill(state.trainZeros.begin(), state.trainZeros.end(), 0);
                 std::fill(state.trainElements.begin(), state.trainElements.end(), 0);
                 if (callbacks.batch)
@@ -456,19 +491,47 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
                     penaltyValue = penalty.item<double>();
                     loss = loss + penalty;
                 }
+                // This rank's share of the global batch: with it, per-image means averaged over the ranks are the
+                // global batch's means, whatever the last batch's split.
+                const double share = group ? double(batch.n) * double(ranks) /
+                                                 double(detail::globalBatchImages(trainCount, recipe.batchSize, step))
+                                           : 1.0;
+                double hoyerValue = 0.0;
+                if (group) {
+                    loss = loss * share;
+                    if (!state.hoyerParts.empty())
+                        loss = loss + detail::globalHoyer(*group, state.hoyerParts, &hoyerValue) * phase.lambda;
+                }
                 optimizer->zero_grad();
                 loss.backward();
+                if (group)
+                    detail::averageGradients(*group, params);
                 optimizer->step();
-                std::int64_t zeros = 0, elements = 0;
+                double zeros = 0, elements = 0;
                 for (std::size_t i = 0; i < siteCount; ++i)
                     if (scope[i]) {
-                        zeros += state.trainZeros[i];
-                        elements += state.trainElements[i];
+                        zeros += double(state.trainZeros[i]);
+                        elements += double(state.trainElements[i]);
                     }
+                double taskValue = taskLoss.item<double>();
+                bool stop = false;
+                if (group) {
+                    std::vector<double> sums{taskValue * double(batch.n), penaltyValue * share / double(ranks), zeros,
+                                             elements, cancelHere ? 1.0 : 0.0};
+                    group->allreduceSum(sums, "summing the step's figures");
+                    taskValue = sums[0] / double(detail::globalBatchImages(trainCount, recipe.batchSize, step));
+                    penaltyValue = sums[1] + hoyerValue * phase.lambda;
+                    zeros = sums[2];
+                    elements = sums[3];
+                    stop = sums[4] > 0.0;
+                }
                 if (callbacks.step)
-                    callbacks.step({phase.name, epoch, step, steps, taskLoss.item<double>(), penaltyValue,
-                                    elements ? double(zeros) / double(elements) : 0.0, rate});
+                    callbacks.step({phase.name, epoch, step, steps, taskValue, penaltyValue, elements > 0 ? zeros / elements : 0.0, rate});
                 ++step;
+                if (stop) {
+                    cancelled = true;
+                    break;
+                }
             }
             lock.unlock();
             leaveTraining();
@@ -476,11 +539,13 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
                 break;
 
             progress.epochsDone = epoch + 1;
-            saveCheckpoint(checkpointPath, d, *optimizer, progress);
-            result.checkpoints.push_back(checkpointPath);
+            if (leader) {
+                saveCheckpoint(checkpointPath, d, *optimizer, progress);
+                result.checkpoints.push_back(checkpointPath);
+            }
             CaptureOptions options;
             options.keepPredictions = false;
-            const auto val = capture(model, *data.validation, data.preprocessing, validationIndices, options, cancel);
+            const auto val = captureSharded(group, model, *data.validation, data.preprocessing, validationIndices, options, cancel);
             result.validationTop1 = val.top1();
             result.validationSparsity = val.activationSparsity(sparsifiable);
             if (callbacks.epoch)

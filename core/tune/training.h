@@ -12,6 +12,7 @@
 namespace sparsity {
 
 class Model;
+class ProcessGroup;
 
 struct TrainingStep {
     std::string phase; // "regularize" or "finetune"
@@ -53,6 +54,10 @@ struct TrainingData {
     // When set, calibration images (band quantiles, threshold search) are its first `calibrationImages` and every
     // image of `train` is a training image (the held-out protocol: calibration = validation split).
     const Dataset *calibration = nullptr;
+    // A group of processes training together (docs/distributed.md): each rank trains on its part of every global
+    // batch of recipe.batchSize images, the gradients are averaged, rank 0 decides bands and thresholds and writes
+    // the checkpoints. Null (or one rank): this process alone.
+    ProcessGroup *group = nullptr;
 };
 
 // The preprocessing of training batches under a recipe: `base` plus, with `augment`, the recipe's random crop

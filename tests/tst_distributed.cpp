@@ -1,0 +1,399 @@
+// Distributed training and sharded capture (docs/distributed.md): the real sparsity-cli as a group of processes on
+// 127.0.0.1, compared with one process; a killed rank and a hung rank end the group with a message naming them.
+// Every process has a deadline and is killed past it.
+#include "testmodels.h"
+
+#include "capture/capture.h"
+#include "capture/capturemerge.h"
+#include "data/dataset.h"
+#include "distributed/processgroup.h"
+#include "distributed/shardedcapture.h"
+#include "graph/model.h"
+#include "tune/recipe.h"
+
+#include <torch/script.h>
+
+#include <QElapsedTimer>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QRegularExpression>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <algorithm>
+#include <cmath>
+#include <csignal>
+#include <map>
+
+using namespace sparsity;
+
+namespace {
+
+struct Run {
+    int exitCode = -1;
+    QByteArray out, err;
+    double seconds = 0.0;
+};
+
+Run runCli(const QStringList &args, const QProcessEnvironment &environment = QProcessEnvironment::systemEnvironment(),
+           int timeoutMs = 240000)
+{
+    QProcess p;
+    p.setProcessEnvironment(environment);
+    QElapsedTimer clock;
+    clock.start();
+    p.start(QStringLiteral(SPARSITY_CLI_PATH), args);
+    Run r;
+    if (!p.waitForFinished(timeoutMs)) {
+        p.kill();
+        p.waitForFinished();
+        r.err = "timed out";
+        return r;
+    }
+    r.seconds = double(clock.elapsed()) / 1000.0;
+    r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
+    r.out = p.readAllStandardOutput();
+    r.err = p.readAllStandardError();
+    return r;
+}
+
+QString describe(const Run &r)
+{
+    return QStringLiteral("exit %1\nstderr: %2").arg(r.exitCode).arg(QString::fromUtf8(r.err.right(3000)));
+}
+
+QJsonObject json(const Run &r) { return QJsonDocument::fromJson(r.out).object(); }
+
+} // namespace
+
+class TestDistributed : public QObject {
+    Q_OBJECT
+
+    QTemporaryDir dir_;
+    QString recipe_;
+
+    QString path(const QString &name) const { return dir_.filePath(name); }
+
+    // A short STAR run on the sample ResNet: frozen BatchNorm (what a group trains), augmentation and distillation
+    // on, quantile thresholds (continuous in the weights, so 1 and 2 ranks can be compared within a tolerance).
+    QStringList trainArgs(const QString &checkpoints, int regularize, int finetune) const
+    {
+        return {QStringLiteral("train"), QStringLiteral("--recipe"), recipe_, QStringLiteral("--regularize-epochs"),
+                QString::number(regularize), QStringLiteral("--finetune-epochs"), QString::number(finetune),
+                QStringLiteral("--train-images"), QStringLiteral("200"), QStringLiteral("--calibration-images"),
+                QStringLiteral("128"), QStringLiteral("--validation-images"), QStringLiteral("96"), QStringLiteral("--subset"),
+                QStringLiteral("96"), QStringLiteral("--checkpoints"), checkpoints, QStringLiteral("--threads"),
+                QStringLiteral("1"), QStringLiteral("--json")};
+    }
+
+    // The largest difference between two exported models' parameters, relative to the largest value of that
+    // parameter tensor.
+    static double weightDifference(const QString &a, const QString &b)
+    {
+        auto x = torch::jit::load(a.toStdString()), y = torch::jit::load(b.toStdString());
+        std::map<std::string, at::Tensor> theirs;
+        for (const auto &p : y.named_parameters(true))
+            theirs[p.name] = p.value;
+        double worst = 0.0;
+        for (const auto &p : x.named_parameters(true)) {
+            const auto &other = theirs.at(p.name);
+            const double scale = std::max(1e-12, p.value.abs().max().item<double>());
+            worst = std::max(worst, (p.value - other).abs().max().item<double>() / scale);
+        }
+        return worst;
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QVERIFY(dir_.isValid());
+        Recipe r = Recipe::forMethod(Recipe::Method::Star);
+        r.freezeBatchNorm = true;
+        r.batchSize = 32; // 200 images: 6 full global batches and one of 8, split 4 + 4
+        r.thresholdMode = Recipe::ThresholdMode::Quantile;
+        r.targetSparsity = 0.6;
+        r.distillationWeight = 0.5;
+        r.augment = true;
+        recipe_ = path(QStringLiteral("recipe.json"));
+        r.save(recipe_.toStdString());
+    }
+
+    // Two halves captured apart and merged equal one capture of the whole, count for count.
+    void mergedCapturesEqualOneCapture()
+    {
+        auto model = Model::load(testmodels::sampleModel("sample-resnet").toStdString());
+        auto data = openDataset(testmodels::sampleData().toStdString(), Split::Test);
+        const auto indices = firstN(*data, 200);
+        CaptureOptions options;
+        options.batchSize = 64;
+        options.keepFeatureMaps = {3, 150};
+        const auto whole = capture(*model, *data, model->defaultPreprocessing(), indices, options);
+        std::vector<CaptureResult> parts;
+        for (int r = 0; r < 2; ++r) {
+            const auto mine = shardedIndices(indices, options.batchSize, r, 2);
+            QCOMPARE(mine.size(), r == 0 ? std::size_t(128) : std::size_t(72)); // whole batches: 2 + 2 (one short)
+            parts.push_back(deserializeCapture(serializeCapture(capture(*model, *data, model->defaultPreprocessing(), mine, options))));
+        }
+        const auto merged = mergeCaptures(parts);
+        QCOMPARE(merged.images, whole.images);
+        QCOMPARE(merged.top1Correct, whole.top1Correct);
+        QCOMPARE(merged.top5Correct, whole.top5Correct);
+        QCOMPARE(merged.classCorrect, whole.classCorrect);
+        QCOMPARE(merged.classTotal, whole.classTotal);
+        QCOMPARE(merged.predictions, whole.predictions);
+        QCOMPARE(merged.indices, whole.indices);
+        QCOMPARE(merged.sites.size(), whole.sites.size());
+        for (std::size_t i = 0; i < whole.sites.size(); ++i) {
+            const auto &a = merged.sites[i], &b = whole.sites[i];
+            QCOMPARE(a.elements, b.elements);
+            QCOMPARE(a.zeros, b.zeros);
+            QCOMPARE(a.negatives, b.negatives);
+            QCOMPARE(a.images, b.images);
+            QCOMPARE(a.min, b.min);
+            QCOMPARE(a.max, b.max);
+            QCOMPARE(a.channelNonzero, b.channelNonzero);
+            QCOMPARE(a.spatialNonzero, b.spatialNonzero);
+            QCOMPARE(a.positive.counts(), b.positive.counts());
+            QVERIFY(std::fabs(a.sum - b.sum) <= 1e-9 * std::fabs(b.sum));
+        }
+        QCOMPARE(merged.kept.size(), std::size_t(2));
+        QCOMPARE(merged.kept[1].datasetIndex, std::size_t(150));
+        QCOMPARE(merged.kept[1].siteMaps, whole.kept[1].siteMaps);
+        QVERIFY_THROWS_EXCEPTION(Error, deserializeCapture(serializeCapture(whole).substr(0, 100)));
+        QVERIFY_THROWS_EXCEPTION(Error, deserializeCapture("not a capture"));
+    }
+
+    void shardsCoverEveryItemOnce()
+    {
+        for (std::size_t count : {0, 1, 7, 64, 65}) {
+            std::size_t covered = 0;
+            for (int r = 0; r < 3; ++r) {
+                const auto s = shardOf(count, r, 3);
+                QCOMPARE(s.begin, covered);
+                QVERIFY(s.end - s.begin <= count / 3 + 1);
+                covered = s.end;
+            }
+            QCOMPARE(covered, count);
+        }
+    }
+
+    // `analyze --nproc 2`: each rank captures half the subset; the merged report equals one process's.
+    void shardedAnalyzeEqualsOneProcess()
+    {
+        const QStringList args{QStringLiteral("analyze"), QStringLiteral("--subset"), QStringLiteral("300"), QStringLiteral("--preset"), QStringLiteral("neuronflow-28nm"),
+                               QStringLiteral("--threads"), QStringLiteral("1"), QStringLiteral("--json"), QStringLiteral("-q")};
+        const Run one = runCli(args);
+        QVERIFY2(one.exitCode == 0, qPrintable(describe(one)));
+        QStringList twoArgs = args;
+        twoArgs.removeAll(QStringLiteral("-q")); // the launcher lists the ranks it started
+        const Run two = runCli(twoArgs + QStringList{QStringLiteral("--nproc"), QStringLiteral("2")});
+        QVERIFY2(two.exitCode == 0, qPrintable(describe(two)));
+        QVERIFY2(two.err.contains("rank 1 of 2: pid"), two.err.constData());
+        QJsonObject a = json(one), b = json(two);
+        QVERIFY(!a.isEmpty() && !b.isEmpty());
+        QJsonObject evaluationA = a.value(QStringLiteral("evaluation")).toObject(), evaluationB = b.value(QStringLiteral("evaluation")).toObject();
+        evaluationA.remove(QStringLiteral("seconds"));
+        evaluationB.remove(QStringLiteral("seconds"));
+        QCOMPARE(evaluationB, evaluationA);
+        const QJsonArray sitesA = a.value(QStringLiteral("sites")).toArray(), sitesB = b.value(QStringLiteral("sites")).toArray();
+        QCOMPARE(sitesB.size(), sitesA.size());
+        for (qsizetype i = 0; i < sitesA.size(); ++i) {
+            QJsonObject x = sitesA[i].toObject(), y = sitesB[i].toObject();
+            // The mean is a floating-point sum added in another order: equal to 12 digits, everything else exactly.
+            const double meanX = x.take(QStringLiteral("mean")).toDouble(), meanY = y.take(QStringLiteral("mean")).toDouble();
+            QVERIFY(std::fabs(meanX - meanY) <= 1e-12 * std::max(1.0, std::fabs(meanX)));
+            QCOMPARE(y, x);
+        }
+        QCOMPARE(b.value(QStringLiteral("processor")), a.value(QStringLiteral("processor")));
+    }
+
+    // The same recipe, seed and global batch on 2 ranks gives the weights of one process up to the order of the
+    // floating-point sums (gradients averaged over ranks, penalties summed per rank).
+    void twoRanksTrainLikeOneProcess()
+    {
+        const QString oneOut = path(QStringLiteral("one.pt")), twoOut = path(QStringLiteral("two.pt"));
+        const Run one = runCli(trainArgs(path(QStringLiteral("ck-one")), 1, 1) + QStringList{QStringLiteral("-o"), oneOut});
+        QVERIFY2(one.exitCode == 0, qPrintable(describe(one)));
+        const Run two = runCli(trainArgs(path(QStringLiteral("ck-two")), 1, 1) +
+                               QStringList{QStringLiteral("-o"), twoOut, QStringLiteral("--nproc"), QStringLiteral("2")});
+        QVERIFY2(two.exitCode == 0, qPrintable(describe(two)));
+        qInfo("1 process: %.1f s, 2 ranks: %.1f s", one.seconds, two.seconds);
+        const double weights = weightDifference(oneOut, twoOut);
+        qInfo("largest weight difference, relative to its tensor's largest value: %.2e", weights);
+        QVERIFY2(weights < 1e-4, qPrintable(QString::number(weights)));
+        // Training moved the weights by far more than the tolerance (the check can fail).
+        const double trained = weightDifference(oneOut, testmodels::sampleModel("sample-resnet"));
+        qInfo("trained vs the starting model: %.2e", trained);
+        QVERIFY2(trained > 100 * 1e-4, qPrintable(QString::number(trained)));
+        const QJsonObject ta = json(one).value(QStringLiteral("training")).toObject(), tb = json(two).value(QStringLiteral("training")).toObject();
+        QCOMPARE(tb.value(QStringLiteral("epochs_done")).toInt(), 2);
+        const QJsonObject thresholdsA = ta.value(QStringLiteral("thresholds")).toObject(), thresholdsB = tb.value(QStringLiteral("thresholds")).toObject();
+        QCOMPARE(thresholdsB.keys(), thresholdsA.keys());
+        for (const QString &site : thresholdsA.keys()) {
+            const double x = thresholdsA.value(site).toDouble(), y = thresholdsB.value(site).toDouble();
+            QVERIFY2(std::fabs(x - y) <= 1e-4 * std::max(1e-3, std::fabs(x)), qPrintable(site));
+        }
+        // Only rank 0 wrote: one checkpoint folder, and the export of the run that asked for it.
+        QVERIFY(QFileInfo::exists(path(QStringLiteral("ck-two/latest-checkpoint.pt"))));
+        QVERIFY(QFileInfo::exists(twoOut));
+    }
+
+    // A checkpoint written by 2 ranks resumes in one process and ends where the uninterrupted 2-rank run ended.
+    void twoRankCheckpointResumesInOneProcess()
+    {
+        const QString checkpoints = path(QStringLiteral("ck-resume"));
+        const Run first = runCli(trainArgs(checkpoints, 1, 0) + QStringList{QStringLiteral("--nproc"), QStringLiteral("2")});
+        QVERIFY2(first.exitCode == 0, qPrintable(describe(first)));
+        const QString out = path(QStringLiteral("resumed.pt"));
+        const Run rest = runCli(trainArgs(checkpoints, 1, 1) + QStringList{QStringLiteral("--resume"), QStringLiteral("-o"), out});
+        QVERIFY2(rest.exitCode == 0, qPrintable(describe(rest)));
+        QVERIFY(QString::fromUtf8(rest.err).contains(QStringLiteral("resumed after epoch 1")));
+        QVERIFY(QFileInfo::exists(path(QStringLiteral("two.pt")))); // from twoRanksTrainLikeOneProcess
+        const double d = weightDifference(out, path(QStringLiteral("two.pt")));
+        qInfo("resumed in 1 process vs 2 ranks throughout: %.2e", d);
+        QVERIFY2(d < 1e-4, qPrintable(QString::number(d)));
+    }
+
+    // A rank killed mid-training ends the group at once: the survivor reports the broken collective, the launcher
+    // names the rank that died.
+    void killedRankEndsTheGroup()
+    {
+        QProcess p;
+        QStringList args = trainArgs(path(QStringLiteral("ck-kill")), 3, 0);
+        args.replace(args.indexOf(QStringLiteral("200")), QStringLiteral("2000"));
+        p.start(QStringLiteral(SPARSITY_CLI_PATH), args + QStringList{QStringLiteral("--nproc"), QStringLiteral("2")});
+        QVERIFY(p.waitForStarted());
+        QByteArray err;
+        qint64 victim = 0;
+        QElapsedTimer clock;
+        clock.start();
+        // Wait for rank 1's pid and the first training step.
+        while (clock.elapsed() < 120000 && !(victim && err.contains("regularize"))) {
+            p.waitForReadyRead(200);
+            err += p.readAllStandardError();
+            const auto m = QRegularExpression(QStringLiteral("rank 1 of 2: pid (\\d+)")).match(QString::fromUtf8(err));
+            if (m.hasMatch())
+                victim = m.captured(1).toLongLong();
+        }
+        QVERIFY2(victim > 0 && err.contains("regularize"), err.constData());
+        ::kill(pid_t(victim), SIGKILL);
+        clock.restart();
+        const bool ended = p.waitForFinished(60000);
+        const double seconds = double(clock.elapsed()) / 1000.0;
+        if (!ended)
+            p.kill();
+        err += p.readAllStandardError();
+        QVERIFY2(ended, err.constData());
+        qInfo("the group ended %.1f s after rank 1 was killed", seconds);
+        QVERIFY(p.exitCode() != 0);
+        const QByteArray named = QByteArray("rank 1 of 2 (pid ").append(QByteArray::number(victim)).append(") was killed or crashed");
+        QVERIFY2(err.contains(named), err.constData());
+        QVERIFY2(err.contains("rank 0 of 2: "), err.constData());
+    }
+
+    // A rank that stops answering (SIGSTOP) ends the group after SPARSITY_DIST_TIMEOUT seconds.
+    void hungRankTimesOut()
+    {
+        QProcess p;
+        auto environment = QProcessEnvironment::systemEnvironment();
+        environment.insert(QStringLiteral("SPARSITY_DIST_TIMEOUT"), QStringLiteral("5"));
+        p.setProcessEnvironment(environment);
+        QStringList args = trainArgs(path(QStringLiteral("ck-hang")), 3, 0);
+        args.replace(args.indexOf(QStringLiteral("200")), QStringLiteral("2000"));
+        p.start(QStringLiteral(SPARSITY_CLI_PATH), args + QStringList{QStringLiteral("--nproc"), QStringLiteral("2")});
+        QVERIFY(p.waitForStarted());
+        QByteArray err;
+        qint64 victim = 0;
+        QElapsedTimer clock;
+        clock.start();
+        while (clock.elapsed() < 120000 && !(victim && err.contains("regularize"))) {
+            p.waitForReadyRead(200);
+            err += p.readAllStandardError();
+            const auto m = QRegularExpression(QStringLiteral("rank 1 of 2: pid (\\d+)")).match(QString::fromUtf8(err));
+            if (m.hasMatch())
+                victim = m.captured(1).toLongLong();
+        }
+        QVERIFY2(victim > 0 && err.contains("regularize"), err.constData());
+        ::kill(pid_t(victim), SIGSTOP);
+        clock.restart();
+        const bool ended = p.waitForFinished(90000);
+        const double seconds = double(clock.elapsed()) / 1000.0;
+        if (!ended) {
+            ::kill(pid_t(victim), SIGKILL);
+            p.kill();
+        }
+        err += p.readAllStandardError();
+        QVERIFY2(ended, err.constData());
+        qInfo("the group ended %.1f s after rank 1 stopped (timeout 5 s)", seconds);
+        QVERIFY(p.exitCode() != 0);
+        QVERIFY2(err.contains("rank 0 of 2: ") && err.contains("SPARSITY_DIST_TIMEOUT"), err.constData());
+        QVERIFY2(err.contains("rank 0 of 2 exited with code 1"), err.constData());
+        QVERIFY(seconds < 60.0);
+    }
+
+    void refusals_data()
+    {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<QStringList>("environment"); // NAME=VALUE
+        QTest::addColumn<int>("exitCode");
+        QTest::addColumn<QString>("message");
+        QTest::newRow("nproc 0") << QStringList{QStringLiteral("analyze"), QStringLiteral("--nproc"), QStringLiteral("0")} << QStringList{}
+                                 << 2 << QStringLiteral("--nproc");
+        QTest::newRow("not a group command") << QStringList{QStringLiteral("inspect")}
+                                             << QStringList{QStringLiteral("WORLD_SIZE=2"), QStringLiteral("RANK=0"),
+                                                            QStringLiteral("MASTER_ADDR=127.0.0.1"), QStringLiteral("MASTER_PORT=29511")}
+                                             << 1 << QStringLiteral("runs in one process");
+        QTest::newRow("no rank") << QStringList{QStringLiteral("analyze")} << QStringList{QStringLiteral("WORLD_SIZE=2")} << 1
+                                 << QStringLiteral("RANK is not set");
+        QTest::newRow("rank outside") << QStringList{QStringLiteral("analyze")}
+                                      << QStringList{QStringLiteral("WORLD_SIZE=2"), QStringLiteral("RANK=2")} << 1
+                                      << QStringLiteral("RANK=2");
+        QTest::newRow("no master") << QStringList{QStringLiteral("analyze")}
+                                   << QStringList{QStringLiteral("WORLD_SIZE=2"), QStringLiteral("RANK=1")} << 1
+                                   << QStringLiteral("MASTER_ADDR is not set");
+        QTest::newRow("nproc inside a group") << QStringList{QStringLiteral("analyze"), QStringLiteral("--nproc"), QStringLiteral("2")}
+                                              << QStringList{QStringLiteral("WORLD_SIZE=2"), QStringLiteral("RANK=0")} << 2
+                                              << QStringLiteral("already a rank");
+    }
+    void refusals()
+    {
+        QFETCH(QStringList, args);
+        QFETCH(QStringList, environment);
+        QFETCH(int, exitCode);
+        QFETCH(QString, message);
+        auto e = QProcessEnvironment::systemEnvironment();
+        for (const QString &v : environment)
+            e.insert(v.section(QLatin1Char('='), 0, 0), v.section(QLatin1Char('='), 1));
+        const Run r = runCli(args, e, 60000);
+        QCOMPARE(r.exitCode, exitCode);
+        QVERIFY2(QString::fromUtf8(r.err).contains(message), qPrintable(describe(r)));
+    }
+
+    // What a group cannot train like one process is refused before any work, naming the recipe field.
+    void trainingRefusals()
+    {
+        Recipe r = Recipe::forMethod(Recipe::Method::Star);
+        r.freezeBatchNorm = false;
+        const QString trainsBatchNorm = path(QStringLiteral("bn-train.json"));
+        r.save(trainsBatchNorm.toStdString());
+        QStringList args = trainArgs(path(QStringLiteral("ck-refused")), 1, 0);
+        args[args.indexOf(recipe_)] = trainsBatchNorm;
+        const Run bn = runCli(args + QStringList{QStringLiteral("--nproc"), QStringLiteral("2")});
+        QCOMPARE(bn.exitCode, 1);
+        QVERIFY2(bn.err.contains("\"batchnorm\": \"frozen\""), qPrintable(describe(bn)));
+        r.freezeBatchNorm = true;
+        r.batchSize = 33;
+        const QString odd = path(QStringLiteral("odd-batch.json"));
+        r.save(odd.toStdString());
+        args[args.indexOf(trainsBatchNorm)] = odd;
+        const Run batch = runCli(args + QStringList{QStringLiteral("--nproc"), QStringLiteral("2")});
+        QCOMPARE(batch.exitCode, 1);
+        QVERIFY2(batch.err.contains("batch_size 33"), qPrintable(describe(batch)));
+        QVERIFY(!QFileInfo::exists(path(QStringLiteral("ck-refused/latest-checkpoint.pt"))));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestDistributed)
+#include "tst_distributed.moc"
