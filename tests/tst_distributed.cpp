@@ -240,6 +240,59 @@ private Q_SLOTS:
         QVERIFY(QFileInfo::exists(twoOut));
     }
 
+    // Hoyer-square (Kurtz et al.) is not a per-image mean: the group composes it from every rank's parts. 201 images
+    // make the last global batch 9 images, split 5 + 4, so the ranks' shares differ too.
+    void hoyerSquareOverTheGlobalBatch()
+    {
+        Recipe r = Recipe::forMethod(Recipe::Method::HoyerThreshold);
+        r.freezeBatchNorm = true;
+        r.batchSize = 32;
+        r.thresholdMode = Recipe::ThresholdMode::Keep;
+        const QString hoyer = path(QStringLiteral("hoyer.json"));
+        r.save(hoyer.toStdString());
+        QStringList args = trainArgs(path(QStringLiteral("ck-hoyer-one")), 1, 0);
+        args[args.indexOf(recipe_)] = hoyer;
+        args[args.indexOf(QStringLiteral("200"))] = QStringLiteral("201");
+        const QString oneOut = path(QStringLiteral("hoyer-one.pt")), twoOut = path(QStringLiteral("hoyer-two.pt"));
+        const Run one = runCli(args + QStringList{QStringLiteral("-o"), oneOut});
+        QVERIFY2(one.exitCode == 0, qPrintable(describe(one)));
+        args[args.indexOf(path(QStringLiteral("ck-hoyer-one")))] = path(QStringLiteral("ck-hoyer-two"));
+        const Run two = runCli(args + QStringList{QStringLiteral("-o"), twoOut, QStringLiteral("--nproc"), QStringLiteral("2")});
+        QVERIFY2(two.exitCode == 0, qPrintable(describe(two)));
+        const double weights = weightDifference(oneOut, twoOut);
+        qInfo("Hoyer-square, 1 process vs 2 ranks: %.2e", weights);
+        QVERIFY2(weights < 1e-4, qPrintable(QString::number(weights)));
+        QVERIFY(weightDifference(oneOut, testmodels::sampleModel("sample-resnet")) > 1e-2);
+    }
+
+    // `compare --nproc 2`: each method trained by the group and evaluated sharded, as one process does.
+    void shardedCompareEqualsOneProcess()
+    {
+        const QStringList args{QStringLiteral("compare"), QStringLiteral("--recipe"), recipe_, QStringLiteral("--methods"),
+                               QStringLiteral("relu,l1-only"), QStringLiteral("--regularize-epochs"), QStringLiteral("1"),
+                               QStringLiteral("--finetune-epochs"), QStringLiteral("1"), QStringLiteral("--train-images"),
+                               QStringLiteral("128"), QStringLiteral("--calibration-images"), QStringLiteral("64"),
+                               QStringLiteral("--validation-images"), QStringLiteral("64"), QStringLiteral("--subset"),
+                               QStringLiteral("200"), QStringLiteral("--threads"), QStringLiteral("1"), QStringLiteral("--json"),
+                               QStringLiteral("-q")};
+        const Run one = runCli(args);
+        QVERIFY2(one.exitCode == 0, qPrintable(describe(one)));
+        const Run two = runCli(args + QStringList{QStringLiteral("--nproc"), QStringLiteral("2")});
+        QVERIFY2(two.exitCode == 0, qPrintable(describe(two)));
+        const QJsonArray a = json(one).value(QStringLiteral("comparison")).toObject().value(QStringLiteral("methods")).toArray();
+        const QJsonArray b = json(two).value(QStringLiteral("comparison")).toObject().value(QStringLiteral("methods")).toArray();
+        QCOMPARE(a.size(), 2);
+        QCOMPARE(b.size(), 2);
+        for (int m = 0; m < 2; ++m) {
+            const QJsonObject x = a[m].toObject(), y = b[m].toObject();
+            QCOMPARE(y.value(QStringLiteral("method")), x.value(QStringLiteral("method")));
+            // Weights equal to ~1e-5: at most one of the 200 images may change its answer.
+            QVERIFY(std::fabs(y.value(QStringLiteral("top1")).toDouble() - x.value(QStringLiteral("top1")).toDouble()) <= 0.5 + 1e-9);
+            const double nx = x.value(QStringLiteral("nonzeros_per_image")).toDouble(), ny = y.value(QStringLiteral("nonzeros_per_image")).toDouble();
+            QVERIFY2(std::fabs(nx - ny) <= 1e-3 * nx, qPrintable(QStringLiteral("%1 vs %2").arg(nx).arg(ny)));
+        }
+    }
+
     // A checkpoint written by 2 ranks resumes in one process and ends where the uninterrupted 2-rank run ended.
     void twoRankCheckpointResumesInOneProcess()
     {
