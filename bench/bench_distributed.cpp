@@ -1,6 +1,7 @@
 // Data-parallel STAR training on this machine: samples/s of the regularize phase for 1 process (1 and all threads)
 // and for 2 ranks of a c10d/Gloo group on 127.0.0.1 at 1 thread each, the share of a step rank 0 spends in
-// collectives (waiting for the other rank included), and the time of one gradient-sized allreduce alone.
+// collectives (waiting for the other rank included), and the time of one gradient-sized allreduce alone; BatchNorm
+// frozen, and then learning statistics (synchronised across the ranks).
 //
 // Usage: bench_distributed [MODEL] [--images N] [--batch B]
 //   Default: the sample ResNet, 4,096 Fashion-MNIST training images, global batch 64 (32 per rank).
@@ -69,7 +70,7 @@ int runRank(const Settings &s)
     TrainingData data = splits.data(model->defaultPreprocessing());
     data.group = group.get();
     Recipe r = Recipe::forMethod(Recipe::Method::Star);
-    r.freezeBatchNorm = true;
+    r.freezeBatchNorm = !qEnvironmentVariableIsSet("BENCH_TRAIN_BATCHNORM");
     r.batchSize = s.batch;
     r.trainImages = s.images;
     r.calibrationImages = 128;
@@ -132,15 +133,17 @@ struct Outcome {
     std::vector<std::pair<long long, double>> sizes; // floats, ms of one allreduce
 };
 
-Outcome launch(int ranks, int threads, const QStringList &args)
+Outcome launch(int ranks, int threads, const QStringList &args, bool trainBatchNorm = false)
 {
     std::vector<std::unique_ptr<QProcess>> processes;
-    const QString port = QString::number(29600 + ranks * 10 + threads);
+    const QString port = QString::number(29600 + ranks * 10 + threads + (trainBatchNorm ? 5 : 0));
     for (int r = 0; r < ranks; ++r) {
         auto p = std::make_unique<QProcess>();
         auto e = QProcessEnvironment::systemEnvironment();
         e.insert(QStringLiteral("SPARSITY_THREADS"), QString::number(threads));
         e.insert(QStringLiteral("BENCH_CHILD"), QStringLiteral("1"));
+        if (trainBatchNorm)
+            e.insert(QStringLiteral("BENCH_TRAIN_BATCHNORM"), QStringLiteral("1"));
         if (ranks > 1) {
             e.insert(QStringLiteral("RANK"), QString::number(r));
             e.insert(QStringLiteral("LOCAL_RANK"), QString::number(r));
@@ -190,12 +193,17 @@ int main(int argc, char **argv)
         const Outcome one = launch(1, 1, args);
         const Outcome oneAll = launch(1, cores, args);
         const Outcome two = launch(2, 1, args);
+        const Outcome oneBn = launch(1, 1, args, true);
+        const Outcome twoBn = launch(2, 1, args, true);
         std::printf("%-34s %12s %8s %14s\n", "configuration", "images/s", "ratio", "in collectives");
         std::printf("%-34s %12.1f %8.2f %14s\n", "1 process, 1 thread", one.imagesPerSecond, 1.0, "-");
         std::printf("%-34s %12.1f %8.2f %14s\n", ("1 process, " + std::to_string(cores) + " threads").c_str(),
                     oneAll.imagesPerSecond, oneAll.imagesPerSecond / one.imagesPerSecond, "-");
         std::printf("%-34s %12.1f %8.2f %13.1f%%\n", "2 ranks x 1 thread (Gloo, loopback)", two.imagesPerSecond,
                     two.imagesPerSecond / one.imagesPerSecond, 100.0 * two.commShare);
+        std::printf("%-34s %12.1f %8.2f %14s\n", "batchnorm train: 1 process, 1 thread", oneBn.imagesPerSecond, 1.0, "-");
+        std::printf("%-34s %12.1f %8.2f %13.1f%%\n", "  2 ranks x 1 thread, synchronised", twoBn.imagesPerSecond,
+                    twoBn.imagesPerSecond / oneBn.imagesPerSecond, 100.0 * twoBn.commShare);
         std::printf("one allreduce of the gradients (%lld floats, %.2f MB), 2 ranks: %.2f ms median of 9 (%.0f MB/s)\n",
                     two.parameters, double(two.parameters) * 4.0 / 1e6, two.allreduceMs,
                     two.allreduceMs > 0 ? double(two.parameters) * 4.0 / 1e6 / (two.allreduceMs / 1000.0) : 0.0);

@@ -88,20 +88,26 @@ class TestDistributed : public QObject {
                 QStringLiteral("1"), QStringLiteral("--json")};
     }
 
-    // The largest difference between two exported models' parameters, relative to the largest value of that
-    // parameter tensor.
+    // The largest difference between two exported models' parameters and buffers (BatchNorm running statistics),
+    // relative to the largest value of that tensor.
     static double weightDifference(const QString &a, const QString &b)
     {
         auto x = torch::jit::load(a.toStdString()), y = torch::jit::load(b.toStdString());
         std::map<std::string, at::Tensor> theirs;
         for (const auto &p : y.named_parameters(true))
             theirs[p.name] = p.value;
+        for (const auto &p : y.named_buffers(true))
+            theirs[p.name] = p.value;
         double worst = 0.0;
-        for (const auto &p : x.named_parameters(true)) {
-            const auto &other = theirs.at(p.name);
-            const double scale = std::max(1e-12, p.value.abs().max().item<double>());
-            worst = std::max(worst, (p.value - other).abs().max().item<double>() / scale);
-        }
+        auto compare = [&](const std::string &name, const at::Tensor &mine) {
+            const auto m = mine.to(at::kDouble), other = theirs.at(name).to(at::kDouble);
+            const double scale = std::max(1e-12, m.abs().max().item<double>());
+            worst = std::max(worst, (m - other).abs().max().item<double>() / scale);
+        };
+        for (const auto &p : x.named_parameters(true))
+            compare(p.name, p.value);
+        for (const auto &p : x.named_buffers(true))
+            compare(p.name, p.value);
         return worst;
     }
 
@@ -424,23 +430,43 @@ private Q_SLOTS:
         QVERIFY2(QString::fromUtf8(r.err).contains(message), qPrintable(describe(r)));
     }
 
-    // What a group cannot train like one process is refused before any work, naming the recipe field.
-    void trainingRefusals()
+    // BatchNorm that learns statistics ("batchnorm": "train") learns those of the global batch: every rank normalises
+    // with the mean and variance of all ranks' images, and weights and running statistics end as in one process.
+    void synchronisedBatchNormTrainsLikeOneProcess()
     {
         Recipe r = Recipe::forMethod(Recipe::Method::Star);
         r.freezeBatchNorm = false;
-        const QString trainsBatchNorm = path(QStringLiteral("bn-train.json"));
-        r.save(trainsBatchNorm.toStdString());
-        QStringList args = trainArgs(path(QStringLiteral("ck-refused")), 1, 0);
-        args[args.indexOf(recipe_)] = trainsBatchNorm;
-        const Run bn = runCli(args + QStringList{QStringLiteral("--nproc"), QStringLiteral("2")});
-        QCOMPARE(bn.exitCode, 1);
-        QVERIFY2(bn.err.contains("\"batchnorm\": \"frozen\""), qPrintable(describe(bn)));
+        r.batchSize = 32;
+        r.thresholdMode = Recipe::ThresholdMode::Keep;
+        const QString recipe = path(QStringLiteral("bn-train.json"));
+        r.save(recipe.toStdString());
+        QStringList args = trainArgs(path(QStringLiteral("ck-bn-one")), 2, 0);
+        args[args.indexOf(recipe_)] = recipe;
+        const QString oneOut = path(QStringLiteral("bn-one.pt")), twoOut = path(QStringLiteral("bn-two.pt"));
+        const Run one = runCli(args + QStringList{QStringLiteral("-o"), oneOut});
+        QVERIFY2(one.exitCode == 0, qPrintable(describe(one)));
+        args[args.indexOf(path(QStringLiteral("ck-bn-one")))] = path(QStringLiteral("ck-bn-two"));
+        const Run two = runCli(args + QStringList{QStringLiteral("-o"), twoOut, QStringLiteral("--nproc"), QStringLiteral("2")});
+        QVERIFY2(two.exitCode == 0, qPrintable(describe(two)));
+        // Training BatchNorm statistics is sensitive to rounding: one process on 1 vs 2 threads already differs by
+        // about 1e-4 after one SGD step (docs/distributed.md); each rank normalising with its own images' statistics
+        // instead differs by about 0.5.
+        const double synchronised = weightDifference(oneOut, twoOut);
+        qInfo("batchnorm train, 1 process vs 2 ranks (synchronised): %.2e", synchronised);
+        QVERIFY2(synchronised < 2e-3, qPrintable(QString::number(synchronised)));
+        QVERIFY(weightDifference(oneOut, testmodels::sampleModel("sample-resnet")) > 1e-2);
+    }
+
+    // A batch size the ranks cannot share evenly is refused before any work, naming the recipe field.
+    void unevenBatchRefused()
+    {
+        Recipe r = Recipe::forMethod(Recipe::Method::Star);
         r.freezeBatchNorm = true;
         r.batchSize = 33;
         const QString odd = path(QStringLiteral("odd-batch.json"));
         r.save(odd.toStdString());
-        args[args.indexOf(trainsBatchNorm)] = odd;
+        QStringList args = trainArgs(path(QStringLiteral("ck-refused")), 1, 0);
+        args[args.indexOf(recipe_)] = odd;
         const Run batch = runCli(args + QStringList{QStringLiteral("--nproc"), QStringLiteral("2")});
         QCOMPARE(batch.exitCode, 1);
         QVERIFY2(batch.err.contains("batch_size 33"), qPrintable(describe(batch)));

@@ -252,6 +252,13 @@ void averageTensors(ProcessGroup &group, const std::vector<at::Tensor> &tensors,
     }
 }
 
+void allreduceSumInPlace(ProcessGroup &group, at::Tensor &tensor, const std::string &what)
+{
+    auto &d = group.impl();
+    std::vector<at::Tensor> one{tensor};
+    d.run(what, [&] { return d.group->allreduce(one); });
+}
+
 void broadcastTensors(ProcessGroup &group, const std::vector<at::Tensor> &tensors, const std::string &what)
 {
     auto &d = group.impl();

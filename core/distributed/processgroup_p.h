@@ -13,6 +13,8 @@ namespace sparsity::detail {
 // Flattened into buckets of at most `bucketBytes`, one allreduce each.
 void averageTensors(ProcessGroup &group, const std::vector<at::Tensor> &tensors, const std::string &what,
                     std::size_t bucketBytes = std::size_t(32) << 20);
+// Every rank's `tensor` (contiguous) becomes the sum over the ranks, in place.
+void allreduceSumInPlace(ProcessGroup &group, at::Tensor &tensor, const std::string &what);
 // Rank 0's values into every rank's tensors (same shapes on every rank), in place.
 void broadcastTensors(ProcessGroup &group, const std::vector<at::Tensor> &tensors, const std::string &what);
 

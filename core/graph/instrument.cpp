@@ -38,7 +38,8 @@ const ProbeKinds &probeKinds()
                                   c10::Symbol::fromQualString("sparsity::probe_"),
                                   c10::Symbol::fromQualString("sparsity::probe_relu"),
                                   c10::Symbol::fromQualString("sparsity::probe_bn_relu"),
-                                  c10::Symbol::fromQualString("sparsity::probe_bn_add_relu")};
+                                  c10::Symbol::fromQualString("sparsity::probe_bn_add_relu"),
+                                  c10::Symbol::fromQualString("sparsity::batch_norm")};
     return kinds;
 }
 
@@ -108,6 +109,31 @@ Node *foldBatchNormIntoProbe(Node *probe)
         add->destroy();
     bn->destroy();
     return folded;
+}
+
+int routeBatchNorms(torch::jit::Block *block, int modelId)
+{
+    int count = 0;
+    std::vector<Node *> batchNorms;
+    for (Node *n : block->nodes()) {
+        for (auto *sub : n->blocks())
+            count += routeBatchNorms(sub, modelId);
+        if (n->kind() == c10::aten::batch_norm && n->inputs().size() == 9)
+            batchNorms.push_back(n);
+    }
+    for (Node *bn : batchNorms) {
+        auto &g = *bn->owningGraph();
+        torch::jit::WithInsertPoint guard(bn);
+        std::vector<Value *> inputs(bn->inputs().begin(), bn->inputs().end());
+        inputs.push_back(g.insertConstant(int64_t(modelId)));
+        Node *routed = g.insertNode(g.create(probeKinds().batchNorm, inputs, 1));
+        routed->output()->setType(bn->output()->type());
+        routed->copyMetadata(bn);
+        bn->output()->replaceAllUsesWith(routed->output());
+        bn->destroy();
+        ++count;
+    }
+    return count;
 }
 
 } // namespace sparsity::detail

@@ -6,7 +6,7 @@
 namespace sparsity::detail {
 
 struct ProbeKinds {
-    c10::Symbol probe, probeInPlace, probeRelu, probeBatchNormRelu, probeBatchNormAddRelu;
+    c10::Symbol probe, probeInPlace, probeRelu, probeBatchNormRelu, probeBatchNormAddRelu, batchNorm;
 };
 const ProbeKinds &probeKinds();
 
@@ -22,5 +22,8 @@ bool isProbe(const torch::jit::Node *node);
 // intermediate results: while capturing, the probe folds them into its own pass (see probes.cpp). Returns the new
 // node or nullptr.
 torch::jit::Node *foldBatchNormIntoProbe(torch::jit::Node *probe);
+// Every aten::batch_norm left in `block` (and its sub-blocks) becomes sparsity::batch_norm(..., model): the same op,
+// unless the model's training asks for synchronised BatchNorm (ProbeState::trainingBatchNorm). Returns the count.
+int routeBatchNorms(torch::jit::Block *block, int modelId);
 
 } // namespace sparsity::detail

@@ -274,6 +274,7 @@ std::shared_ptr<Model> Model::load(const std::string &path)
     for (auto &output : d.siteOutputs)
         if (Node *folded = foldBatchNormIntoProbe(output->node()))
             output = folded->output();
+    detail::routeBatchNorms(g.block(), d.probeId); // synchronised BatchNorm in distributed training (docs/distributed.md)
 
     if (d.metadata.inputShape.size() == 3)
         model->setInputShape(d.metadata.inputShape);

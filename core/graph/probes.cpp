@@ -190,7 +190,9 @@ at::Tensor foldedProbe(const at::Tensor &x, const BatchNormArgs &bn, const at::T
     auto state = probeState(int(model));
     const auto s = std::size_t(site);
     auto unfolded = [&](bool training) {
-        auto h = at::batch_norm(x, bn.weight, bn.bias, bn.runningMean, bn.runningVar, training, bn.momentum, bn.eps, bn.cudnnEnabled);
+        auto h = training && state && state->trainingBatchNorm
+                     ? state->trainingBatchNorm(x, bn.weight, bn.bias, bn.runningMean, bn.runningVar, bn.momentum, bn.eps)
+                     : at::batch_norm(x, bn.weight, bn.bias, bn.runningMean, bn.runningVar, training, bn.momentum, bn.eps, bn.cudnnEnabled);
         if (residual.defined())
             h.add_(residual, alpha);
         return h;
@@ -256,6 +258,19 @@ at::Tensor probeBatchNormAddRelu(const at::Tensor &x, const c10::optional<at::Te
     return foldedProbe(x, {weight, bias, runningMean, runningVar, training, momentum, eps, cudnnEnabled}, residual, alpha, model, site);
 }
 
+// An aten::batch_norm outside any probe (routeBatchNorms): itself, or the synchronised one while a group trains.
+at::Tensor batchNorm(const at::Tensor &x, const c10::optional<at::Tensor> &weight, const c10::optional<at::Tensor> &bias,
+                     const c10::optional<at::Tensor> &runningMean, const c10::optional<at::Tensor> &runningVar, bool training,
+                     double momentum, double eps, bool cudnnEnabled, int64_t model)
+{
+    if (training) {
+        auto state = probeState(int(model));
+        if (state && state->trainingBatchNorm)
+            return state->trainingBatchNorm(x, weight, bias, runningMean, runningVar, momentum, eps);
+    }
+    return at::batch_norm(x, weight, bias, runningMean, runningVar, training, momentum, eps, cudnnEnabled);
+}
+
 at::Tensor probe(const at::Tensor &x, int64_t model, int64_t site)
 {
     return runProbe(x, model, site, false);
@@ -294,6 +309,8 @@ TORCH_LIBRARY(sparsity, m)
           "float momentum, float eps, bool cudnn_enabled, int model, int site) -> Tensor");
     m.def("probe_bn_add_relu(Tensor x, Tensor? weight, Tensor? bias, Tensor? running_mean, Tensor? running_var, bool training, "
           "float momentum, float eps, bool cudnn_enabled, Tensor residual, Scalar alpha, int model, int site) -> Tensor");
+    m.def("batch_norm(Tensor x, Tensor? weight, Tensor? bias, Tensor? running_mean, Tensor? running_var, bool training, "
+          "float momentum, float eps, bool cudnn_enabled, int model) -> Tensor");
 }
 
 TORCH_LIBRARY_IMPL(sparsity, CompositeImplicitAutograd, m)
@@ -303,4 +320,5 @@ TORCH_LIBRARY_IMPL(sparsity, CompositeImplicitAutograd, m)
     m.impl("probe_relu", &sparsity::detail::probeRelu);
     m.impl("probe_bn_relu", &sparsity::detail::probeBatchNormRelu);
     m.impl("probe_bn_add_relu", &sparsity::detail::probeBatchNormAddRelu);
+    m.impl("batch_norm", &sparsity::detail::batchNorm);
 }

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -58,6 +59,13 @@ struct ProbeState {
     };
     bool hoyerAsParts = false;
     std::vector<HoyerParts> hoyerParts;
+    // Distributed training with BatchNorm statistics: a training-mode BatchNorm (an aten::batch_norm routed through
+    // sparsity::batch_norm, or one folded into a probe) calls this instead, which normalises with the statistics of
+    // the whole global batch. Unset: at::batch_norm.
+    std::function<at::Tensor(const at::Tensor &x, const c10::optional<at::Tensor> &weight, const c10::optional<at::Tensor> &bias,
+                             const c10::optional<at::Tensor> &runningMean, const c10::optional<at::Tensor> &runningVar,
+                             double momentum, double eps)>
+        trainingBatchNorm;
     bool retainOutputs = false;           // inspection: keep every probe output with its gradient
     std::vector<std::pair<int, at::Tensor>> retainedOutputs;
     std::vector<std::int64_t> trainZeros, trainElements; // cheap sparsity while training

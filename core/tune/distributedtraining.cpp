@@ -66,20 +66,12 @@ bool isBatchNorm(const torch::jit::Module &module)
     return kinds.count(name) > 0;
 }
 
-void checkDistributable(const Recipe &recipe, torch::jit::Module &module, const ProcessGroup &group)
+void checkDistributable(const Recipe &recipe, const ProcessGroup &group)
 {
     if (recipe.batchSize % std::size_t(group.size()) != 0)
         throw Error(group.label() + ": the recipe's batch_size " + std::to_string(recipe.batchSize) +
                     " does not divide into " + std::to_string(group.size()) +
                     " equal parts; choose a multiple of the number of processes");
-    if (!recipe.freezeBatchNorm)
-        for (const auto &m : module.modules())
-            if (isBatchNorm(m))
-                throw Error(group.label() + ": the model has BatchNorm layers and the recipe trains their statistics "
-                                            "(\"batchnorm\": \"train\"); across processes each rank would normalise "
-                                            "with its own images' statistics, and synchronised BatchNorm is not "
-                                            "implemented. Set \"batchnorm\": \"frozen\" in the recipe "
-                                            "(docs/distributed.md)");
 }
 
 void broadcastWeights(ProcessGroup &group, torch::jit::Module &module)
@@ -154,6 +146,65 @@ at::Tensor globalHoyer(ProcessGroup &group, const std::vector<ProbeState::HoyerP
     if (value)
         *value = total;
     return surrogate;
+}
+
+namespace {
+
+// Sum over the ranks whose gradient is the sum over the ranks of the gradients (torch.distributed.nn's all_reduce).
+struct DifferentiableAllreduce : torch::autograd::Function<DifferentiableAllreduce> {
+    static at::Tensor forward(torch::autograd::AutogradContext *ctx, const at::Tensor &local, std::int64_t group)
+    {
+        ctx->saved_data["group"] = group;
+        auto sum = local.clone();
+        allreduceSumInPlace(*reinterpret_cast<ProcessGroup *>(group), sum, "synchronising BatchNorm statistics");
+        return sum;
+    }
+    static torch::autograd::tensor_list backward(torch::autograd::AutogradContext *ctx, torch::autograd::tensor_list grads)
+    {
+        auto *group = reinterpret_cast<ProcessGroup *>(ctx->saved_data["group"].toInt());
+        auto sum = grads[0].contiguous().clone();
+        allreduceSumInPlace(*group, sum, "synchronising BatchNorm gradients");
+        return {sum, at::Tensor()};
+    }
+};
+
+} // namespace
+
+std::function<at::Tensor(const at::Tensor &, const c10::optional<at::Tensor> &, const c10::optional<at::Tensor> &,
+                         const c10::optional<at::Tensor> &, const c10::optional<at::Tensor> &, double, double)>
+synchronisedBatchNorm(ProcessGroup &group)
+{
+    const auto handle = reinterpret_cast<std::int64_t>(&group);
+    return [handle](const at::Tensor &x, const c10::optional<at::Tensor> &weight, const c10::optional<at::Tensor> &bias,
+                    const c10::optional<at::Tensor> &runningMean, const c10::optional<at::Tensor> &runningVar,
+                    double momentum, double eps) {
+        const std::int64_t channels = x.size(1);
+        std::vector<std::int64_t> dims{0}, shape(std::size_t(x.dim()), 1);
+        for (std::int64_t d = 2; d < x.dim(); ++d)
+            dims.push_back(d);
+        shape[1] = channels;
+        // Two passes in the input's precision, as at::batch_norm does: the mean first, then the mean square
+        // deviation from it (no E[x^2] - E[x]^2 cancellation). Sums in double moved the gradients away from one
+        // process's at::batch_norm by far more than float rounding (docs/distributed.md).
+        const auto sums = DifferentiableAllreduce::apply(
+            torch::cat({x.sum(dims), torch::full({1}, double(x.numel() / channels), x.options())}), handle);
+        const auto count = sums.narrow(0, channels, 1).detach();
+        const auto mean = sums.narrow(0, 0, channels) / count;
+        const auto centred = x - mean.view(shape);
+        const auto variance = DifferentiableAllreduce::apply((centred * centred).sum(dims), handle) / count;
+        auto y = centred * (variance + eps).rsqrt().view(shape);
+        if (weight && weight->defined())
+            y = y * weight->view(shape);
+        if (bias && bias->defined())
+            y = y + bias->view(shape);
+        torch::NoGradGuard noGrad;
+        const double n = count.item<double>();
+        if (runningMean && runningMean->defined())
+            runningMean->mul_(1.0 - momentum).add_(mean.detach().to(runningMean->scalar_type()), momentum);
+        if (runningVar && runningVar->defined())
+            runningVar->mul_(1.0 - momentum).add_(variance.detach().to(runningVar->scalar_type()) * (n / std::max(1.0, n - 1.0)), momentum);
+        return y;
+    };
 }
 
 void averageGradients(ProcessGroup &group, const std::vector<at::Tensor> &params)

@@ -17,9 +17,8 @@ namespace sparsity::detail {
 // "BatchNorm2d_6"), so a user's block that merely contains "BatchNorm" in its name is not one.
 bool isBatchNorm(const torch::jit::Module &module);
 
-// Refuses what the group cannot train like one process: BatchNorm that learns batch statistics (they would be
-// each rank's own: only "batchnorm": "frozen" is supported), a batch size the ranks cannot share evenly.
-void checkDistributable(const Recipe &recipe, torch::jit::Module &module, const ProcessGroup &group);
+// Refuses what the group cannot train like one process: a batch size the ranks cannot share evenly.
+void checkDistributable(const Recipe &recipe, const ProcessGroup &group);
 
 // Rank 0's parameters and buffers on every rank.
 void broadcastWeights(ProcessGroup &group, torch::jit::Module &module);
@@ -38,6 +37,14 @@ std::size_t globalBatchImages(std::size_t trainCount, std::size_t batchSize, int
 // Hoyer-square terms of the whole global batch from every rank's parts (one allreduce), as a local surrogate whose
 // gradient, averaged over the ranks, is the global term's; `value` receives the term itself (weights applied).
 at::Tensor globalHoyer(ProcessGroup &group, const std::vector<ProbeState::HoyerParts> &parts, double *value);
+
+// Synchronised BatchNorm for ProbeState::trainingBatchNorm: per-channel sums and sums of squares of the local
+// images, summed over the ranks by a differentiable allreduce (its backward is an allreduce of the gradients), so
+// every rank normalises with the global batch's mean and (biased) variance, the running statistics take the global
+// unbiased variance, and the gradient reaching each rank's input is that of the global batch norm.
+std::function<at::Tensor(const at::Tensor &, const c10::optional<at::Tensor> &, const c10::optional<at::Tensor> &,
+                         const c10::optional<at::Tensor> &, const c10::optional<at::Tensor> &, double, double)>
+synchronisedBatchNorm(ProcessGroup &group);
 
 // Every rank's gradients become the mean over the ranks (bucketed allreduce); parameters without a gradient this
 // step count as zero.

@@ -247,7 +247,7 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
     const bool leader = !group || group->leader();
     const int ranks = group ? group->size() : 1;
     if (group)
-        detail::checkDistributable(recipe, d.module, *group);
+        detail::checkDistributable(recipe, *group);
     if (leader && !QDir().mkpath(QString::fromStdString(checkpointDir)))
         throw Error(checkpointDir + ": cannot create the checkpoint folder");
     const std::string checkpointPath = checkpointDir + "/" + kCheckpointName;
@@ -338,6 +338,15 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
     std::vector<at::Tensor> params;
     for (const auto &p : d.module.parameters(true))
         params.push_back(p);
+    // The group's hooks must not outlive this call, whatever ends it (a failed collective throws).
+    struct GroupHooksReset {
+        detail::ProbeState &state;
+        ~GroupHooksReset()
+        {
+            state.hoyerAsParts = false;
+            state.trainingBatchNorm = nullptr;
+        }
+    } groupHooksReset{state};
     auto leaveTraining = [&] {
         torch::NoGradGuard noGrad;
         for (auto &p : params)
@@ -347,6 +356,7 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
         state.penaltyTerms.clear();
         state.hoyerAsParts = false;
         state.hoyerParts.clear();
+        state.trainingBatchNorm = nullptr;
     };
 
     auto decideThresholds = [&] {
@@ -417,7 +427,6 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
         state.band = progress.bands;
         state.channelBand = progress.channelBands;
         state.hoyer = recipe.penalty == Recipe::Penalty::HoyerSquare;
-        state.hoyerAsParts = group && state.hoyer;
         state.penaltyWeight = penaltyWeights(recipe, model);
 
         for (int epoch = std::max(progress.epochsDone, phase.firstEpoch); epoch < phase.firstEpoch + phase.epochs; ++epoch) {
@@ -442,6 +451,11 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
             const int steps = int(loader.batchCount());
 
             d.module.train();
+            state.regularize = phase.regularize; // leaveTraining() after the last epoch cleared these
+            state.hoyerAsParts = group && state.hoyer;
+            // BatchNorm that learns statistics learns those of the global batch (frozen ones never reach the hook).
+            if (group && !recipe.freezeBatchNorm)
+                state.trainingBatchNorm = detail::synchronisedBatchNorm(*group);
             if (recipe.freezeBatchNorm)
                 freezeBatchNorm(d.module);
             for (auto &p : params)
@@ -552,7 +566,6 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
                 callbacks.epoch({phase.name, epoch, totalEpochs, result.validationTop1, result.validationSparsity,
                                  std::chrono::duration<double>(std::chrono::steady_clock::now() - epochStart).count(),
                                  checkpointPath});
-            state.regularize = phase.regularize;
         }
         leaveTraining();
         if (phase.thresholdsFirst && recipe.rampEpochs > 0.0) {
