@@ -1,4 +1,5 @@
 #include "jobs.h"
+#include "localtraininggroup.h"
 
 #include "graph/model.h"
 #include "io/workspace.h"
@@ -118,14 +119,27 @@ std::shared_ptr<TrainingOutcome> TrainingJob::run(const Params &p, JobControl &c
     auto model = freshModel(p.modelPath, p.preprocessing);
     model->setThresholds(p.thresholds, p.channels);
     const TrainingSplits splits = openTrainingSplits(p.datasetPath);
-    const TrainingData data = splits.data(p.preprocessing);
+    TrainingData data = splits.data(p.preprocessing);
     callbacks.pause = &control.pause;
     callbacks.epoch = [epochs = &out->epochs, forward = callbacks.epoch](const EpochReport &e) {
         epochs->push_back(e); // read by the session's thread only after the job finished
         if (forward)
             forward(e);
     };
-    out->result = train(*model, out->recipe, data, out->checkpointDir.toStdString(), p.resume, &control.cancel, callbacks);
+    std::unique_ptr<LocalTrainingGroup> local;
+    if (p.processes > 1) {
+        local = std::make_unique<LocalTrainingGroup>(p.processes, p.modelPath, p.datasetPath, p.preprocessing, out->recipe);
+        data.group = local->group();
+    }
+    try {
+        out->result = train(*model, out->recipe, data, out->checkpointDir.toStdString(), p.resume, &control.cancel, callbacks);
+    } catch (const Error &e) {
+        if (!local)
+            throw;
+        throw Error(std::string(e.what()) + local->workerFailures().toStdString());
+    }
+    if (local)
+        local->finish(out->result.cancelled);
     out->model = std::move(model);
     return out;
 }

@@ -133,6 +133,8 @@ struct TrainingJob {
         bool resume = false;
         std::vector<float> thresholds;
         std::vector<std::vector<float>> channels;
+        // More than 1: this process and processes - 1 sparsity-cli workers train as one group (LocalTrainingGroup).
+        int processes = 1;
     };
     // `callbacks.epoch` also fills the outcome's epochs; the model is set only when the run finished.
     static std::shared_ptr<TrainingOutcome> run(const Params &params, JobControl &control, TrainingCallbacks callbacks);

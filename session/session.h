@@ -146,7 +146,8 @@ public:
     // on the dataset's training split (validation on its test split), on its own worker so the views stay live.
     // Progress arrives as trainingStep/trainingEpoch; when it finishes the tuned model and thresholds become the
     // current state as one undoable step (the baseline capture stays) and the current capture runs again.
-    void startTraining(const Recipe &recipe, const QString &checkpointDir, bool resume);
+    // processes > 1: as a group with processes - 1 sparsity-cli workers on this machine (docs/distributed.md).
+    void startTraining(const Recipe &recipe, const QString &checkpointDir, bool resume, int processes = 1);
     void cancelTraining();
     bool isTraining() const;
     // Suspends the running training (or comparison) before its next optimizer step; cancel still works.

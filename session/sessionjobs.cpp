@@ -313,7 +313,7 @@ TrainingCallbacks Session::trainingCallbacks(const std::shared_ptr<JobControl> &
     return callbacks;
 }
 
-void Session::startTraining(const Recipe &recipe, const QString &checkpointDir, bool resume)
+void Session::startTraining(const Recipe &recipe, const QString &checkpointDir, bool resume, int processes)
 {
     if (!model_ || !dataset_ || isTraining())
         return;
@@ -321,7 +321,7 @@ void Session::startTraining(const Recipe &recipe, const QString &checkpointDir, 
     auto job = jobs_->begin(JobKind::Training, resume ? tr("Resuming fine-tuning")
                                                       : tr("Fine-tuning (%1)").arg(QString::fromUtf8(methodName(recipe.method))));
     const TrainingJob::Params params{project_.modelPath, project_.datasetPath, preprocessing_, recipe, checkpointDir,
-                                     resume,             thresholds_,          channelThresholds_};
+                                     resume,             thresholds_,          channelThresholds_, processes};
     const TrainingCallbacks callbacks =
         trainingCallbacks(job, recipe.regularizeEpochs + recipe.finetuneEpochs * std::max(1, recipe.rounds));
     jobs_->run<TrainingOutcome>(

@@ -6,6 +6,8 @@
 #include "io/exportbundle.h"
 #include "io/project.h"
 #include "io/workspace.h"
+#include "tune/recipe.h"
+#include "jobs.h"
 #include "jobtracker.h"
 #include "session.h"
 #include "recoverycopy.h"
@@ -423,6 +425,69 @@ private Q_SLOTS:
         } catch (const Error &e) {
             QVERIFY2(QString::fromUtf8(e.what()).contains(QStringLiteral("must end in .pt or .onnx")), e.what());
         }
+    }
+
+    // Fine-tuning as a group of 2 processes (this one as rank 0 and one sparsity-cli worker, docs/distributed.md) ends
+    // with the weights and thresholds of the same run in one process, up to the order of float sums; a recipe the
+    // group cannot run is refused with the workers' own messages.
+    void trainingOnTwoProcessesMatchesOne()
+    {
+        const Project project = sampleProject();
+        auto probe = Model::load(project.modelPath.toStdString());
+        auto dataset = openDataset(project.datasetPath.toStdString(), Split::Test);
+        TrainingJob::Params params;
+        params.modelPath = project.modelPath;
+        params.datasetPath = project.datasetPath;
+        params.preprocessing = preprocessingFor(project, *probe, dataset.get());
+        params.recipe = Recipe::forMethod(Recipe::Method::Star);
+        params.recipe.freezeBatchNorm = true;
+        params.recipe.batchSize = 32;
+        params.recipe.trainImages = 160;
+        params.recipe.calibrationImages = 64;
+        params.recipe.validationImages = 64;
+        params.recipe.regularizeEpochs = 1;
+        params.recipe.finetuneEpochs = 1;
+        params.recipe.thresholdMode = Recipe::ThresholdMode::Quantile;
+        params.recipe.targetSparsity = 0.6;
+        params.thresholds.assign(probe->sites().size(), 0.0f);
+        QTemporaryDir dir;
+        std::vector<std::shared_ptr<TrainingOutcome>> outcomes;
+        for (int processes : {1, 2}) {
+            params.processes = processes;
+            params.checkpointDir = dir.filePath(QStringLiteral("ck-%1").arg(processes));
+            JobControl control;
+            outcomes.push_back(TrainingJob::run(params, control, {}));
+            QVERIFY(outcomes.back()->model);
+            QCOMPARE(outcomes.back()->result.epochsDone, 2);
+        }
+        const auto &one = outcomes[0]->result.thresholds, &two = outcomes[1]->result.thresholds;
+        QCOMPARE(two.size(), one.size());
+        for (std::size_t i = 0; i < one.size(); ++i)
+            QVERIFY2(std::fabs(one[i] - two[i]) <= 1e-4f * std::max(1e-3f, std::fabs(one[i])), qPrintable(QString::number(i)));
+        // The weights: logits with every threshold at 0, against the untrained model's to show the check can fail.
+        const auto batches = loadBatches(*dataset, params.preprocessing, firstN(*dataset, 64), 64);
+        auto logits = [&](Model &m) {
+            m.setThresholds(std::vector<float>(m.sites().size(), 0.0f), {});
+            return forwardOutput(m, batches.front(), true);
+        };
+        const auto a = logits(*outcomes[0]->model), b = logits(*outcomes[1]->model), start = logits(*probe);
+        double scale = 0.0, diff = 0.0, moved = 0.0;
+        for (std::size_t i = 0; i < a.size(); ++i) {
+            scale = std::max(scale, double(std::fabs(a[i])));
+            diff = std::max(diff, double(std::fabs(a[i] - b[i])));
+            moved = std::max(moved, double(std::fabs(a[i] - start[i])));
+        }
+        qInfo("2 processes vs 1: logits differ by %.2e of the largest; training moved them by %.2e", diff / scale, moved / scale);
+        QVERIFY(diff <= 1e-4 * scale);
+        QVERIFY(moved >= 1e-2 * scale);
+        // Only rank 0 wrote checkpoints into the explorer's folder.
+        QVERIFY(QFileInfo::exists(dir.filePath(QStringLiteral("ck-2/latest-checkpoint.pt"))));
+
+        params.recipe.batchSize = 33;
+        params.checkpointDir = dir.filePath(QStringLiteral("ck-odd"));
+        JobControl control;
+        const QString message = testmodels::errorOf([&] { TrainingJob::run(params, control, {}); });
+        QVERIFY2(message.contains(QStringLiteral("batch_size 33")), qPrintable(message));
     }
 
     void clearResetsEverything()

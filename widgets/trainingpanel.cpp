@@ -121,6 +121,10 @@ TrainingPanel::TrainingPanel(Session *doc, QWidget *parent) : QWidget(parent), d
     validationImages_ = intSpin(1, std::numeric_limits<int>::max(), this);
     batch_ = intSpin(1, 4096, this);
     seed_ = intSpin(0, std::numeric_limits<int>::max(), this);
+    processes_ = intSpin(1, 64, this);
+    processes_->setToolTip(tr("Train as a group of this many processes on this machine (PyTorch's c10d with Gloo): "
+                              "the explorer and sparsity-cli workers each take part of every batch and the gradients are "
+                              "averaged. The batch size must divide by it. docs/distributed.md."));
 
     auto *form = new QFormLayout;
     form->addRow(tr("Method"), method_);
@@ -152,6 +156,7 @@ TrainingPanel::TrainingPanel(Session *doc, QWidget *parent) : QWidget(parent), d
     form->addRow(tr("Validation images"), validationImages_);
     form->addRow(tr("Batch size"), batch_);
     form->addRow(tr("Seed"), seed_);
+    form->addRow(tr("Processes"), processes_);
     auto *editor = new QWidget(this);
     editor->setLayout(form);
     auto *scroll = new QScrollArea(this);
@@ -394,7 +399,7 @@ void TrainingPanel::updateButtons()
     pause_->setText(doc_->isTrainingPaused() ? tr("Continue") : tr("Pause"));
     for (QWidget *w : std::initializer_list<QWidget *>{method_, scope_, bandMode_, penalty_, weighting_, thresholdMode_, strategy_, perChannel_, bandPerChannel_, band_, lambda_,
                                                         regEpochs_, regRate_, budget_, target_, constantShare_, ftEpochs_, ramp_, ftRate_,
-                                                        trainImages_, calibrationImages_, validationImages_, batch_, seed_})
+                                                        trainImages_, calibrationImages_, validationImages_, batch_, seed_, processes_})
         w->setEnabled(!training);
     if (!training)
         updateEnabledFields();
@@ -416,7 +421,7 @@ void TrainingPanel::start(bool resume)
     }
     if (!resume)
         clearCurves();
-    doc_->startTraining(r, checkpointDir(), resume);
+    doc_->startTraining(r, checkpointDir(), resume, processes_->value());
 }
 
 void TrainingPanel::clearCurves()

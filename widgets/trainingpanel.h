@@ -69,6 +69,7 @@ private:
     QSpinBox *regEpochs_, *ftEpochs_;
     QDoubleSpinBox *regRate_, *ftRate_;
     QSpinBox *trainImages_, *calibrationImages_, *validationImages_, *batch_, *seed_;
+    QSpinBox *processes_; // not part of the recipe: how this run is executed
     QPushButton *start_, *pause_, *cancel_, *resume_;
     QLabel *checkpoints_, *status_;
     QCustomPlot *plot_;

@@ -85,7 +85,7 @@ void addOptions(QCommandLineParser &p, const Options &o, const QString &command)
                                 &o.calibrationImages, &o.validationImages})
             addOption(p, *opt);
         if (command == QLatin1String("train"))
-            for (const auto *opt : {&o.method, &o.resume, &o.output, &o.thresholds})
+            for (const auto *opt : {&o.method, &o.resume, &o.output, &o.thresholds, &o.noEvaluate})
                 addOption(p, *opt);
         else
             for (const auto *opt : {&o.methods, &o.perSite})

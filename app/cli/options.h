@@ -60,7 +60,7 @@ struct Options {
     QCommandLineOption trainImages{QStringLiteral("train-images"), QStringLiteral("Override the recipe's training images (0 = whole split)."), QStringLiteral("N")};
     QCommandLineOption calibrationImages{QStringLiteral("calibration-images"), QStringLiteral("Override the recipe's calibration images."), QStringLiteral("N")};
     QCommandLineOption validationImages{QStringLiteral("validation-images"), QStringLiteral("Override the recipe's per-epoch validation images."), QStringLiteral("N")};
-    QCommandLineOption noEvaluate{QStringLiteral("no-evaluate"), QStringLiteral("Do not measure accuracy and sparsity (export without data).")};
+    QCommandLineOption noEvaluate{QStringLiteral("no-evaluate"), QStringLiteral("Do not measure accuracy and sparsity (export: without data; train: no evaluation after training, as the explorer's worker processes run it).")};
     QCommandLineOption budgets{QStringLiteral("budgets"), QStringLiteral("Sweep: top-1 budgets in pp, comma separated; each point is a threshold search (default 0.25,0.5,1,2)."), QStringLiteral("LIST")};
     QCommandLineOption targets{QStringLiteral("targets"), QStringLiteral("Sweep: target sparsities (0 to <1), comma separated; each point is the quantile rule per site instead of a search."), QStringLiteral("LIST")};
     QCommandLineOption csv{QStringLiteral("csv"), QStringLiteral("Also write the points as CSV to FILE."), QStringLiteral("FILE")};

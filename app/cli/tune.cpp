@@ -67,15 +67,16 @@ int cmdTrain(const QCommandLineParser &p, const Options &o, const Command &c, Pr
     if (result.cancelled)
         throw Error("cancelled by the user (Ctrl-C); the last finished epoch is in " + checkpointDir.toStdString() +
                     " (continue with --resume)");
-    const CaptureResult evaluation = runCapture(s, progress, QStringLiteral("evaluate"));
+    const bool evaluate = !has(p, o.noEvaluate);
+    const CaptureResult evaluation = evaluate ? runCapture(s, progress, QStringLiteral("evaluate")) : CaptureResult{};
     const QJsonObject recipeJson = QJsonDocument::fromJson(QByteArray::fromStdString(recipe.toJson())).object();
     QJsonObject r = baseReport(QStringLiteral("train"), s);
     r.insert(QStringLiteral("training"), report::trainingJson(*s.model, result, epochs, recipeJson, QFileInfo(checkpointDir).absoluteFilePath()));
-    r.insert(QStringLiteral("evaluation"), report::evaluationJson(*s.model, evaluation));
-    r.insert(QStringLiteral("sites"), report::siteStatsJson(*s.model, evaluation, false));
+    r.insert(QStringLiteral("evaluation"), evaluate ? QJsonValue(report::evaluationJson(*s.model, evaluation)) : QJsonValue());
+    r.insert(QStringLiteral("sites"), evaluate ? QJsonValue(report::siteStatsJson(*s.model, evaluation, false)) : QJsonValue(QJsonArray()));
     QStringList written;
     if (has(p, o.output) && cliLeader())
-        written = writeExport(p.value(o.output), s, inputs, &evaluation, recipeJson,
+        written = writeExport(p.value(o.output), s, inputs, evaluate ? &evaluation : nullptr, recipeJson,
                               report::channelThresholdsJson(*s.model, s.model->channelThresholds()), r);
     r.insert(QStringLiteral("export"), written.isEmpty() ? QJsonValue()
                                                           : QJsonValue(QJsonObject{{QStringLiteral("model"), written[0]},
@@ -86,7 +87,8 @@ int cmdTrain(const QCommandLineParser &p, const Options &o, const Command &c, Pr
         return 0;
     }
     out(text::trainingText(*s.model, result, epochs));
-    out(QStringLiteral("\n") + text::evaluationText(*s.model, evaluation, QStringLiteral("Fine-tuned model on %1").arg(evaluatedOn(s))));
+    if (evaluate)
+        out(QStringLiteral("\n") + text::evaluationText(*s.model, evaluation, QStringLiteral("Fine-tuned model on %1").arg(evaluatedOn(s))));
     if (written.isEmpty())
         out(QStringLiteral("\nWeights are in the checkpoint folder %1; give -o OUT.pt to export the tuned model.\n")
                 .arg(QDir::toNativeSeparators(checkpointDir)));

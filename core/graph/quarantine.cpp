@@ -4,6 +4,7 @@
 #include "graph/model.h"
 #include "graph/quarantine_p.h"
 #include "io/boundedread.h"
+#include "io/siblingprogram.h"
 #include "io/ziparchive.h"
 #include "threads.h"
 
@@ -18,7 +19,6 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <mutex>
 #include <new>
 #include <set>
@@ -46,20 +46,7 @@ const char *const kCheckerName = "sparsity-modelcheck";
 
 QString findChecker()
 {
-    const QString fromEnvironment = qEnvironmentVariable("SPARSITY_MODELCHECK");
-    if (!fromEnvironment.isEmpty())
-        return fromEnvironment;
-    // /proc/self/exe rather than QCoreApplication::applicationDirPath(): tests and benches have no application object.
-    std::error_code ec;
-    const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-    if (ec)
-        return {};
-    for (const auto &dir : {exe.parent_path(), exe.parent_path().parent_path() / "app"}) {
-        const std::filesystem::path candidate = dir / kCheckerName;
-        if (QFileInfo(QString::fromStdString(candidate.string())).isExecutable())
-            return QString::fromStdString(candidate.string());
-    }
-    return {};
+    return siblingProgram(kCheckerName, "SPARSITY_MODELCHECK");
 }
 
 const char *noun(QuarantinedFile kind)

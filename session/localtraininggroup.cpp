@@ -1,0 +1,147 @@
+#include "localtraininggroup.h"
+
+#include "distributed/processgroup.h"
+#include "error.h"
+#include "io/project.h"
+#include "io/siblingprogram.h"
+
+#include <QFile>
+#include <QProcess>
+#include <QProcessEnvironment>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+namespace sparsity {
+
+namespace {
+
+// A port the kernel had free a moment ago, for the rendezvous.
+int freeLoopbackPort()
+{
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    int port = 0;
+    if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0 &&
+        ::getsockname(fd, reinterpret_cast<sockaddr *>(&address), &length) == 0)
+        port = ntohs(address.sin_port);
+    if (fd >= 0)
+        ::close(fd);
+    if (port == 0)
+        throw Error("distributed fine-tuning: no free port on 127.0.0.1 for the rendezvous");
+    return port;
+}
+
+// How long rank 0 waits for a worker: a worker that has not joined or answered by then has failed. The workers wait
+// far longer for rank 0, which searches thresholds alone and may be paused.
+constexpr std::chrono::seconds kWorkerTimeout{120};
+
+} // namespace
+
+LocalTrainingGroup::LocalTrainingGroup(int processes, const QString &modelPath, const QString &datasetPath,
+                                       const Preprocessing &preprocessing, const Recipe &recipe)
+{
+    const QString cli = siblingProgram("sparsity-cli", "SPARSITY_CLI");
+    if (cli.isEmpty())
+        throw Error("distributed fine-tuning needs sparsity-cli beside this program (or SPARSITY_CLI naming it)");
+    if (!dir_.isValid())
+        throw Error("distributed fine-tuning: cannot create a temporary folder for the workers' files");
+    // The workers read the same files as the explorer; only the preprocessing and the recipe are written out.
+    Project project;
+    project.modelPath = modelPath;
+    project.datasetPath = datasetPath;
+    project.hasPreprocessing = true;
+    project.preprocessing = preprocessing;
+    const QString projectPath = dir_.filePath(QStringLiteral("workers.sparsity"));
+    const QString recipePath = dir_.filePath(QStringLiteral("recipe.json"));
+    saveProject(project, projectPath);
+    recipe.save(recipePath.toStdString());
+
+    LaunchEnvironment environment;
+    environment.rank = 0;
+    environment.worldSize = processes;
+    environment.masterAddr = "127.0.0.1";
+    environment.masterPort = freeLoopbackPort();
+    const int threads = std::max(1, int(std::thread::hardware_concurrency()) / processes);
+    for (int r = 1; r < processes; ++r) {
+        auto e = QProcessEnvironment::systemEnvironment();
+        e.insert(QStringLiteral("RANK"), QString::number(r));
+        e.insert(QStringLiteral("LOCAL_RANK"), QString::number(r));
+        e.insert(QStringLiteral("WORLD_SIZE"), QString::number(processes));
+        e.insert(QStringLiteral("MASTER_ADDR"), QStringLiteral("127.0.0.1"));
+        e.insert(QStringLiteral("MASTER_PORT"), QString::number(environment.masterPort));
+        e.insert(QStringLiteral("SPARSITY_THREADS"), QString::number(threads));
+        e.insert(QStringLiteral("SPARSITY_DIST_TIMEOUT"), QString::number(7 * 24 * 3600)); // a paused explorer holds them
+        auto worker = std::make_unique<QProcess>();
+        worker->setProcessEnvironment(e);
+        worker->setStandardOutputFile(QProcess::nullDevice());
+        worker->setStandardErrorFile(dir_.filePath(QStringLiteral("worker-%1.log").arg(r)));
+        worker->start(cli, {QStringLiteral("train"), QStringLiteral("--project"), projectPath, QStringLiteral("--recipe"),
+                            recipePath, QStringLiteral("--checkpoints"), dir_.filePath(QStringLiteral("worker-%1").arg(r)),
+                            QStringLiteral("--no-evaluate"), QStringLiteral("-q")});
+        if (!worker->waitForStarted(10000))
+            throw Error("distributed fine-tuning: cannot start worker " + std::to_string(r) + " (" + cli.toStdString() +
+                        "): " + worker->errorString().toStdString());
+        workers_.push_back(std::move(worker));
+    }
+    try {
+        group_ = ProcessGroup::join(environment, kWorkerTimeout);
+    } catch (const Error &e) {
+        throw Error(std::string(e.what()) + workerFailures().toStdString());
+    }
+}
+
+LocalTrainingGroup::~LocalTrainingGroup()
+{
+    group_.reset(); // closes the sockets: a worker still in a collective fails at once
+    for (auto &w : workers_)
+        if (w->state() != QProcess::NotRunning && !w->waitForFinished(3000)) {
+            w->kill();
+            w->waitForFinished(3000);
+        }
+}
+
+QString LocalTrainingGroup::workerFailures() const
+{
+    QString text;
+    for (std::size_t i = 0; i < workers_.size(); ++i) {
+        QProcess &w = *workers_[i];
+        // A worker that failed is usually still exiting when rank 0's collective breaks.
+        if (w.state() != QProcess::NotRunning && !w.waitForFinished(2000))
+            continue;
+        if (w.exitStatus() == QProcess::NormalExit && w.exitCode() == 0)
+            continue;
+        QFile log(dir_.filePath(QStringLiteral("worker-%1.log").arg(i + 1)));
+        QString said = log.open(QIODevice::ReadOnly) ? QString::fromUtf8(log.readAll()).trimmed() : QString();
+        if (said.size() > 1000)
+            said = QStringLiteral("…") + said.right(1000);
+        text += QStringLiteral("; worker %1 (sparsity-cli, rank %1) %2%3")
+                    .arg(i + 1)
+                    .arg(w.exitStatus() == QProcess::CrashExit ? QStringLiteral("was killed or crashed")
+                                                               : QStringLiteral("exited with code %1").arg(w.exitCode()))
+                    .arg(said.isEmpty() ? QString() : QStringLiteral(": ") + said);
+    }
+    return text;
+}
+
+void LocalTrainingGroup::finish(bool cancelled)
+{
+    for (auto &w : workers_)
+        if (w->state() != QProcess::NotRunning && !w->waitForFinished(int(std::chrono::milliseconds(kWorkerTimeout).count())))
+            w->kill();
+    if (cancelled)
+        return;
+    const QString failures = workerFailures();
+    if (!failures.isEmpty())
+        throw Error("distributed fine-tuning finished on rank 0, but" + failures.mid(1).toStdString());
+}
+
+} // namespace sparsity
