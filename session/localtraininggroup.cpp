@@ -9,10 +9,6 @@
 #include <QProcess>
 #include <QProcessEnvironment>
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <thread>
@@ -20,25 +16,6 @@
 namespace sparsity {
 
 namespace {
-
-// A port the kernel had free a moment ago, for the rendezvous.
-int freeLoopbackPort()
-{
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    int port = 0;
-    if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0 &&
-        ::getsockname(fd, reinterpret_cast<sockaddr *>(&address), &length) == 0)
-        port = ntohs(address.sin_port);
-    if (fd >= 0)
-        ::close(fd);
-    if (port == 0)
-        throw Error("distributed fine-tuning: no free port on 127.0.0.1 for the rendezvous");
-    return port;
-}
 
 // How long rank 0 waits for a worker: a worker that has not joined or answered by then has failed. The workers wait
 // far longer for rank 0, which searches thresholds alone and may be paused.

@@ -111,6 +111,79 @@ class TestDistributed : public QObject {
         return worst;
     }
 
+    // A 2-rank training that runs long enough to be interfered with; `signal` goes to rank 1 once it trains. Returns
+    // how long the group took to end after that, and its stderr; -1 seconds when it did not end within 90 s.
+    struct Interfered {
+        qint64 victim = 0;
+        double seconds = -1.0;
+        int exitCode = 0;
+        QByteArray err;
+    };
+    Interfered signalRankOne(const QString &checkpoints, int signal, const QProcessEnvironment &environment)
+    {
+        Interfered result;
+        QProcess p;
+        p.setProcessEnvironment(environment);
+        QStringList args = trainArgs(checkpoints, 3, 0);
+        args.replace(args.indexOf(QStringLiteral("200")), QStringLiteral("2000"));
+        p.start(QStringLiteral(SPARSITY_CLI_PATH), args + QStringList{QStringLiteral("--nproc"), QStringLiteral("2")});
+        if (!p.waitForStarted())
+            return result;
+        QElapsedTimer clock;
+        clock.start();
+        // Rank 1's pid, then the first training step.
+        while (clock.elapsed() < 120000 && !(result.victim && result.err.contains("regularize"))) {
+            p.waitForReadyRead(200);
+            result.err += p.readAllStandardError();
+            const auto m = QRegularExpression(QStringLiteral("rank 1 of 2: pid (\\d+)")).match(QString::fromUtf8(result.err));
+            if (m.hasMatch())
+                result.victim = m.captured(1).toLongLong();
+        }
+        if (result.victim > 0 && result.err.contains("regularize")) {
+            ::kill(pid_t(result.victim), signal);
+            clock.restart();
+            if (p.waitForFinished(90000))
+                result.seconds = double(clock.elapsed()) / 1000.0;
+        }
+        if (p.state() != QProcess::NotRunning) {
+            if (result.victim > 0)
+                ::kill(pid_t(result.victim), SIGKILL);
+            p.kill();
+            p.waitForFinished();
+        }
+        result.exitCode = p.exitCode();
+        result.err += p.readAllStandardError();
+        return result;
+    }
+
+    // `recipe` trained in one process and by 2 ranks (`regularize` epochs, `images` training images); the largest
+    // weight difference of the two exports, or -1 with `error` set when a run failed.
+    double oneVersusTwoRanks(const Recipe &recipe, const QString &tag, int regularize, const QString &images, QString *error)
+    {
+        const QString recipePath = path(tag + QStringLiteral(".json"));
+        recipe.save(recipePath.toStdString());
+        QString outputs[2];
+        for (int ranks = 1; ranks <= 2; ++ranks) {
+            QStringList args = trainArgs(path(QStringLiteral("ck-%1-%2").arg(tag).arg(ranks)), regularize, 0);
+            args[args.indexOf(recipe_)] = recipePath;
+            args[args.indexOf(QStringLiteral("200"))] = images;
+            outputs[ranks - 1] = path(QStringLiteral("%1-%2.pt").arg(tag).arg(ranks));
+            args << QStringLiteral("-o") << outputs[ranks - 1];
+            if (ranks == 2)
+                args << QStringLiteral("--nproc") << QStringLiteral("2");
+            const Run run = runCli(args);
+            if (run.exitCode != 0) {
+                *error = describe(run);
+                return -1.0;
+            }
+        }
+        if (weightDifference(outputs[0], testmodels::sampleModel("sample-resnet")) <= 1e-2) {
+            *error = QStringLiteral("training did not move the weights");
+            return -1.0;
+        }
+        return weightDifference(outputs[0], outputs[1]);
+    }
+
 private Q_SLOTS:
     void initTestCase()
     {
@@ -254,21 +327,11 @@ private Q_SLOTS:
         r.freezeBatchNorm = true;
         r.batchSize = 32;
         r.thresholdMode = Recipe::ThresholdMode::Keep;
-        const QString hoyer = path(QStringLiteral("hoyer.json"));
-        r.save(hoyer.toStdString());
-        QStringList args = trainArgs(path(QStringLiteral("ck-hoyer-one")), 1, 0);
-        args[args.indexOf(recipe_)] = hoyer;
-        args[args.indexOf(QStringLiteral("200"))] = QStringLiteral("201");
-        const QString oneOut = path(QStringLiteral("hoyer-one.pt")), twoOut = path(QStringLiteral("hoyer-two.pt"));
-        const Run one = runCli(args + QStringList{QStringLiteral("-o"), oneOut});
-        QVERIFY2(one.exitCode == 0, qPrintable(describe(one)));
-        args[args.indexOf(path(QStringLiteral("ck-hoyer-one")))] = path(QStringLiteral("ck-hoyer-two"));
-        const Run two = runCli(args + QStringList{QStringLiteral("-o"), twoOut, QStringLiteral("--nproc"), QStringLiteral("2")});
-        QVERIFY2(two.exitCode == 0, qPrintable(describe(two)));
-        const double weights = weightDifference(oneOut, twoOut);
+        QString error;
+        const double weights = oneVersusTwoRanks(r, QStringLiteral("hoyer"), 1, QStringLiteral("201"), &error);
+        QVERIFY2(weights >= 0.0, qPrintable(error));
         qInfo("Hoyer-square, 1 process vs 2 ranks: %.2e", weights);
         QVERIFY2(weights < 1e-4, qPrintable(QString::number(weights)));
-        QVERIFY(weightDifference(oneOut, testmodels::sampleModel("sample-resnet")) > 1e-2);
     }
 
     // `compare --nproc 2`: each method trained by the group and evaluated sharded, as one process does.
@@ -319,77 +382,27 @@ private Q_SLOTS:
     // names the rank that died.
     void killedRankEndsTheGroup()
     {
-        QProcess p;
-        QStringList args = trainArgs(path(QStringLiteral("ck-kill")), 3, 0);
-        args.replace(args.indexOf(QStringLiteral("200")), QStringLiteral("2000"));
-        p.start(QStringLiteral(SPARSITY_CLI_PATH), args + QStringList{QStringLiteral("--nproc"), QStringLiteral("2")});
-        QVERIFY(p.waitForStarted());
-        QByteArray err;
-        qint64 victim = 0;
-        QElapsedTimer clock;
-        clock.start();
-        // Wait for rank 1's pid and the first training step.
-        while (clock.elapsed() < 120000 && !(victim && err.contains("regularize"))) {
-            p.waitForReadyRead(200);
-            err += p.readAllStandardError();
-            const auto m = QRegularExpression(QStringLiteral("rank 1 of 2: pid (\\d+)")).match(QString::fromUtf8(err));
-            if (m.hasMatch())
-                victim = m.captured(1).toLongLong();
-        }
-        QVERIFY2(victim > 0 && err.contains("regularize"), err.constData());
-        ::kill(pid_t(victim), SIGKILL);
-        clock.restart();
-        const bool ended = p.waitForFinished(60000);
-        const double seconds = double(clock.elapsed()) / 1000.0;
-        if (!ended)
-            p.kill();
-        err += p.readAllStandardError();
-        QVERIFY2(ended, err.constData());
-        qInfo("the group ended %.1f s after rank 1 was killed", seconds);
-        QVERIFY(p.exitCode() != 0);
-        const QByteArray named = QByteArray("rank 1 of 2 (pid ").append(QByteArray::number(victim)).append(") was killed or crashed");
-        QVERIFY2(err.contains(named), err.constData());
-        QVERIFY2(err.contains("rank 0 of 2: "), err.constData());
+        const Interfered r = signalRankOne(path(QStringLiteral("ck-kill")), SIGKILL, QProcessEnvironment::systemEnvironment());
+        QVERIFY2(r.victim > 0 && r.seconds >= 0.0, r.err.constData());
+        qInfo("the group ended %.1f s after rank 1 was killed", r.seconds);
+        QVERIFY(r.exitCode != 0);
+        const QByteArray named = QByteArray("rank 1 of 2 (pid ").append(QByteArray::number(r.victim)).append(") was killed or crashed");
+        QVERIFY2(r.err.contains(named), r.err.constData());
+        QVERIFY2(r.err.contains("rank 0 of 2: "), r.err.constData());
     }
 
     // A rank that stops answering (SIGSTOP) ends the group after SPARSITY_DIST_TIMEOUT seconds.
     void hungRankTimesOut()
     {
-        QProcess p;
         auto environment = QProcessEnvironment::systemEnvironment();
         environment.insert(QStringLiteral("SPARSITY_DIST_TIMEOUT"), QStringLiteral("5"));
-        p.setProcessEnvironment(environment);
-        QStringList args = trainArgs(path(QStringLiteral("ck-hang")), 3, 0);
-        args.replace(args.indexOf(QStringLiteral("200")), QStringLiteral("2000"));
-        p.start(QStringLiteral(SPARSITY_CLI_PATH), args + QStringList{QStringLiteral("--nproc"), QStringLiteral("2")});
-        QVERIFY(p.waitForStarted());
-        QByteArray err;
-        qint64 victim = 0;
-        QElapsedTimer clock;
-        clock.start();
-        while (clock.elapsed() < 120000 && !(victim && err.contains("regularize"))) {
-            p.waitForReadyRead(200);
-            err += p.readAllStandardError();
-            const auto m = QRegularExpression(QStringLiteral("rank 1 of 2: pid (\\d+)")).match(QString::fromUtf8(err));
-            if (m.hasMatch())
-                victim = m.captured(1).toLongLong();
-        }
-        QVERIFY2(victim > 0 && err.contains("regularize"), err.constData());
-        ::kill(pid_t(victim), SIGSTOP);
-        clock.restart();
-        const bool ended = p.waitForFinished(90000);
-        const double seconds = double(clock.elapsed()) / 1000.0;
-        if (!ended) {
-            ::kill(pid_t(victim), SIGKILL);
-            p.kill();
-        }
-        err += p.readAllStandardError();
-        QVERIFY2(ended, err.constData());
-        qInfo("the group ended %.1f s after rank 1 stopped (timeout 5 s)", seconds);
-        QVERIFY(p.exitCode() != 0);
-        QVERIFY2(err.contains("rank 0 of 2: ") && err.contains("SPARSITY_DIST_TIMEOUT"), err.constData());
-        QVERIFY2(err.contains("rank 0 of 2 exited with code 1"), err.constData());
-        QVERIFY(seconds < 60.0);
+        const Interfered r = signalRankOne(path(QStringLiteral("ck-hang")), SIGSTOP, environment);
+        QVERIFY2(r.victim > 0 && r.seconds >= 0.0, r.err.constData());
+        qInfo("the group ended %.1f s after rank 1 stopped (timeout 5 s)", r.seconds);
+        QVERIFY(r.exitCode != 0);
+        QVERIFY2(r.err.contains("rank 0 of 2: ") && r.err.contains("SPARSITY_DIST_TIMEOUT"), r.err.constData());
+        QVERIFY2(r.err.contains("rank 0 of 2 exited with code 1"), r.err.constData());
+        QVERIFY(r.seconds < 60.0);
     }
 
     void refusals_data()
@@ -438,23 +451,14 @@ private Q_SLOTS:
         r.freezeBatchNorm = false;
         r.batchSize = 32;
         r.thresholdMode = Recipe::ThresholdMode::Keep;
-        const QString recipe = path(QStringLiteral("bn-train.json"));
-        r.save(recipe.toStdString());
-        QStringList args = trainArgs(path(QStringLiteral("ck-bn-one")), 2, 0);
-        args[args.indexOf(recipe_)] = recipe;
-        const QString oneOut = path(QStringLiteral("bn-one.pt")), twoOut = path(QStringLiteral("bn-two.pt"));
-        const Run one = runCli(args + QStringList{QStringLiteral("-o"), oneOut});
-        QVERIFY2(one.exitCode == 0, qPrintable(describe(one)));
-        args[args.indexOf(path(QStringLiteral("ck-bn-one")))] = path(QStringLiteral("ck-bn-two"));
-        const Run two = runCli(args + QStringList{QStringLiteral("-o"), twoOut, QStringLiteral("--nproc"), QStringLiteral("2")});
-        QVERIFY2(two.exitCode == 0, qPrintable(describe(two)));
+        QString error;
+        const double synchronised = oneVersusTwoRanks(r, QStringLiteral("bn-train"), 2, QStringLiteral("200"), &error);
+        QVERIFY2(synchronised >= 0.0, qPrintable(error));
         // Training BatchNorm statistics is sensitive to rounding: one process on 1 vs 2 threads already differs by
         // about 1e-4 after one SGD step (docs/distributed.md); each rank normalising with its own images' statistics
         // instead differs by about 0.5.
-        const double synchronised = weightDifference(oneOut, twoOut);
         qInfo("batchnorm train, 1 process vs 2 ranks (synchronised): %.2e", synchronised);
         QVERIFY2(synchronised < 2e-3, qPrintable(QString::number(synchronised)));
-        QVERIFY(weightDifference(oneOut, testmodels::sampleModel("sample-resnet")) > 1e-2);
     }
 
     // A batch size the ranks cannot share evenly is refused before any work, naming the recipe field.

@@ -11,10 +11,6 @@
 #include <QProcessEnvironment>
 #include <QThread>
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <memory>
@@ -26,26 +22,6 @@ namespace sparsity::cli {
 namespace {
 
 std::shared_ptr<ProcessGroup> g_group;
-
-// A port the kernel had free a moment ago, for the rendezvous (a race with other programs is possible but rare).
-int freePort()
-{
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        throw Error("--nproc: cannot open a socket to find a free port");
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    int port = 0;
-    if (::bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0 &&
-        ::getsockname(fd, reinterpret_cast<sockaddr *>(&address), &length) == 0)
-        port = ntohs(address.sin_port);
-    ::close(fd);
-    if (port == 0)
-        throw Error("--nproc: cannot find a free port on 127.0.0.1 for the rendezvous");
-    return port;
-}
 
 } // namespace
 
@@ -71,7 +47,7 @@ void joinGroupFromEnvironment(const QString &command)
 
 int launchRanks(int processes, const QStringList &arguments, bool quiet)
 {
-    const int port = freePort();
+    const int port = freeLoopbackPort();
     const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
     const QProcessEnvironment base = QProcessEnvironment::systemEnvironment();
     std::vector<std::unique_ptr<QProcess>> ranks;

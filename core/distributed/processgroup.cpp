@@ -11,6 +11,10 @@
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/torch.h>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -71,6 +75,24 @@ std::optional<LaunchEnvironment> LaunchEnvironment::fromEnvironment()
 std::chrono::seconds collectiveTimeout()
 {
     return std::chrono::seconds(integerVariable("SPARSITY_DIST_TIMEOUT", 1800, 1, 7 * 24 * 3600));
+}
+
+int freeLoopbackPort()
+{
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    int port = 0;
+    if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0 &&
+        ::getsockname(fd, reinterpret_cast<sockaddr *>(&address), &length) == 0)
+        port = ntohs(address.sin_port);
+    if (fd >= 0)
+        ::close(fd);
+    if (port == 0)
+        throw Error("no free TCP port on 127.0.0.1 for the rendezvous");
+    return port;
 }
 
 ShardRange shardOf(std::size_t count, int rank, int world)

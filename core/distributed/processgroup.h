@@ -63,6 +63,10 @@ private:
     std::unique_ptr<Impl> d;
 };
 
+// A TCP port on 127.0.0.1 the kernel had free a moment ago, for a rendezvous on this machine (another program may
+// take it in between; rare). Throws sparsity::Error when there is none.
+int freeLoopbackPort();
+
 // Which contiguous part of `count` items rank `rank` of `world` takes: [begin, end). The parts cover the items once
 // and differ in size by at most one.
 struct ShardRange {
