@@ -128,7 +128,8 @@ std::shared_ptr<TrainingOutcome> TrainingJob::run(const Params &p, JobControl &c
     };
     std::unique_ptr<LocalTrainingGroup> local;
     if (p.processes > 1) {
-        local = std::make_unique<LocalTrainingGroup>(p.processes, p.modelPath, p.datasetPath, p.preprocessing, out->recipe);
+        local = std::make_unique<LocalTrainingGroup>(p.processes, p.modelPath, p.datasetPath, p.preprocessing, out->recipe,
+                                                     out->checkpointDir);
         data.group = local->group();
     }
     try {

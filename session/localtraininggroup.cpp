@@ -24,7 +24,7 @@ constexpr std::chrono::seconds kWorkerTimeout{120};
 } // namespace
 
 LocalTrainingGroup::LocalTrainingGroup(int processes, const QString &modelPath, const QString &datasetPath,
-                                       const Preprocessing &preprocessing, const Recipe &recipe)
+                                       const Preprocessing &preprocessing, const Recipe &recipe, const QString &checkpointDir)
 {
     const QString cli = siblingProgram("sparsity-cli", "SPARSITY_CLI");
     if (cli.isEmpty())
@@ -62,7 +62,7 @@ LocalTrainingGroup::LocalTrainingGroup(int processes, const QString &modelPath, 
         worker->setStandardOutputFile(QProcess::nullDevice());
         worker->setStandardErrorFile(dir_.filePath(QStringLiteral("worker-%1.log").arg(r)));
         worker->start(cli, {QStringLiteral("train"), QStringLiteral("--project"), projectPath, QStringLiteral("--recipe"),
-                            recipePath, QStringLiteral("--checkpoints"), dir_.filePath(QStringLiteral("worker-%1").arg(r)),
+                            recipePath, QStringLiteral("--checkpoints"), checkpointDir,
                             QStringLiteral("--no-evaluate"), QStringLiteral("-q")});
         if (!worker->waitForStarted(10000))
             throw Error("distributed fine-tuning: cannot start worker " + std::to_string(r) + " (" + cli.toStdString() +

@@ -483,6 +483,24 @@ private Q_SLOTS:
         // Only rank 0 wrote checkpoints into the explorer's folder.
         QVERIFY(QFileInfo::exists(dir.filePath(QStringLiteral("ck-2/latest-checkpoint.pt"))));
 
+        // Resume as a group: the workers read the explorer's checkpoint (and its distillation teacher).
+        params.recipe.distillationWeight = 0.5;
+        params.recipe.finetuneEpochs = 0;
+        params.checkpointDir = dir.filePath(QStringLiteral("ck-resume"));
+        JobControl first;
+        QCOMPARE(TrainingJob::run(params, first, {})->result.epochsDone, 1);
+        params.recipe.finetuneEpochs = 1;
+        params.resume = true;
+        JobControl rest;
+        std::vector<std::string> messages;
+        TrainingCallbacks said;
+        said.message = [&messages](const std::string &m) { messages.push_back(m); };
+        const auto resumed = TrainingJob::run(params, rest, said);
+        QCOMPARE(resumed->result.epochsDone, 2);
+        QVERIFY(!messages.empty() && QString::fromStdString(messages.front()).startsWith(QStringLiteral("resumed after epoch 1")));
+        params.resume = false;
+        params.recipe.distillationWeight = 0.0;
+
         params.recipe.batchSize = 33;
         params.checkpointDir = dir.filePath(QStringLiteral("ck-odd"));
         JobControl control;

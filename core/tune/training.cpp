@@ -320,8 +320,8 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
     std::unique_ptr<torch::jit::Module> teacher;
     const std::string teacherPath = checkpointDir + "/" + kTeacherName;
     if (recipe.distillationWeight > 0.0)
-        teacher = makeTeacher(d, teacherPath, resume && progress.epochsDone > 0, leader);
-    else if (leader && !(resume && progress.epochsDone > 0))
+        teacher = makeTeacher(d, teacherPath, resuming && progress.epochsDone > 0, leader);
+    else if (leader && !(resuming && progress.epochsDone > 0))
         QFile::remove(QString::fromStdString(teacherPath)); // an earlier run's teacher must not outlive it
     const double temperature = recipe.distillationTemperature;
 
