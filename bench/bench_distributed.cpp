@@ -136,7 +136,7 @@ struct Outcome {
 Outcome launch(int ranks, int threads, const QStringList &args, bool trainBatchNorm = false)
 {
     std::vector<std::unique_ptr<QProcess>> processes;
-    const QString port = QString::number(29600 + ranks * 10 + threads + (trainBatchNorm ? 5 : 0));
+    const int port = freeLoopbackPort();
     for (int r = 0; r < ranks; ++r) {
         auto p = std::make_unique<QProcess>();
         auto e = QProcessEnvironment::systemEnvironment();
@@ -144,13 +144,9 @@ Outcome launch(int ranks, int threads, const QStringList &args, bool trainBatchN
         e.insert(QStringLiteral("BENCH_CHILD"), QStringLiteral("1"));
         if (trainBatchNorm)
             e.insert(QStringLiteral("BENCH_TRAIN_BATCHNORM"), QStringLiteral("1"));
-        if (ranks > 1) {
-            e.insert(QStringLiteral("RANK"), QString::number(r));
-            e.insert(QStringLiteral("LOCAL_RANK"), QString::number(r));
-            e.insert(QStringLiteral("WORLD_SIZE"), QString::number(ranks));
-            e.insert(QStringLiteral("MASTER_ADDR"), QStringLiteral("127.0.0.1"));
-            e.insert(QStringLiteral("MASTER_PORT"), port);
-        }
+        if (ranks > 1)
+            for (const auto &[name, value] : LaunchEnvironment{r, ranks, r, "127.0.0.1", port}.variables())
+                e.insert(QString::fromStdString(name), QString::fromStdString(value));
         p->setProcessEnvironment(e);
         p->setProcessChannelMode(QProcess::SeparateChannels);
         p->start(QCoreApplication::applicationFilePath(), args.mid(1));

@@ -42,19 +42,14 @@ LocalTrainingGroup::LocalTrainingGroup(int processes, const QString &modelPath, 
     saveProject(project, projectPath);
     recipe.save(recipePath.toStdString());
 
-    LaunchEnvironment environment;
-    environment.rank = 0;
-    environment.worldSize = processes;
-    environment.masterAddr = "127.0.0.1";
-    environment.masterPort = freeLoopbackPort();
+    const LaunchEnvironment environment{0, processes, 0, "127.0.0.1", freeLoopbackPort()};
     const int threads = std::max(1, int(std::thread::hardware_concurrency()) / processes);
     for (int r = 1; r < processes; ++r) {
         auto e = QProcessEnvironment::systemEnvironment();
-        e.insert(QStringLiteral("RANK"), QString::number(r));
-        e.insert(QStringLiteral("LOCAL_RANK"), QString::number(r));
-        e.insert(QStringLiteral("WORLD_SIZE"), QString::number(processes));
-        e.insert(QStringLiteral("MASTER_ADDR"), QStringLiteral("127.0.0.1"));
-        e.insert(QStringLiteral("MASTER_PORT"), QString::number(environment.masterPort));
+        LaunchEnvironment place = environment;
+        place.rank = place.localRank = r;
+        for (const auto &[name, value] : place.variables())
+            e.insert(QString::fromStdString(name), QString::fromStdString(value));
         e.insert(QStringLiteral("SPARSITY_THREADS"), QString::number(threads));
         e.insert(QStringLiteral("SPARSITY_DIST_TIMEOUT"), QString::number(7 * 24 * 3600)); // a paused explorer holds them
         auto worker = std::make_unique<QProcess>();

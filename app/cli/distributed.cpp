@@ -54,11 +54,8 @@ int launchRanks(int processes, const QStringList &arguments, bool quiet)
     std::vector<qint64> pids;
     for (int r = 0; r < processes; ++r) {
         QProcessEnvironment e = base;
-        e.insert(QStringLiteral("RANK"), QString::number(r));
-        e.insert(QStringLiteral("LOCAL_RANK"), QString::number(r));
-        e.insert(QStringLiteral("WORLD_SIZE"), QString::number(processes));
-        e.insert(QStringLiteral("MASTER_ADDR"), QStringLiteral("127.0.0.1"));
-        e.insert(QStringLiteral("MASTER_PORT"), QString::number(port));
+        for (const auto &[name, value] : LaunchEnvironment{r, processes, r, "127.0.0.1", port}.variables())
+            e.insert(QString::fromStdString(name), QString::fromStdString(value));
         // The ranks share this machine's cores: without a cap each would start one OpenMP thread per core and
         // they would spin against each other.
         if (!e.contains(QStringLiteral("SPARSITY_THREADS")))

@@ -44,6 +44,14 @@ int integerVariable(const char *name, int fallback, int low, int high)
     return int(value);
 }
 
+// c10's messages carry a C++ backtrace after the first line.
+std::string firstLine(const std::exception &e)
+{
+    std::string text = e.what();
+    text.resize(std::min(text.find('\n'), text.size()));
+    return text;
+}
+
 bool loopback(const std::string &address)
 {
     return address == "127.0.0.1" || address == "localhost" || address == "::1" || address.rfind("127.", 0) == 0;
@@ -70,6 +78,15 @@ std::optional<LaunchEnvironment> LaunchEnvironment::fromEnvironment()
         throw Error("WORLD_SIZE=" + std::to_string(world) + " but MASTER_PORT is not set: the port of rank 0's rendezvous");
     e.masterPort = integerVariable("MASTER_PORT", 0, 1, 65535);
     return e;
+}
+
+std::vector<std::pair<std::string, std::string>> LaunchEnvironment::variables() const
+{
+    return {{"RANK", std::to_string(rank)},
+            {"LOCAL_RANK", std::to_string(localRank)},
+            {"WORLD_SIZE", std::to_string(worldSize)},
+            {"MASTER_ADDR", masterAddr},
+            {"MASTER_PORT", std::to_string(masterPort)}};
 }
 
 std::chrono::seconds collectiveTimeout()
@@ -123,10 +140,7 @@ struct ProcessGroup::Impl {
             auto work = start();
             work->wait();
         } catch (const std::exception &e) {
-            std::string cause = e.what();
-            if (const auto newline = cause.find('\n'); newline != std::string::npos)
-                cause.resize(newline); // c10's messages carry a C++ backtrace after the first line
-            throw Error(label() + ": " + what + " failed: " + cause +
+            throw Error(label() + ": " + what + " failed: " + firstLine(e) +
                         " (another rank stopped, hung for more than " + std::to_string(timeout.count() / 1000) +
                         " s (SPARSITY_DIST_TIMEOUT) or made different calls; see its own output)");
         }
@@ -154,10 +168,8 @@ std::shared_ptr<ProcessGroup> ProcessGroup::join(const LaunchEnvironment &e, std
         options.timeout = timeout;
         d.store = c10::make_intrusive<c10d::TCPStore>(e.masterAddr, options);
     } catch (const std::exception &ex) {
-        std::string cause = ex.what();
-        cause.resize(std::min(cause.find('\n'), cause.size()));
         throw Error(d.label() + ": cannot " + std::string(e.rank == 0 ? "serve" : "reach") + " the rendezvous at " + where +
-                    " (MASTER_ADDR:MASTER_PORT): " + cause);
+                    " (MASTER_ADDR:MASTER_PORT): " + firstLine(ex));
     }
     try {
         auto options = c10d::ProcessGroupGloo::Options::create(timeout);
@@ -170,9 +182,7 @@ std::shared_ptr<ProcessGroup> ProcessGroup::join(const LaunchEnvironment &e, std
         options->threads = 2;
         d.group = c10::make_intrusive<c10d::ProcessGroupGloo>(d.store, e.rank, e.worldSize, options);
     } catch (const std::exception &ex) {
-        std::string cause = ex.what();
-        cause.resize(std::min(cause.find('\n'), cause.size()));
-        throw Error(d.label() + ": cannot connect to the other ranks (rendezvous " + where + "): " + cause);
+        throw Error(d.label() + ": cannot connect to the other ranks (rendezvous " + where + "): " + firstLine(ex));
     }
     result->barrier("joining the group");
     return result;

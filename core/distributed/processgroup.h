@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace sparsity {
@@ -21,6 +22,8 @@ struct LaunchEnvironment {
     // nullopt when WORLD_SIZE is unset or 1: the process runs alone. Throws sparsity::Error naming the variable when
     // one is set but unusable (a rank outside the world, a missing MASTER_ADDR, a port out of range).
     static std::optional<LaunchEnvironment> fromEnvironment();
+    // The same five variables, for starting a process in this place (name, value).
+    std::vector<std::pair<std::string, std::string>> variables() const;
 };
 
 // How long a collective waits for the other ranks before it gives up: SPARSITY_DIST_TIMEOUT seconds, 1800 by

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <set>
 
 namespace sparsity::detail {
 
@@ -35,36 +34,29 @@ std::vector<float> takeFloats(const std::string &bytes, std::size_t &at)
 
 void appendLists(std::string &bytes, const std::vector<std::vector<float>> &lists)
 {
-    appendFloats(bytes, {float(lists.size())});
+    const std::uint64_t n = lists.size();
+    bytes.append(reinterpret_cast<const char *>(&n), sizeof n);
     for (const auto &l : lists)
         appendFloats(bytes, l);
 }
 
 std::vector<std::vector<float>> takeLists(const std::string &bytes, std::size_t &at)
 {
-    const auto count = takeFloats(bytes, at);
-    if (count.size() != 1 || count[0] < 0.0f || count[0] > float(bytes.size()))
+    std::uint64_t n = 0;
+    // Each list takes at least its own 8-byte count.
+    if (at + sizeof n > bytes.size())
         throw Error("distributed training: rank 0 sent damaged decisions");
-    std::vector<std::vector<float>> lists(static_cast<std::size_t>(count[0]));
+    std::memcpy(&n, bytes.data() + at, sizeof n);
+    at += sizeof n;
+    if (n > (bytes.size() - at) / sizeof n)
+        throw Error("distributed training: rank 0 sent damaged decisions");
+    std::vector<std::vector<float>> lists(n);
     for (auto &l : lists)
         l = takeFloats(bytes, at);
     return lists;
 }
 
 } // namespace
-
-bool isBatchNorm(const torch::jit::Module &module)
-{
-    static const std::set<std::string> kinds{"BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm"};
-    if (!module.type()->name())
-        return false;
-    std::string name = module.type()->name()->name();
-    const auto underscore = name.rfind('_');
-    if (underscore != std::string::npos && underscore + 1 < name.size() &&
-        name.find_first_not_of("0123456789", underscore + 1) == std::string::npos)
-        name.resize(underscore);
-    return kinds.count(name) > 0;
-}
 
 void checkDistributable(const Recipe &recipe, const ProcessGroup &group)
 {

@@ -13,10 +13,6 @@
 
 namespace sparsity::detail {
 
-// A BatchNorm1d/2d/3d or SyncBatchNorm submodule, by exact class name (LibTorch's C++ exports number the name:
-// "BatchNorm2d_6"), so a user's block that merely contains "BatchNorm" in its name is not one.
-bool isBatchNorm(const torch::jit::Module &module);
-
 // Refuses what the group cannot train like one process: a batch size the ranks cannot share evenly.
 void checkDistributable(const Recipe &recipe, const ProcessGroup &group);
 

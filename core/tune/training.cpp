@@ -119,9 +119,19 @@ std::unique_ptr<torch::jit::Module> makeTeacher(Model::Impl &d, const std::strin
 // (docs/star.md).
 void freezeBatchNorm(torch::jit::Module &module)
 {
-    for (auto m : module.modules())
-        if (detail::isBatchNorm(m))
+    static const std::set<std::string> kinds{"BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm"};
+    for (auto m : module.modules()) {
+        if (!m.type()->name())
+            continue;
+        // Modules exported from C++ LibTorch carry a numbered type name ("BatchNorm2d_6").
+        std::string name = m.type()->name()->name();
+        const auto underscore = name.rfind('_');
+        if (underscore != std::string::npos && underscore + 1 < name.size() &&
+            name.find_first_not_of("0123456789", underscore + 1) == std::string::npos)
+            name.resize(underscore);
+        if (kinds.count(name))
             m.train(false);
+    }
 }
 
 // A fine-tune ramp's thresholds: `fraction` (clamped to [0, 1]) of the round's, scalar and per channel. The caller
