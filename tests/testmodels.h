@@ -10,6 +10,8 @@
 #include <QString>
 #include <QTemporaryDir>
 
+#include <string>
+
 namespace testmodels {
 
 // The message of the sparsity::Error that `f` throws, empty when it throws none.
@@ -22,6 +24,15 @@ QString errorOf(F f)
         return QString::fromUtf8(e.what());
     }
     return {};
+}
+
+// How many times `what` occurs in `text` (ops in a graph's text).
+inline std::size_t occurrences(const std::string &text, const std::string &what)
+{
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+        ++n;
+    return n;
 }
 
 inline QString sampleModel(const char *name)

@@ -28,21 +28,13 @@ using namespace sparsity;
 
 namespace {
 
-std::size_t occurrences(const std::string &text, const std::string &what)
-{
-    std::size_t n = 0;
-    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
-        ++n;
-    return n;
-}
-
 // How many ReLU sites of the model run as fused probes (probe_relu nodes in its instrumented graph, or the probes
 // that fold a BatchNorm, and a residual add, into them).
 std::size_t fusedReluProbes(const Model &model)
 {
     const std::string graph = model.instrumentedGraphText();
-    return occurrences(graph, "sparsity::probe_relu(") + occurrences(graph, "sparsity::probe_bn_relu(") +
-           occurrences(graph, "sparsity::probe_bn_add_relu(");
+    return testmodels::occurrences(graph, "sparsity::probe_relu(") + testmodels::occurrences(graph, "sparsity::probe_bn_relu(") +
+           testmodels::occurrences(graph, "sparsity::probe_bn_add_relu(");
 }
 
 int countFolds(const Model &model, Model::BatchNormFold kind)
@@ -95,11 +87,20 @@ class TestCapture : public QObject {
         return true;
     }
 
-    // The statistics kernel of the current data row (statisticsMatchBruteForce_data's column); cleanup() restores it.
+    // The statistics kernel of the current data row (kernelRows' column); cleanup() restores it.
     void useKernelOfRow()
     {
         QFETCH(bool, compressed);
         setCompressedStatistics(compressed);
+    }
+
+    // The statistics kernels as data rows (column "compressed"; useKernelOfRow() picks the row's).
+    static void kernelRows()
+    {
+        QTest::addColumn<bool>("compressed");
+        QTest::newRow("portable scan") << false;
+        if (compressedStatisticsAvailable())
+            QTest::newRow("AVX-512 compressed scan") << true;
     }
 
     // A fixture model with a 3x16x16 input (exportFixtures() first).
@@ -144,22 +145,30 @@ private Q_SLOTS:
         QCOMPARE(perClass, qint64(2000));
     }
 
+    // Also on the inference copy, whose maps are channels-last (scanned one position's channels at a time) and whose
+    // residual adds ride on the probes.
     void statisticsMatchBruteForce_data()
     {
         QTest::addColumn<bool>("compressed");
-        QTest::newRow("portable scan") << false;
-        if (compressedStatisticsAvailable())
-            QTest::newRow("AVX-512 compressed scan") << true;
+        QTest::addColumn<bool>("inferenceCopy");
+        for (bool copy : {false, true}) {
+            QTest::addRow("portable scan%s", copy ? ", inference copy" : "") << false << copy;
+            if (compressedStatisticsAvailable())
+                QTest::addRow("AVX-512 compressed scan%s", copy ? ", inference copy" : "") << true << copy;
+        }
     }
     void statisticsMatchBruteForce()
     {
         useKernelOfRow();
+        QFETCH(bool, inferenceCopy);
         // Keep the feature maps of every image, then recount them by hand.
         const auto indices = firstN(*test_, 40);
         CaptureOptions options;
         options.batchSize = 16;
         options.keepFeatureMaps = indices;
+        options.inferenceCopy = inferenceCopy;
         const auto r = capture(*resnet_, *test_, resnet_->defaultPreprocessing(), indices, options);
+        QVERIFY2(resnet_->inferenceCopyProblem().empty(), resnet_->inferenceCopyProblem().c_str());
         QCOMPARE(int(r.kept.size()), 40);
         for (std::size_t s = 0; s < resnet_->sites().size(); ++s) {
             const auto &stats = r.sites[s];
@@ -210,7 +219,7 @@ private Q_SLOTS:
 
     // Values real feature maps rarely hold, through the model's input tap (a dense site that sees the batch as it
     // is): +0 and -0, NaN, both infinities, denormals, the histogram's underflow and overflow ends.
-    void statisticsOfSpecialValues_data() { statisticsMatchBruteForce_data(); }
+    void statisticsOfSpecialValues_data() { kernelRows(); }
     void statisticsOfSpecialValues()
     {
         useKernelOfRow();
@@ -265,7 +274,7 @@ private Q_SLOTS:
     // Capture computes a ReLU site's activation, threshold and statistics in one pass; with per-channel thresholds
     // the probe takes the unfused path (aten::relu, then the threshold, then the scan). Equal thresholds in every
     // channel must give the same statistics and predictions on both paths.
-    void fusedReluPassMatchesUnfused_data() { statisticsMatchBruteForce_data(); }
+    void fusedReluPassMatchesUnfused_data() { kernelRows(); }
     void fusedReluPassMatchesUnfused()
     {
         useKernelOfRow();
@@ -290,8 +299,8 @@ private Q_SLOTS:
         // them also the residual add): 4 + 3.
         QCOMPARE(fusedReluProbes(*resnet_), std::size_t(7));
         const std::string graph = resnet_->instrumentedGraphText();
-        QCOMPARE(occurrences(graph, "sparsity::probe_bn_relu("), std::size_t(4));
-        QCOMPARE(occurrences(graph, "sparsity::probe_bn_add_relu("), std::size_t(3));
+        QCOMPARE(testmodels::occurrences(graph, "sparsity::probe_bn_relu("), std::size_t(4));
+        QCOMPARE(testmodels::occurrences(graph, "sparsity::probe_bn_add_relu("), std::size_t(3));
         const auto fused = capture(*resnet_, *test_, pre, indices);
         QCOMPARE(countFolds(*resnet_, Model::BatchNormFold::None), int(resnet_->sites().size()) - 7);
         // The fold runs with the AVX-512 pass only (the portable one would make it slower than aten's BatchNorm).
@@ -424,7 +433,7 @@ private Q_SLOTS:
 
     // A ReLU on N x C x 1 x 1 (squeeze-excitation) next to full-size maps: per-channel counts per channel, and one
     // spatial position, on both kernels; the model's ReLUs run as fused probes.
-    void statisticsOfOneByOneMaps_data() { statisticsMatchBruteForce_data(); }
+    void statisticsOfOneByOneMaps_data() { kernelRows(); }
     void statisticsOfOneByOneMaps()
     {
         useKernelOfRow();
@@ -464,7 +473,7 @@ private Q_SLOTS:
     // The fused probe of an in-place ReLU writes over its input, as the model does; a functional ReLU's input may
     // be read again and must survive: relu(h) and relu(-h) of one h have complementary zeros only if the first
     // probe left h alone. The in-place site's output (the model's output) equals the pristine model's, bit-exact.
-    void inPlaceReluOverwritesOnlyWhatTheModelDid_data() { statisticsMatchBruteForce_data(); }
+    void inPlaceReluOverwritesOnlyWhatTheModelDid_data() { kernelRows(); }
     void inPlaceReluOverwritesOnlyWhatTheModelDid()
     {
         useKernelOfRow();

@@ -147,6 +147,36 @@ private Q_SLOTS:
         QVERIFY(exactSites >= 1);
     }
 
+    // In the copy the residual adds ride on their ReLU sites' probes (the sample ResNet's three) and the BatchNorms
+    // are folded into the (channels-last) convolutions. Per-channel thresholds of the same value in every channel
+    // send the probes down the unfused path (aten::add, then the ReLU, the threshold and the scan): every statistic
+    // and prediction must be the same.
+    void copyFoldsResidualAddsExactly()
+    {
+        auto m = Model::load(testmodels::sampleModel("sample-resnet").toStdString());
+        CaptureOptions copy;
+        copy.inferenceCopy = true;
+        const auto baseline = capture(*m, batches_, copy);
+        const std::string graph = m->inferenceCopyGraphText();
+        QCOMPARE(testmodels::occurrences(graph, "sparsity::probe_add_relu("), std::size_t(3));
+        QCOMPARE(testmodels::occurrences(graph, "sparsity::probe_relu("), std::size_t(4));
+        QCOMPARE(testmodels::occurrences(graph, "batch_norm"), std::size_t(0));
+        copy.thresholds = thresholdsFor(*m, baseline, 0.5);
+        const auto fused = capture(*m, batches_, copy);
+        for (const auto &site : m->sites())
+            copy.thresholds->perChannel.push_back(
+                site.sparsifiable ? std::vector<float>(std::size_t(site.shape[0]), copy.thresholds->scalar[std::size_t(site.index)])
+                                  : std::vector<float>());
+        const auto unfused = capture(*m, batches_, copy);
+        QCOMPARE(m->inferenceCopyBuilds(), 1);
+        QCOMPARE(fused.predictions, unfused.predictions);
+        for (std::size_t i = 0; i < fused.sites.size(); ++i) {
+            QVERIFY2(sameStats(fused.sites[i], unfused.sites[i]), m->sites()[i].name.c_str());
+            QCOMPARE(fused.sites[i].positive.counts(), unfused.sites[i].positive.counts());
+        }
+        QVERIFY(fused.sites[2].zeros > baseline.sites[2].zeros);
+    }
+
     // A threshold change reuses the copy; a change of the weights (tuned weights loaded in place) remakes it.
     void copyIsRemadeOnlyWhenTheWeightsChange()
     {

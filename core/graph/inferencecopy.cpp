@@ -1,12 +1,19 @@
 // The inference copy of an instrumented model: evaluation and capture run on a frozen, inference-optimised clone
-// (torch::jit::freeze folds each BatchNorm into the convolution before it, propagates constants;
-// optimize_for_inference adds its CPU passes), with the same probes, so statistics and thresholds work as on the
-// model itself. Thresholds live in the probes' state, not in the graph: changing them never rebuilds the copy.
+// (torch::jit::freeze folds each BatchNorm into the convolution before it and propagates constants; convolution
+// weights go channels-last; a residual add feeding a ReLU site rides on its probe), with the same probes, so
+// statistics and thresholds work as on the model itself. Thresholds live in the probes' state, not in the graph:
+// changing them never rebuilds the copy.
+#include "graph/instrument_p.h"
 #include "graph/model_p.h"
 
 #include <torch/csrc/jit/api/module.h>
 
+#include <torch/csrc/jit/ir/ir.h>
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
+
+#include <cstdlib>
 #include <map>
+#include <set>
 
 namespace sparsity {
 
@@ -41,6 +48,58 @@ void syncWeights(const torch::jit::Module &from, torch::jit::Module &to)
         copy("buffer:" + b.name, b.value);
 }
 
+// A convolution whose weight is channels-last runs oneDNN on channels-last tensors and gives a channels-last output
+// (so the next one does too): no layout conversion at the probes between them, which read that layout as it is.
+// optimize_for_inference's MKLDNN layout would need a conversion on both sides of every probe.
+void convolutionWeightsChannelsLast(torch::jit::Module &frozen)
+{
+    static const std::set<std::string> convolutions{"aten::conv2d", "aten::_convolution", "aten::convolution"};
+    for (auto *node : frozen.get_method("forward").graph()->nodes()) {
+        if (node->kind() != c10::prim::Constant || !node->output()->type()->cast<c10::TensorType>())
+            continue;
+        const auto weight = node->t(c10::attr::value);
+        if (weight.dim() != 4 || weight.is_contiguous(at::MemoryFormat::ChannelsLast))
+            continue;
+        bool onlyWeights = !node->output()->uses().empty();
+        for (const auto &use : node->output()->uses())
+            onlyWeights = onlyWeights && use.offset == 1 && convolutions.count(use.user->kind().toQualString());
+        if (onlyWeights)
+            node->t_(c10::attr::value, weight.contiguous(at::MemoryFormat::ChannelsLast));
+    }
+}
+
+// SPARSITY_INFERENCE_LAYOUT=mkldnn: the copy as optimize_for_inference makes it (MKLDNN layout, converted to and
+// from at every probe), kept for bench_inference's comparison.
+bool mkldnnLayoutRequested()
+{
+    const char *layout = std::getenv("SPARSITY_INFERENCE_LAYOUT");
+    return layout && std::string(layout) == "mkldnn";
+}
+
+// hardtanh (ReLU6) on a convolution's fresh output that nothing else reads runs in place, as the model wrote it
+// before instrumenting made it functional (instrument.cpp): a new tensor per site costs page faults on large maps.
+int clampActivationsInPlace(torch::jit::Block *block)
+{
+    int count = 0;
+    for (auto *node : block->nodes()) {
+        for (auto *sub : node->blocks())
+            count += clampActivationsInPlace(sub);
+        if (node->kind() != c10::aten::hardtanh || node->input(0)->uses().size() != 1)
+            continue;
+        const auto producer = node->input(0)->node()->kind();
+        if (producer != c10::aten::conv2d && producer != c10::aten::_convolution && producer != c10::aten::convolution)
+            continue;
+        auto *graph = node->owningGraph();
+        torch::jit::WithInsertPoint guard(node);
+        auto *inPlace = graph->insertNode(graph->create(c10::aten::hardtanh_, node->inputs(), 1));
+        inPlace->output()->setType(node->output()->type());
+        inPlace->copyMetadata(node);
+        node->output()->replaceAllUsesWith(inPlace->output());
+        ++count;
+    }
+    return count;
+}
+
 std::string firstLine(const std::string &message)
 {
     return message.substr(0, message.find('\n'));
@@ -62,7 +121,16 @@ torch::jit::Module &Model::Impl::inferenceModule()
         torch::NoGradGuard noGrad;
         syncWeights(module, *unfolded);
         auto frozen = torch::jit::freeze(*unfolded);
-        inference = std::make_unique<torch::jit::Module>(torch::jit::optimize_for_inference(frozen));
+        if (mkldnnLayoutRequested()) {
+            inference = std::make_unique<torch::jit::Module>(torch::jit::optimize_for_inference(frozen));
+        } else {
+            convolutionWeightsChannelsLast(frozen);
+            auto *block = frozen.get_method("forward").graph()->block();
+            detail::foldResidualsIntoProbes(block);
+            clampActivationsInPlace(block);
+            torch::jit::EliminateDeadCode(frozen.get_method("forward").graph());
+            inference = std::make_unique<torch::jit::Module>(std::move(frozen));
+        }
         inferenceProblem.clear();
         ++inferenceBuilds;
     } catch (const std::exception &e) {
@@ -81,6 +149,12 @@ std::string Model::inferenceCopyProblem() const
 int Model::inferenceCopyBuilds() const
 {
     return d->inferenceBuilds;
+}
+
+std::string Model::inferenceCopyGraphText() const
+{
+    std::lock_guard<std::mutex> lock(d->runMutex);
+    return d->inference ? d->inference->get_method("forward").graph()->toString() : std::string();
 }
 
 } // namespace sparsity

@@ -39,7 +39,8 @@ const ProbeKinds &probeKinds()
                                   c10::Symbol::fromQualString("sparsity::probe_relu"),
                                   c10::Symbol::fromQualString("sparsity::probe_bn_relu"),
                                   c10::Symbol::fromQualString("sparsity::probe_bn_add_relu"),
-                                  c10::Symbol::fromQualString("sparsity::batch_norm")};
+                                  c10::Symbol::fromQualString("sparsity::batch_norm"),
+                                  c10::Symbol::fromQualString("sparsity::probe_add_relu")};
     return kinds;
 }
 
@@ -72,8 +73,24 @@ bool isProbe(const Node *node)
     const auto &kinds = probeKinds();
     const auto kind = node->kind();
     return kind == kinds.probe || kind == kinds.probeInPlace || kind == kinds.probeRelu || kind == kinds.probeBatchNormRelu ||
-           kind == kinds.probeBatchNormAddRelu;
+           kind == kinds.probeBatchNormAddRelu || kind == kinds.probeAddRelu;
 }
+
+namespace {
+
+// The aten::add that produces the input of `probe` in its block when nothing else reads the sum (for add_, nothing
+// else reads the tensor it writes either); else nullptr.
+Node *residualAddFeedingOnly(const Node *probe)
+{
+    Node *add = probe->input(0)->node();
+    const bool functional = add->kind() == c10::aten::add;
+    const bool inPlaceOnly = add->kind() == c10::aten::add_ && add->input(0)->uses().size() == 1;
+    const bool isAdd = (functional || inPlaceOnly) && add->inputs().size() == 3 && add->owningBlock() == probe->owningBlock() &&
+                       probe->input(0)->uses().size() == 1 && add->input(1)->type()->kind() == c10::TypeKind::TensorType;
+    return isAdd ? add : nullptr;
+}
+
+} // namespace
 
 Node *foldBatchNormIntoProbe(Node *probe)
 {
@@ -83,11 +100,8 @@ Node *foldBatchNormIntoProbe(Node *probe)
     Node *bn = batchNormFeedingOnly(probe->input(0), block);
     Node *add = nullptr;
     if (!bn) {
-        add = probe->input(0)->node();
-        const bool isAdd = (add->kind() == c10::aten::add || add->kind() == c10::aten::add_) && add->inputs().size() == 3 &&
-                           add->owningBlock() == block && probe->input(0)->uses().size() == 1 &&
-                           add->input(1)->type()->kind() == c10::TypeKind::TensorType;
-        bn = isAdd ? batchNormFeedingOnly(add->input(0), block) : nullptr;
+        add = residualAddFeedingOnly(probe);
+        bn = add ? batchNormFeedingOnly(add->input(0), block) : nullptr;
         if (!bn)
             return nullptr;
     }
@@ -131,6 +145,42 @@ int routeBatchNorms(torch::jit::Block *block, int modelId)
         routed->copyMetadata(bn);
         bn->output()->replaceAllUsesWith(routed->output());
         bn->destroy();
+        ++count;
+    }
+    return count;
+}
+
+int foldResidualsIntoProbes(torch::jit::Block *block)
+{
+    int count = 0;
+    std::vector<Node *> probes;
+    for (Node *n : block->nodes()) {
+        for (auto *sub : n->blocks())
+            count += foldResidualsIntoProbes(sub);
+        if (n->kind() == probeKinds().probeRelu)
+            probes.push_back(n);
+    }
+    for (Node *probe : probes) {
+        Node *add = residualAddFeedingOnly(probe);
+        if (!add)
+            continue;
+        // The sum may go into x when the model's own add_ wrote there anyway, or x is a convolution's fresh output
+        // read by nothing else: a new tensor per site costs page faults that the in-place path never paid.
+        const auto producer = add->input(0)->node()->kind();
+        const bool overwrite = add->kind() == c10::aten::add_ ||
+                               (add->input(0)->uses().size() == 1 &&
+                                (producer == c10::aten::conv2d || producer == c10::aten::_convolution || producer == c10::aten::convolution));
+        auto &g = *probe->owningGraph();
+        torch::jit::WithInsertPoint guard(probe);
+        Node *folded = g.insertNode(g.create(probeKinds().probeAddRelu,
+                                             {add->input(0), add->input(1), add->input(2), g.insertConstant(overwrite),
+                                              probe->input(1), probe->input(2)},
+                                             1));
+        folded->output()->setType(probe->output()->type());
+        folded->copyMetadata(probe);
+        probe->output()->replaceAllUsesWith(folded->output());
+        probe->destroy();
+        add->destroy();
         ++count;
     }
     return count;

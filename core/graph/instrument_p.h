@@ -6,7 +6,7 @@
 namespace sparsity::detail {
 
 struct ProbeKinds {
-    c10::Symbol probe, probeInPlace, probeRelu, probeBatchNormRelu, probeBatchNormAddRelu, batchNorm;
+    c10::Symbol probe, probeInPlace, probeRelu, probeBatchNormRelu, probeBatchNormAddRelu, batchNorm, probeAddRelu;
 };
 const ProbeKinds &probeKinds();
 
@@ -25,5 +25,9 @@ torch::jit::Node *foldBatchNormIntoProbe(torch::jit::Node *probe);
 // Every aten::batch_norm left in `block` (and its sub-blocks) becomes sparsity::batch_norm(..., model): the same op,
 // unless the model's training asks for synchronised BatchNorm (ProbeState::trainingBatchNorm). Returns the count.
 int routeBatchNorms(torch::jit::Block *block, int modelId);
+// In the inference copy, where freezing folded the BatchNorms into the convolutions: probe_relu(add(x, r, alpha))
+// becomes probe_add_relu(x, r, alpha) when nothing else reads the sum, so a capture adds the residual in its own pass.
+// Returns the count.
+int foldResidualsIntoProbes(torch::jit::Block *block);
 
 } // namespace sparsity::detail

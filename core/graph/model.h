@@ -95,6 +95,8 @@ public:
     std::string inferenceCopyProblem() const;
     // How many times the inference copy was made: once, and again after each change of the weights.
     int inferenceCopyBuilds() const;
+    // The inference copy's forward graph as text (empty before it is made): what the copy runs, for tests.
+    std::string inferenceCopyGraphText() const;
 
     // Saves a standalone TorchScript archive in which every probe is replaced by standard ops
     // (aten::threshold, or a per-channel comparison), with `metadataJson` as its metadata extra file.

@@ -159,7 +159,8 @@ at::Tensor probeRelu(const at::Tensor &x, int64_t model, int64_t site)
 {
     auto state = probeState(int(model));
     const auto s = std::size_t(site);
-    const bool overwrite = state && state->overwritesInput[s] && !x.requires_grad() && x.is_contiguous();
+    const bool overwrite = state && state->overwritesInput[s] && !x.requires_grad() &&
+                           (x.is_contiguous() || x.is_contiguous(at::MemoryFormat::ChannelsLast));
     const bool fused = state && state->collectStats && !x.requires_grad() && x.scalar_type() == at::kFloat &&
                        state->channelThresholds[s].empty();
     if (!fused)
@@ -258,6 +259,27 @@ at::Tensor probeBatchNormAddRelu(const at::Tensor &x, const c10::optional<at::Te
     return foldedProbe(x, {weight, bias, runningMean, runningVar, training, momentum, eps, cudnnEnabled}, residual, alpha, model, site);
 }
 
+// A residual add whose only reader is a ReLU site, in the inference copy (foldResidualsIntoProbes): while statistics
+// are collected the add rides on the probe's pass; otherwise aten::add, then the ReLU site's probe.
+at::Tensor probeAddRelu(const at::Tensor &x, const at::Tensor &residual, const c10::Scalar &alpha, bool overwrite, int64_t model,
+                        int64_t site)
+{
+    auto state = probeState(int(model));
+    const auto s = std::size_t(site);
+    const bool fused = state && state->collectStats && !at::GradMode::is_enabled() && !x.requires_grad() &&
+                       !residual.requires_grad() && alpha.equal(1) && x.dim() >= 2 && x.scalar_type() == at::kFloat &&
+                       residual.scalar_type() == at::kFloat && x.sizes() == residual.sizes() &&
+                       x.strides() == residual.strides() &&
+                       (x.is_contiguous() || x.is_contiguous(at::MemoryFormat::ChannelsLast)) &&
+                       state->channelThresholds[s].empty();
+    if (!fused)
+        return probeRelu(at::add(x, residual, alpha), model, site);
+    recordFirstExecution(*state, s, x);
+    at::Tensor y = addThresholdWithStats(x, residual, fusedThreshold(*state, s), state->stats[s], overwrite && !x.is_same(residual));
+    keepFeatureMaps(*state, s, y);
+    return y;
+}
+
 // An aten::batch_norm outside any probe (routeBatchNorms): itself, or the synchronised one while a group trains.
 at::Tensor batchNorm(const at::Tensor &x, const c10::optional<at::Tensor> &weight, const c10::optional<at::Tensor> &bias,
                      const c10::optional<at::Tensor> &runningMean, const c10::optional<at::Tensor> &runningVar, bool training,
@@ -309,6 +331,7 @@ TORCH_LIBRARY(sparsity, m)
           "float momentum, float eps, bool cudnn_enabled, int model, int site) -> Tensor");
     m.def("probe_bn_add_relu(Tensor x, Tensor? weight, Tensor? bias, Tensor? running_mean, Tensor? running_var, bool training, "
           "float momentum, float eps, bool cudnn_enabled, Tensor residual, Scalar alpha, int model, int site) -> Tensor");
+    m.def("probe_add_relu(Tensor x, Tensor residual, Scalar alpha, bool overwrite, int model, int site) -> Tensor");
     m.def("batch_norm(Tensor x, Tensor? weight, Tensor? bias, Tensor? running_mean, Tensor? running_var, bool training, "
           "float momentum, float eps, bool cudnn_enabled, int model) -> Tensor");
 }
@@ -320,5 +343,6 @@ TORCH_LIBRARY_IMPL(sparsity, CompositeImplicitAutograd, m)
     m.impl("probe_relu", &sparsity::detail::probeRelu);
     m.impl("probe_bn_relu", &sparsity::detail::probeBatchNormRelu);
     m.impl("probe_bn_add_relu", &sparsity::detail::probeBatchNormAddRelu);
+    m.impl("probe_add_relu", &sparsity::detail::probeAddRelu);
     m.impl("batch_norm", &sparsity::detail::batchNorm);
 }

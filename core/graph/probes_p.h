@@ -89,5 +89,9 @@ bool vectorScanFor(std::int64_t planeSize);
 // tensor. x (and r): contiguous float N x C x H x ... with planes of more than one element; t >= 0.
 at::Tensor affineThresholdWithStats(const at::Tensor &x, const std::vector<float> &alpha, const std::vector<float> &beta,
                                     const at::Tensor &residual, float threshold, SiteStats &stats);
+// y = threshold(x + r, t) (the sum rounded once, as aten::add) into a new tensor of x's layout (with `overwrite`, x
+// itself), and its statistics: x and r float, one shape and one layout (contiguous or channels-last), t >= 0.
+at::Tensor addThresholdWithStats(const at::Tensor &x, const at::Tensor &residual, float threshold, SiteStats &stats,
+                                 bool overwrite = false);
 
 } // namespace sparsity::detail

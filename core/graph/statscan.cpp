@@ -39,6 +39,7 @@ struct Affine {
     const float *alpha;
     const float *beta;
     const float *residual = nullptr;
+    bool identity = false; // alpha 1 and beta 0 everywhere (x * 1 + 0 is x exactly): a residual add alone
 };
 
 // What a vector pass does to its input before the threshold.
@@ -253,18 +254,49 @@ __attribute__((target("avx512f,popcnt"))) void scanPlanesAvx512(const float *dat
     s.max = std::max(s.max, _mm512_reduce_max_ps(hi));
 }
 
-// The statistics of a float, contiguous t (or, with `out`, of threshold(t) written to out) merged into stats.
-void scanTensor(const at::Tensor &t, float *out, float threshold, SiteStats &stats, const Affine *affine = nullptr)
+// A 4-D tensor laid out channels-last and not also contiguous (what the inference copy's convolutions produce):
+// its memory is N x H x W rows of C values.
+bool channelsLastOnly(const at::Tensor &t)
+{
+    return t.dim() == 4 && !t.is_contiguous() && t.is_contiguous(at::MemoryFormat::ChannelsLast);
+}
+
+// How the kernels walk a tensor: `planes` planes of `planeSize` elements, plane p belonging to "channel"
+// p % channels.
+struct ScanShape {
+    std::int64_t planeSize, channels, planes;
+    bool rows, channelsLast;
+};
+
+ScanShape scanShape(const at::Tensor &t)
 {
     const std::int64_t n = t.size(0);
     const std::int64_t channels = t.dim() >= 2 ? t.size(1) : 1;
     const std::int64_t planeSize = t.dim() >= 2 ? t.numel() / std::max<std::int64_t>(1, n * channels) : 1;
     // A classifier's N x C features (planes of one element) are scanned as one row per image, so every vector
-    // lane has work: the per-position counts of a row are then the per-channel counts.
-    const bool rows = planeSize == 1 && channels > 1;
-    const std::int64_t scanPlaneSize = rows ? channels : planeSize;
-    const std::int64_t scanChannels = rows ? 1 : channels;
-    const std::int64_t planes = t.numel() / std::max<std::int64_t>(1, scanPlaneSize);
+    // lane has work: the per-position counts of a row are then the per-channel counts. A channels-last map is
+    // scanned the same way, one row per position, its H x W positions taking the place of the channels: the
+    // kernels' per-channel counts are then the per-position ones and the reverse.
+    ScanShape shape;
+    shape.channelsLast = channelsLastOnly(t);
+    shape.rows = shape.channelsLast || (planeSize == 1 && channels > 1);
+    shape.planeSize = shape.rows ? channels : planeSize;
+    shape.channels = shape.channelsLast ? planeSize : (shape.rows ? 1 : channels);
+    shape.planes = t.numel() / std::max<std::int64_t>(1, shape.planeSize);
+    return shape;
+}
+
+// The statistics of a float tensor, contiguous or channels-last (or, with `out`, of threshold(t) written to out in
+// the same layout) merged into stats. A folded affine has one value per ScanShape channel.
+void scanTensor(const at::Tensor &t, float *out, float threshold, SiteStats &stats, const Affine *affine = nullptr)
+{
+    const std::int64_t n = t.size(0);
+    const auto shape = scanShape(t);
+    const bool channelsLast = shape.channelsLast, rows = shape.rows;
+    TORCH_CHECK(!(channelsLast && affine && !affine->identity), "scanTensor: a folded affine needs a contiguous tensor");
+    const std::int64_t scanPlaneSize = shape.planeSize;
+    const std::int64_t scanChannels = shape.channels;
+    const std::int64_t planes = shape.planes;
     const float *data = t.data_ptr<float>();
     // Planes smaller than one vector would leave most lanes idle.
     // The vector kernel thresholds only at t >= 0 (every probe's threshold is).
@@ -318,7 +350,9 @@ void scanTensor(const at::Tensor &t, float *out, float threshold, SiteStats &sta
         for (std::size_t i = 0; i < spatial.size(); ++i)
             spatial[i] += local.spatial[i];
     });
-    if (rows) {
+    if (channelsLast) {
+        std::swap(channel, spatial);
+    } else if (rows) {
         // A row's positions are the channels; an N x C x 1 x 1 map still has a single spatial position.
         channel = spatial;
         spatial.assign(1, 0);
@@ -354,7 +388,8 @@ void accumulateStats(const at::Tensor &output, SiteStats &stats)
     auto t = output.detach();
     if (t.scalar_type() != at::kFloat)
         t = t.to(at::kFloat);
-    t = t.contiguous();
+    if (!channelsLastOnly(t))
+        t = t.contiguous();
     if (t.dim() == 0)
         t = t.reshape({1, 1});
     scanTensor(t, nullptr, 0.0f, stats);
@@ -362,9 +397,9 @@ void accumulateStats(const at::Tensor &output, SiteStats &stats)
 
 at::Tensor thresholdWithStats(const at::Tensor &x, float threshold, SiteStats &stats, bool overwrite)
 {
-    const auto in = x.contiguous();
+    const auto in = channelsLastOnly(x) ? x : x.contiguous();
     // Element k is read before it is written, in both kernels, so the output may be the input.
-    auto y = overwrite && in.is_same(x) ? x : at::empty_like(in, at::MemoryFormat::Contiguous);
+    auto y = overwrite && in.is_same(x) ? x : at::empty_like(in, at::MemoryFormat::Preserve);
     scanTensor(in.dim() == 0 ? in.reshape({1, 1}) : in, y.data_ptr<float>(), threshold, stats);
     return y;
 }
@@ -387,6 +422,23 @@ at::Tensor affineThresholdWithStats(const at::Tensor &x, const std::vector<float
                 "affineThresholdWithStats: the residual must be a contiguous float tensor of the input's shape");
     auto y = at::empty_like(x, at::MemoryFormat::Contiguous);
     const Affine affine{alpha.data(), beta.data(), residual.defined() ? residual.data_ptr<float>() : nullptr};
+    scanTensor(x, y.data_ptr<float>(), threshold, stats, &affine);
+    return y;
+}
+
+at::Tensor addThresholdWithStats(const at::Tensor &x, const at::Tensor &residual, float threshold, SiteStats &stats,
+                                 bool overwrite)
+{
+    TORCH_CHECK(x.dim() >= 2 && x.scalar_type() == at::kFloat && residual.scalar_type() == at::kFloat &&
+                    x.sizes() == residual.sizes() && x.strides() == residual.strides() &&
+                    (x.is_contiguous() || channelsLastOnly(x)) && threshold >= 0.0f,
+                "addThresholdWithStats: needs two float tensors of one shape and layout (contiguous or channels-last) and "
+                "a threshold >= 0");
+    const auto shape = scanShape(x);
+    const std::vector<float> ones(std::size_t(shape.channels), 1.0f), zeros(std::size_t(shape.channels), 0.0f);
+    // Element k of x and r is read before element k of y is written, in both kernels.
+    auto y = overwrite ? x : at::empty_like(x, at::MemoryFormat::Preserve);
+    const Affine affine{ones.data(), zeros.data(), residual.data_ptr<float>(), true};
     scanTensor(x, y.data_ptr<float>(), threshold, stats, &affine);
     return y;
 }
