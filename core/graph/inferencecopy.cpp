@@ -1,15 +1,14 @@
 // The inference copy of an instrumented model: evaluation and capture run on a frozen, inference-optimised clone
 // (torch::jit::freeze folds each BatchNorm into the convolution before it and propagates constants; convolution
-// weights go channels-last; a residual add feeding a ReLU site rides on its probe), with the same probes, so
-// statistics and thresholds work as on the model itself. Thresholds live in the probes' state, not in the graph:
-// changing them never rebuilds the copy.
+// weights go channels-last; a residual add or a ReLU6 clamp feeding a site rides on its probe), with the same
+// probes, so statistics and thresholds work as on the model itself. Thresholds live in the probes' state, not in
+// the graph: changing them never rebuilds the copy.
 #include "graph/instrument_p.h"
 #include "graph/model_p.h"
 
 #include <torch/csrc/jit/api/module.h>
 
 #include <torch/csrc/jit/ir/ir.h>
-#include <torch/csrc/jit/passes/dead_code_elimination.h>
 
 #include <cstdlib>
 #include <map>
@@ -76,30 +75,6 @@ bool mkldnnLayoutRequested()
     return layout && std::string(layout) == "mkldnn";
 }
 
-// hardtanh (ReLU6) on a convolution's fresh output that nothing else reads runs in place, as the model wrote it
-// before instrumenting made it functional (instrument.cpp): a new tensor per site costs page faults on large maps.
-int clampActivationsInPlace(torch::jit::Block *block)
-{
-    int count = 0;
-    for (auto *node : block->nodes()) {
-        for (auto *sub : node->blocks())
-            count += clampActivationsInPlace(sub);
-        if (node->kind() != c10::aten::hardtanh || node->input(0)->uses().size() != 1)
-            continue;
-        const auto producer = node->input(0)->node()->kind();
-        if (producer != c10::aten::conv2d && producer != c10::aten::_convolution && producer != c10::aten::convolution)
-            continue;
-        auto *graph = node->owningGraph();
-        torch::jit::WithInsertPoint guard(node);
-        auto *inPlace = graph->insertNode(graph->create(c10::aten::hardtanh_, node->inputs(), 1));
-        inPlace->output()->setType(node->output()->type());
-        inPlace->copyMetadata(node);
-        node->output()->replaceAllUsesWith(inPlace->output());
-        ++count;
-    }
-    return count;
-}
-
 std::string firstLine(const std::string &message)
 {
     return message.substr(0, message.find('\n'));
@@ -127,8 +102,7 @@ torch::jit::Module &Model::Impl::inferenceModule()
             convolutionWeightsChannelsLast(frozen);
             auto *block = frozen.get_method("forward").graph()->block();
             detail::foldResidualsIntoProbes(block);
-            clampActivationsInPlace(block);
-            torch::jit::EliminateDeadCode(frozen.get_method("forward").graph());
+            detail::foldClampsIntoProbes(block);
             inference = std::make_unique<torch::jit::Module>(std::move(frozen));
         }
         inferenceProblem.clear();

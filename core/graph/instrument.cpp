@@ -40,7 +40,8 @@ const ProbeKinds &probeKinds()
                                   c10::Symbol::fromQualString("sparsity::probe_bn_relu"),
                                   c10::Symbol::fromQualString("sparsity::probe_bn_add_relu"),
                                   c10::Symbol::fromQualString("sparsity::batch_norm"),
-                                  c10::Symbol::fromQualString("sparsity::probe_add_relu")};
+                                  c10::Symbol::fromQualString("sparsity::probe_add_relu"),
+                                  c10::Symbol::fromQualString("sparsity::probe_clamp")};
     return kinds;
 }
 
@@ -73,7 +74,7 @@ bool isProbe(const Node *node)
     const auto &kinds = probeKinds();
     const auto kind = node->kind();
     return kind == kinds.probe || kind == kinds.probeInPlace || kind == kinds.probeRelu || kind == kinds.probeBatchNormRelu ||
-           kind == kinds.probeBatchNormAddRelu || kind == kinds.probeAddRelu;
+           kind == kinds.probeBatchNormAddRelu || kind == kinds.probeAddRelu || kind == kinds.probeClamp;
 }
 
 namespace {
@@ -88,6 +89,15 @@ Node *residualAddFeedingOnly(const Node *probe)
     const bool isAdd = (functional || inPlaceOnly) && add->inputs().size() == 3 && add->owningBlock() == probe->owningBlock() &&
                        probe->input(0)->uses().size() == 1 && add->input(1)->type()->kind() == c10::TypeKind::TensorType;
     return isAdd ? add : nullptr;
+}
+
+// A convolution's output that nothing but one op reads: that op may write its result there. A new tensor per site
+// costs page faults that an in-place op never pays.
+bool freshConvolutionOutput(const Value *v)
+{
+    const auto producer = v->node()->kind();
+    return v->uses().size() == 1 &&
+           (producer == c10::aten::conv2d || producer == c10::aten::_convolution || producer == c10::aten::convolution);
 }
 
 } // namespace
@@ -164,12 +174,7 @@ int foldResidualsIntoProbes(torch::jit::Block *block)
         Node *add = residualAddFeedingOnly(probe);
         if (!add)
             continue;
-        // The sum may go into x when the model's own add_ wrote there anyway, or x is a convolution's fresh output
-        // read by nothing else: a new tensor per site costs page faults that the in-place path never paid.
-        const auto producer = add->input(0)->node()->kind();
-        const bool overwrite = add->kind() == c10::aten::add_ ||
-                               (add->input(0)->uses().size() == 1 &&
-                                (producer == c10::aten::conv2d || producer == c10::aten::_convolution || producer == c10::aten::convolution));
+        const bool overwrite = add->kind() == c10::aten::add_ || freshConvolutionOutput(add->input(0));
         auto &g = *probe->owningGraph();
         torch::jit::WithInsertPoint guard(probe);
         Node *folded = g.insertNode(g.create(probeKinds().probeAddRelu,
@@ -181,6 +186,40 @@ int foldResidualsIntoProbes(torch::jit::Block *block)
         probe->output()->replaceAllUsesWith(folded->output());
         probe->destroy();
         add->destroy();
+        ++count;
+    }
+    return count;
+}
+
+int foldClampsIntoProbes(torch::jit::Block *block)
+{
+    int count = 0;
+    std::vector<Node *> probes;
+    for (Node *n : block->nodes()) {
+        for (auto *sub : n->blocks())
+            count += foldClampsIntoProbes(sub);
+        if (n->kind() == probeKinds().probe)
+            probes.push_back(n);
+    }
+    for (Node *probe : probes) {
+        Node *clamp = probe->input(0)->node();
+        const bool inPlace = clamp->kind() == c10::aten::hardtanh_;
+        if ((clamp->kind() != c10::aten::hardtanh && !inPlace) || clamp->inputs().size() != 3 ||
+            clamp->owningBlock() != probe->owningBlock() || probe->input(0)->uses().size() != 1 ||
+            (inPlace && clamp->input(0)->uses().size() != 1))
+            continue;
+        auto &g = *probe->owningGraph();
+        torch::jit::WithInsertPoint guard(probe);
+        const bool overwrite = inPlace || freshConvolutionOutput(clamp->input(0));
+        Node *folded = g.insertNode(g.create(probeKinds().probeClamp,
+                                             {clamp->input(0), clamp->input(1), clamp->input(2), g.insertConstant(overwrite),
+                                              probe->input(1), probe->input(2)},
+                                             1));
+        folded->output()->setType(probe->output()->type());
+        folded->copyMetadata(probe);
+        probe->output()->replaceAllUsesWith(folded->output());
+        probe->destroy();
+        clamp->destroy();
         ++count;
     }
     return count;

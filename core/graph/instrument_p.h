@@ -6,7 +6,7 @@
 namespace sparsity::detail {
 
 struct ProbeKinds {
-    c10::Symbol probe, probeInPlace, probeRelu, probeBatchNormRelu, probeBatchNormAddRelu, batchNorm, probeAddRelu;
+    c10::Symbol probe, probeInPlace, probeRelu, probeBatchNormRelu, probeBatchNormAddRelu, batchNorm, probeAddRelu, probeClamp;
 };
 const ProbeKinds &probeKinds();
 
@@ -29,5 +29,8 @@ int routeBatchNorms(torch::jit::Block *block, int modelId);
 // becomes probe_add_relu(x, r, alpha) when nothing else reads the sum, so a capture adds the residual in its own pass.
 // Returns the count.
 int foldResidualsIntoProbes(torch::jit::Block *block);
+// Also in the copy: probe(hardtanh(x, lower, upper)) (ReLU6) becomes probe_clamp(x, lower, upper) when nothing else
+// reads the clamped tensor, so a capture clamps in its own pass. Returns the count.
+int foldClampsIntoProbes(torch::jit::Block *block);
 
 } // namespace sparsity::detail

@@ -280,6 +280,25 @@ at::Tensor probeAddRelu(const at::Tensor &x, const at::Tensor &residual, const c
     return y;
 }
 
+// A ReLU6 (hardtanh from 0) whose only reader is its site's probe, in the inference copy (foldClampsIntoProbes): while
+// statistics are collected the clamp rides on the probe's pass; otherwise aten::hardtanh, then the probe.
+at::Tensor probeClamp(const at::Tensor &x, const c10::Scalar &lower, const c10::Scalar &upper, bool overwrite, int64_t model,
+                      int64_t site)
+{
+    auto state = probeState(int(model));
+    const auto s = std::size_t(site);
+    const bool fused = state && state->collectStats && !at::GradMode::is_enabled() && !x.requires_grad() &&
+                       lower.toDouble() == 0.0 && upper.toDouble() >= 0.0 && x.dim() >= 2 && x.scalar_type() == at::kFloat &&
+                       (x.is_contiguous() || x.is_contiguous(at::MemoryFormat::ChannelsLast)) &&
+                       state->channelThresholds[s].empty();
+    if (!fused)
+        return runProbe(at::hardtanh(x, lower, upper), model, site, false);
+    recordFirstExecution(*state, s, x);
+    at::Tensor y = clampThresholdWithStats(x, 0.0f, upper.toFloat(), fusedThreshold(*state, s), state->stats[s], overwrite);
+    keepFeatureMaps(*state, s, y);
+    return y;
+}
+
 // An aten::batch_norm outside any probe (routeBatchNorms): itself, or the synchronised one while a group trains.
 at::Tensor batchNorm(const at::Tensor &x, const c10::optional<at::Tensor> &weight, const c10::optional<at::Tensor> &bias,
                      const c10::optional<at::Tensor> &runningMean, const c10::optional<at::Tensor> &runningVar, bool training,
@@ -332,6 +351,7 @@ TORCH_LIBRARY(sparsity, m)
     m.def("probe_bn_add_relu(Tensor x, Tensor? weight, Tensor? bias, Tensor? running_mean, Tensor? running_var, bool training, "
           "float momentum, float eps, bool cudnn_enabled, Tensor residual, Scalar alpha, int model, int site) -> Tensor");
     m.def("probe_add_relu(Tensor x, Tensor residual, Scalar alpha, bool overwrite, int model, int site) -> Tensor");
+    m.def("probe_clamp(Tensor x, Scalar lower, Scalar upper, bool overwrite, int model, int site) -> Tensor");
     m.def("batch_norm(Tensor x, Tensor? weight, Tensor? bias, Tensor? running_mean, Tensor? running_var, bool training, "
           "float momentum, float eps, bool cudnn_enabled, int model) -> Tensor");
 }
@@ -344,5 +364,6 @@ TORCH_LIBRARY_IMPL(sparsity, CompositeImplicitAutograd, m)
     m.impl("probe_bn_relu", &sparsity::detail::probeBatchNormRelu);
     m.impl("probe_bn_add_relu", &sparsity::detail::probeBatchNormAddRelu);
     m.impl("probe_add_relu", &sparsity::detail::probeAddRelu);
+    m.impl("probe_clamp", &sparsity::detail::probeClamp);
     m.impl("batch_norm", &sparsity::detail::batchNorm);
 }

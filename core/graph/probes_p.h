@@ -93,5 +93,10 @@ at::Tensor affineThresholdWithStats(const at::Tensor &x, const std::vector<float
 // itself), and its statistics: x and r float, one shape and one layout (contiguous or channels-last), t >= 0.
 at::Tensor addThresholdWithStats(const at::Tensor &x, const at::Tensor &residual, float threshold, SiteStats &stats,
                                  bool overwrite = false);
+// y = threshold(clamp(x, lower, upper), t) (aten::hardtanh, then aten::threshold; NaN kept) into a new tensor of x's
+// layout (with `overwrite`, x itself), and its statistics: x float, contiguous or channels-last; lower <= 0 <= upper,
+// t >= 0.
+at::Tensor clampThresholdWithStats(const at::Tensor &x, float lower, float upper, float threshold, SiteStats &stats,
+                                   bool overwrite = false);
 
 } // namespace sparsity::detail

@@ -40,10 +40,13 @@ struct Affine {
     const float *beta;
     const float *residual = nullptr;
     bool identity = false; // alpha 1 and beta 0 everywhere (x * 1 + 0 is x exactly): a residual add alone
+    // Instead of the affine: y = clamp(x, lower, upper), NaN kept (aten::hardtanh, ReLU6 with lower 0 and upper 6).
+    bool clamp = false;
+    float lower = 0.0f, upper = 0.0f;
 };
 
 // What a vector pass does to its input before the threshold.
-enum Fold { kNoFold, kAffineFold, kResidualFold };
+enum Fold { kNoFold, kAffineFold, kResidualFold, kClampFold };
 
 struct LocalStats {
     double sum = 0.0;
@@ -91,7 +94,15 @@ __attribute__((target_clones("avx2", "default"))) void scanPlanesPortable(const 
         const float *in = data + plane * planeSize;
         if (out) {
             float *y = out + plane * planeSize; // may be `in` itself (overwriting thresholdWithStats)
-            if (affine) {
+            if (affine && affine->clamp) {
+                const float lo = affine->lower, hi = affine->upper;
+#pragma omp simd
+                for (int k = 0; k < n; ++k) {
+                    float h = in[k] < lo ? lo : in[k]; // compares that keep a NaN, as aten's clamp does
+                    h = h > hi ? hi : h;
+                    y[k] = h <= threshold ? 0.0f : h;
+                }
+            } else if (affine) {
                 const float a = affine->alpha[plane % channels], b = affine->beta[plane % channels];
                 const float *r = affine->residual ? affine->residual + plane * planeSize : nullptr;
 #pragma omp simd
@@ -153,8 +164,10 @@ scanVector(const float *p, const float *r, float *y, int k, __mmask16 valid, con
            __m512 &planeSum, __m512 &lo, __m512 &hi, std::uint32_t *spatial, int *kept, int &pending, int &nonzero)
 {
     __m512 v = _mm512_maskz_loadu_ps(valid, p + k); // invalid lanes read as 0
-    if constexpr (F != kNoFold)
+    if constexpr (F == kAffineFold || F == kResidualFold)
         v = _mm512_maskz_fmadd_ps(valid, v, alpha, beta); // and stay 0
+    if constexpr (F == kClampFold) // alpha, beta: the bounds; min/max return their second operand, v, when it is NaN
+        v = _mm512_maskz_mov_ps(valid, _mm512_min_ps(beta, _mm512_max_ps(alpha, v)));
     if constexpr (F == kResidualFold)
         v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(valid, r + k));
     __mmask16 isNonzero;
@@ -219,7 +232,10 @@ __attribute__((target("avx512f,popcnt"))) void scanPlanesAvx512(const float *dat
         const float *r = F == kResidualFold ? affine->residual + plane * planeSize : nullptr;
         float *y = Threshold ? out + plane * planeSize : nullptr;
         __m512 alpha = c.zero, beta = c.zero;
-        if constexpr (F != kNoFold) {
+        if constexpr (F == kClampFold) {
+            alpha = _mm512_set1_ps(affine->lower);
+            beta = _mm512_set1_ps(affine->upper);
+        } else if constexpr (F != kNoFold) {
             alpha = _mm512_set1_ps(affine->alpha[channel]);
             beta = _mm512_set1_ps(affine->beta[channel]);
         }
@@ -293,7 +309,7 @@ void scanTensor(const at::Tensor &t, float *out, float threshold, SiteStats &sta
     const std::int64_t n = t.size(0);
     const auto shape = scanShape(t);
     const bool channelsLast = shape.channelsLast, rows = shape.rows;
-    TORCH_CHECK(!(channelsLast && affine && !affine->identity), "scanTensor: a folded affine needs a contiguous tensor");
+    TORCH_CHECK(!(channelsLast && affine && !affine->identity && !affine->clamp), "scanTensor: a folded affine needs a contiguous tensor");
     const std::int64_t scanPlaneSize = shape.planeSize;
     const std::int64_t scanChannels = shape.channels;
     const std::int64_t planes = shape.planes;
@@ -322,7 +338,9 @@ void scanTensor(const at::Tensor &t, float *out, float threshold, SiteStats &sta
         std::int64_t folded[kLaneStride] = {};
         for (std::int64_t from = begin; from < end; from += chunkPlanes) {
             const std::int64_t to = std::min(end, from + chunkPlanes);
-            if (vectorKernel && affine && affine->residual)
+            if (vectorKernel && affine && affine->clamp)
+                scanPlanesAvx512<true, kClampFold>(data, out, threshold, affine, scanChannels, scanPlaneSize, from, to, local);
+            else if (vectorKernel && affine && affine->residual)
                 scanPlanesAvx512<true, kResidualFold>(data, out, threshold, affine, scanChannels, scanPlaneSize, from, to, local);
             else if (vectorKernel && affine)
                 scanPlanesAvx512<true, kAffineFold>(data, out, threshold, affine, scanChannels, scanPlaneSize, from, to, local);
@@ -440,6 +458,21 @@ at::Tensor addThresholdWithStats(const at::Tensor &x, const at::Tensor &residual
     auto y = overwrite ? x : at::empty_like(x, at::MemoryFormat::Preserve);
     const Affine affine{ones.data(), zeros.data(), residual.data_ptr<float>(), true};
     scanTensor(x, y.data_ptr<float>(), threshold, stats, &affine);
+    return y;
+}
+
+at::Tensor clampThresholdWithStats(const at::Tensor &x, float lower, float upper, float threshold, SiteStats &stats, bool overwrite)
+{
+    TORCH_CHECK(x.dim() >= 2 && x.scalar_type() == at::kFloat && (x.is_contiguous() || channelsLastOnly(x)) && threshold >= 0.0f &&
+                    lower <= 0.0f && upper >= 0.0f,
+                "clampThresholdWithStats: needs a float tensor (contiguous or channels-last), bounds around 0 and a "
+                "threshold >= 0");
+    auto y = overwrite ? x : at::empty_like(x, at::MemoryFormat::Preserve);
+    Affine clamp{nullptr, nullptr};
+    clamp.clamp = true;
+    clamp.lower = lower;
+    clamp.upper = upper;
+    scanTensor(x, y.data_ptr<float>(), threshold, stats, &clamp);
     return y;
 }
 
