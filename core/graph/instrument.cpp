@@ -2,6 +2,9 @@
 
 #include <torch/csrc/jit/ir/constants.h>
 
+#include <functional>
+#include <optional>
+
 namespace sparsity::detail {
 
 using torch::jit::Node;
@@ -160,69 +163,73 @@ int routeBatchNorms(torch::jit::Block *block, int modelId)
     return count;
 }
 
-int foldResidualsIntoProbes(torch::jit::Block *block)
+namespace {
+
+// What a fold puts in a probe's place: the folded probe's inputs before (model, site), and the node it absorbs.
+struct ProbeFold {
+    std::vector<Value *> inputs;
+    Node *absorbed = nullptr;
+};
+
+// Every probe of `probeKind` in `block` and its sub-blocks that `plan` folds (called with the insert point at the
+// probe) becomes one node of `foldedKind`; returns the count.
+int foldIntoProbes(torch::jit::Block *block, c10::Symbol probeKind, c10::Symbol foldedKind,
+                   const std::function<std::optional<ProbeFold>(Node *)> &plan)
 {
     int count = 0;
     std::vector<Node *> probes;
     for (Node *n : block->nodes()) {
         for (auto *sub : n->blocks())
-            count += foldResidualsIntoProbes(sub);
-        if (n->kind() == probeKinds().probeRelu)
+            count += foldIntoProbes(sub, probeKind, foldedKind, plan);
+        if (n->kind() == probeKind)
             probes.push_back(n);
     }
     for (Node *probe : probes) {
-        Node *add = residualAddFeedingOnly(probe);
-        if (!add)
-            continue;
-        const bool overwrite = add->kind() == c10::aten::add_ || freshConvolutionOutput(add->input(0));
         auto &g = *probe->owningGraph();
         torch::jit::WithInsertPoint guard(probe);
-        Node *folded = g.insertNode(g.create(probeKinds().probeAddRelu,
-                                             {add->input(0), add->input(1), add->input(2), g.insertConstant(overwrite),
-                                              probe->input(1), probe->input(2)},
-                                             1));
+        auto fold = plan(probe);
+        if (!fold)
+            continue;
+        fold->inputs.push_back(probe->input(1));
+        fold->inputs.push_back(probe->input(2));
+        Node *folded = g.insertNode(g.create(foldedKind, fold->inputs, 1));
         folded->output()->setType(probe->output()->type());
         folded->copyMetadata(probe);
         probe->output()->replaceAllUsesWith(folded->output());
         probe->destroy();
-        add->destroy();
+        fold->absorbed->destroy();
         ++count;
     }
     return count;
 }
 
+} // namespace
+
+int foldResidualsIntoProbes(torch::jit::Block *block)
+{
+    return foldIntoProbes(block, probeKinds().probeRelu, probeKinds().probeAddRelu, [](Node *probe) -> std::optional<ProbeFold> {
+        Node *add = residualAddFeedingOnly(probe);
+        if (!add)
+            return std::nullopt;
+        const bool overwrite = add->kind() == c10::aten::add_ || freshConvolutionOutput(add->input(0));
+        auto &g = *probe->owningGraph();
+        return ProbeFold{{add->input(0), add->input(1), add->input(2), g.insertConstant(overwrite)}, add};
+    });
+}
+
 int foldClampsIntoProbes(torch::jit::Block *block)
 {
-    int count = 0;
-    std::vector<Node *> probes;
-    for (Node *n : block->nodes()) {
-        for (auto *sub : n->blocks())
-            count += foldClampsIntoProbes(sub);
-        if (n->kind() == probeKinds().probe)
-            probes.push_back(n);
-    }
-    for (Node *probe : probes) {
+    return foldIntoProbes(block, probeKinds().probe, probeKinds().probeClamp, [](Node *probe) -> std::optional<ProbeFold> {
         Node *clamp = probe->input(0)->node();
         const bool inPlace = clamp->kind() == c10::aten::hardtanh_;
         if ((clamp->kind() != c10::aten::hardtanh && !inPlace) || clamp->inputs().size() != 3 ||
             clamp->owningBlock() != probe->owningBlock() || probe->input(0)->uses().size() != 1 ||
             (inPlace && clamp->input(0)->uses().size() != 1))
-            continue;
-        auto &g = *probe->owningGraph();
-        torch::jit::WithInsertPoint guard(probe);
+            return std::nullopt;
         const bool overwrite = inPlace || freshConvolutionOutput(clamp->input(0));
-        Node *folded = g.insertNode(g.create(probeKinds().probeClamp,
-                                             {clamp->input(0), clamp->input(1), clamp->input(2), g.insertConstant(overwrite),
-                                              probe->input(1), probe->input(2)},
-                                             1));
-        folded->output()->setType(probe->output()->type());
-        folded->copyMetadata(probe);
-        probe->output()->replaceAllUsesWith(folded->output());
-        probe->destroy();
-        clamp->destroy();
-        ++count;
-    }
-    return count;
+        auto &g = *probe->owningGraph();
+        return ProbeFold{{clamp->input(0), clamp->input(1), clamp->input(2), g.insertConstant(overwrite)}, clamp};
+    });
 }
 
 } // namespace sparsity::detail
