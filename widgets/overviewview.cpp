@@ -26,14 +26,6 @@ double accuracyOf(const CaptureResult &r)
     return r.segmentation() ? r.meanIoU() : r.top1();
 }
 
-std::vector<bool> sparsifiableMask(const Session &doc)
-{
-    std::vector<bool> mask;
-    for (const Site &s : doc.sites())
-        mask.push_back(s.sparsifiable);
-    return mask;
-}
-
 } // namespace
 
 OverviewView::OverviewView(Session *doc, QWidget *parent)
@@ -118,7 +110,7 @@ void OverviewView::rebuild()
         summary_->setText(doc_->hasModel() ? tr("<i>Waiting for the baseline capture…</i>")
                                            : tr("<i>Open a model and a dataset to begin</i>"));
     } else {
-        const auto mask = sparsifiableMask(*doc_);
+        const auto mask = sparsifiableMask(doc_->sites());
         QString text = tr("Baseline: %1 <b>%2 %</b> · sparsity <b>%3 %</b> · <b>%4</b> nonzero activations / image")
                            .arg(accuracyName(b->result))
                            .arg(accuracyOf(b->result), 0, 'f', 2)

@@ -208,18 +208,12 @@ int cmdProject(const QCommandLineParser &p, const Options &o, const Command &c, 
     out(QStringLiteral("Measured on %1: ReLU baseline top-1 %2 %, sparsity %3")
             .arg(evaluatedOn(s))
             .arg(baseline.top1(), 0, 'f', 2)
-            .arg(text::percent(baseline.activationSparsity([&] {
-                std::vector<bool> m;
-                for (const Site &site : s.model->sites())
-                    m.push_back(site.sparsifiable);
-                return m;
-            }()))));
-    if (tuned) {
-        std::vector<bool> m;
-        for (const Site &site : s.model->sites())
-            m.push_back(site.sparsifiable);
-        out(QStringLiteral("; tuned (%1) top-1 %2 %, sparsity %3").arg(thresholdsFrom).arg(tuned->top1(), 0, 'f', 2).arg(text::percent(tuned->activationSparsity(m))));
-    }
+            .arg(text::percent(baseline.activationSparsity(sparsifiableMask(s.model->sites())))));
+    if (tuned)
+        out(QStringLiteral("; tuned (%1) top-1 %2 %, sparsity %3")
+                .arg(thresholdsFrom)
+                .arg(tuned->top1(), 0, 'f', 2)
+                .arg(text::percent(tuned->activationSparsity(sparsifiableMask(s.model->sites())))));
     out(QStringLiteral("\n\n") + text::projectionText(projection));
     if (!tuned)
         out(QStringLiteral("No thresholds given (--thresholds FILE): only the dense reference and the ReLU baseline are shown.\n"));

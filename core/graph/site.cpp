@@ -58,4 +58,13 @@ Thresholds checkedThresholds(const std::vector<Site> &sites, const Thresholds &v
     return checked;
 }
 
+std::vector<bool> sparsifiableMask(const std::vector<Site> &sites)
+{
+    std::vector<bool> mask;
+    mask.reserve(sites.size());
+    for (const Site &s : sites)
+        mask.push_back(s.sparsifiable);
+    return mask;
+}
+
 } // namespace sparsity

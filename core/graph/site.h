@@ -74,5 +74,7 @@ float clampedThreshold(const Site &site, float threshold);
 // Checks a set against the sites (one scalar per site, per-channel lists as long as the site's channels once its
 // shape is known) and clamps the scalars; throws Error naming `owner` (the model file) and the site.
 Thresholds checkedThresholds(const std::vector<Site> &sites, const Thresholds &values, const std::string &owner);
+// Which sites count in activation totals (CaptureResult::activationSparsity, nonzerosPerImage): the sparsifiable ones.
+std::vector<bool> sparsifiableMask(const std::vector<Site> &sites);
 
 } // namespace sparsity

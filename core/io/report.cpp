@@ -100,10 +100,7 @@ QJsonObject comparisonJson(const Comparison &c)
 
 std::vector<bool> sparsifiableMask(const Model &model)
 {
-    std::vector<bool> mask;
-    for (const Site &s : model.sites())
-        mask.push_back(s.sparsifiable);
-    return mask;
+    return sparsifiableMask(model.sites());
 }
 
 double positiveQuantile(const SiteStats &s, double fraction)

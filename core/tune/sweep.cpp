@@ -33,14 +33,6 @@ Thresholds zeroThresholds(const Model &model)
     return Thresholds{std::vector<float>(model.sites().size(), 0.0f), {}};
 }
 
-std::vector<bool> sparsifiable(const Model &model)
-{
-    std::vector<bool> mask;
-    for (const Site &s : model.sites())
-        mask.push_back(s.sparsifiable);
-    return mask;
-}
-
 } // namespace
 
 const char *sweepRuleName(SweepOptions::Rule rule)
@@ -87,7 +79,7 @@ SweepResult runSweep(Model &model, const std::vector<Batch> &calibration, const 
         throw Error(model.path() + ": a sweep needs calibration and evaluation images");
     const auto started = std::chrono::steady_clock::now();
     const ThresholdsRestorer restore(model);
-    const auto mask = sparsifiable(model);
+    const auto mask = sparsifiableMask(model.sites());
     const int count = int(options.values.size());
     // The baseline is step 0, point i step i + 1 (each about one search or histogram lookup and one evaluation).
     const auto report = [&](int point, double withinPoint) {
