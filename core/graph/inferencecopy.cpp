@@ -12,7 +12,6 @@
 
 #include <cstdlib>
 #include <map>
-#include <set>
 
 namespace sparsity {
 
@@ -52,7 +51,6 @@ void syncWeights(const torch::jit::Module &from, torch::jit::Module &to)
 // optimize_for_inference's MKLDNN layout would need a conversion on both sides of every probe.
 void convolutionWeightsChannelsLast(torch::jit::Module &frozen)
 {
-    static const std::set<std::string> convolutions{"aten::conv2d", "aten::_convolution", "aten::convolution"};
     for (auto *node : frozen.get_method("forward").graph()->nodes()) {
         if (node->kind() != c10::prim::Constant || !node->output()->type()->cast<c10::TensorType>())
             continue;
@@ -61,7 +59,7 @@ void convolutionWeightsChannelsLast(torch::jit::Module &frozen)
             continue;
         bool onlyWeights = !node->output()->uses().empty();
         for (const auto &use : node->output()->uses())
-            onlyWeights = onlyWeights && use.offset == 1 && convolutions.count(use.user->kind().toQualString());
+            onlyWeights = onlyWeights && use.offset == 1 && detail::isConvolution(use.user->kind());
         if (onlyWeights)
             node->t_(c10::attr::value, weight.contiguous(at::MemoryFormat::ChannelsLast));
     }

@@ -80,6 +80,11 @@ bool isProbe(const Node *node)
            kind == kinds.probeBatchNormAddRelu || kind == kinds.probeAddRelu || kind == kinds.probeClamp;
 }
 
+bool isConvolution(c10::Symbol kind)
+{
+    return kind == c10::aten::conv2d || kind == c10::aten::_convolution || kind == c10::aten::convolution;
+}
+
 namespace {
 
 // The aten::add that produces the input of `probe` in its block when nothing else reads the sum (for add_, nothing
@@ -98,9 +103,7 @@ Node *residualAddFeedingOnly(const Node *probe)
 // costs page faults that an in-place op never pays.
 bool freshConvolutionOutput(const Value *v)
 {
-    const auto producer = v->node()->kind();
-    return v->uses().size() == 1 &&
-           (producer == c10::aten::conv2d || producer == c10::aten::_convolution || producer == c10::aten::convolution);
+    return v->uses().size() == 1 && isConvolution(v->node()->kind());
 }
 
 } // namespace

@@ -17,6 +17,8 @@ torch::jit::Node *insertProbe(torch::jit::Graph &g, torch::jit::Value *value, in
 // apply it, the threshold and the statistics in one pass (bench/bench_capture).
 torch::jit::Node *replaceReluByProbe(torch::jit::Graph &g, torch::jit::Node *relu, int modelId, int site);
 bool isProbe(const torch::jit::Node *node);
+// aten::conv2d, aten::convolution or aten::_convolution: the ops whose weights the inference copy stores channels-last.
+bool isConvolution(c10::Symbol kind);
 // probe_relu(batch_norm(x, ...)) becomes probe_bn_relu(x, ...), and probe_relu(add(batch_norm(x, ...), r, alpha))
 // (a residual block's `out += identity`) probe_bn_add_relu(x, ..., r, alpha), when nothing else reads the
 // intermediate results: while capturing, the probe folds them into its own pass (see probes.cpp). Returns the new

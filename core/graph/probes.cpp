@@ -159,8 +159,7 @@ at::Tensor probeRelu(const at::Tensor &x, int64_t model, int64_t site)
 {
     auto state = probeState(int(model));
     const auto s = std::size_t(site);
-    const bool overwrite = state && state->overwritesInput[s] && !x.requires_grad() &&
-                           (x.is_contiguous() || x.is_contiguous(at::MemoryFormat::ChannelsLast));
+    const bool overwrite = state && state->overwritesInput[s] && !x.requires_grad() && scannedAsItIs(x);
     const bool fused = state && state->collectStats && !x.requires_grad() && x.scalar_type() == at::kFloat &&
                        state->channelThresholds[s].empty();
     if (!fused)
@@ -259,6 +258,14 @@ at::Tensor probeBatchNormAddRelu(const at::Tensor &x, const c10::optional<at::Te
     return foldedProbe(x, {weight, bias, runningMean, runningVar, training, momentum, eps, cudnnEnabled}, residual, alpha, model, site);
 }
 
+// Whether a probe that folds the op before it (probe_add_relu, probe_clamp) runs its one pass: statistics are
+// collected, no gradient, a float map the kernels read as it is, the site's scalar threshold.
+bool foldsWhileCapturing(const ProbeState *state, std::size_t site, const at::Tensor &x)
+{
+    return state && state->collectStats && !at::GradMode::is_enabled() && !x.requires_grad() && x.dim() >= 2 &&
+           x.scalar_type() == at::kFloat && scannedAsItIs(x) && state->channelThresholds[site].empty();
+}
+
 // A residual add whose only reader is a ReLU site, in the inference copy (foldResidualsIntoProbes): while statistics
 // are collected the add rides on the probe's pass; otherwise aten::add, then the ReLU site's probe.
 at::Tensor probeAddRelu(const at::Tensor &x, const at::Tensor &residual, const c10::Scalar &alpha, bool overwrite, int64_t model,
@@ -266,12 +273,9 @@ at::Tensor probeAddRelu(const at::Tensor &x, const at::Tensor &residual, const c
 {
     auto state = probeState(int(model));
     const auto s = std::size_t(site);
-    const bool fused = state && state->collectStats && !at::GradMode::is_enabled() && !x.requires_grad() &&
-                       !residual.requires_grad() && alpha.equal(1) && x.dim() >= 2 && x.scalar_type() == at::kFloat &&
+    const bool fused = foldsWhileCapturing(state.get(), s, x) && !residual.requires_grad() && alpha.equal(1) &&
                        residual.scalar_type() == at::kFloat && x.sizes() == residual.sizes() &&
-                       x.strides() == residual.strides() &&
-                       (x.is_contiguous() || x.is_contiguous(at::MemoryFormat::ChannelsLast)) &&
-                       state->channelThresholds[s].empty();
+                       x.strides() == residual.strides();
     if (!fused)
         return probeRelu(at::add(x, residual, alpha), model, site);
     recordFirstExecution(*state, s, x);
@@ -287,10 +291,7 @@ at::Tensor probeClamp(const at::Tensor &x, const c10::Scalar &lower, const c10::
 {
     auto state = probeState(int(model));
     const auto s = std::size_t(site);
-    const bool fused = state && state->collectStats && !at::GradMode::is_enabled() && !x.requires_grad() &&
-                       lower.toDouble() == 0.0 && upper.toDouble() >= 0.0 && x.dim() >= 2 && x.scalar_type() == at::kFloat &&
-                       (x.is_contiguous() || x.is_contiguous(at::MemoryFormat::ChannelsLast)) &&
-                       state->channelThresholds[s].empty();
+    const bool fused = foldsWhileCapturing(state.get(), s, x) && lower.toDouble() == 0.0 && upper.toDouble() >= 0.0;
     if (!fused)
         return runProbe(at::hardtanh(x, lower, upper), model, site, false);
     recordFirstExecution(*state, s, x);

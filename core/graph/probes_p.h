@@ -82,6 +82,9 @@ void accumulateStats(const at::Tensor &output, SiteStats &stats);
 // y = x <= t ? 0 : x (aten::threshold(x, t, 0); with t >= 0 this includes the ReLU) and its statistics into
 // `stats`, in one pass over a float x. y is a new tensor, or with `overwrite` x itself when x is contiguous.
 at::Tensor thresholdWithStats(const at::Tensor &x, float threshold, SiteStats &stats, bool overwrite = false);
+// Whether the statistics kernels read x as it is, without a copy first: contiguous, or channels-last (the inference
+// copy's maps).
+bool scannedAsItIs(const at::Tensor &x);
 // Whether planes of this size get the AVX-512 pass (the portable one computes a folded affine much more slowly).
 bool vectorScanFor(std::int64_t planeSize);
 // The same after an affine per channel and an optional residual, y = threshold(x * alpha[c] + beta[c] + r, t), the

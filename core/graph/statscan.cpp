@@ -413,6 +413,11 @@ void accumulateStats(const at::Tensor &output, SiteStats &stats)
     scanTensor(t, nullptr, 0.0f, stats);
 }
 
+bool scannedAsItIs(const at::Tensor &x)
+{
+    return x.is_contiguous() || channelsLastOnly(x);
+}
+
 at::Tensor thresholdWithStats(const at::Tensor &x, float threshold, SiteStats &stats, bool overwrite)
 {
     const auto in = channelsLastOnly(x) ? x : x.contiguous();
@@ -449,7 +454,7 @@ at::Tensor addThresholdWithStats(const at::Tensor &x, const at::Tensor &residual
 {
     TORCH_CHECK(x.dim() >= 2 && x.scalar_type() == at::kFloat && residual.scalar_type() == at::kFloat &&
                     x.sizes() == residual.sizes() && x.strides() == residual.strides() &&
-                    (x.is_contiguous() || channelsLastOnly(x)) && threshold >= 0.0f,
+                    scannedAsItIs(x) && threshold >= 0.0f,
                 "addThresholdWithStats: needs two float tensors of one shape and layout (contiguous or channels-last) and "
                 "a threshold >= 0");
     const auto shape = scanShape(x);
@@ -463,7 +468,7 @@ at::Tensor addThresholdWithStats(const at::Tensor &x, const at::Tensor &residual
 
 at::Tensor clampThresholdWithStats(const at::Tensor &x, float lower, float upper, float threshold, SiteStats &stats, bool overwrite)
 {
-    TORCH_CHECK(x.dim() >= 2 && x.scalar_type() == at::kFloat && (x.is_contiguous() || channelsLastOnly(x)) && threshold >= 0.0f &&
+    TORCH_CHECK(x.dim() >= 2 && x.scalar_type() == at::kFloat && scannedAsItIs(x) && threshold >= 0.0f &&
                     lower <= 0.0f && upper >= 0.0f,
                 "clampThresholdWithStats: needs a float tensor (contiguous or channels-last), bounds around 0 and a "
                 "threshold >= 0");
