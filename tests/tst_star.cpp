@@ -489,6 +489,84 @@ private Q_SLOTS:
         QVERIFY(inBand > 0);
     }
 
+    // finetune.band_factor: the fine-tune's band is (t, c t] just above each site's threshold, per channel where the
+    // site has per-channel thresholds; a scoped site without a threshold leaves the scope. The penalty's gradient is
+    // nonzero exactly on the activations the threshold keeps up to c t, and the tied bands reach the fine-tune.
+    void fineTuneBandTiedToThresholds()
+    {
+        auto m = resnet();
+        Recipe r = twoSiteStarRecipe();
+        const auto site = [&](const std::string &name) {
+            for (const auto &s : m->sites())
+                if (s.name == name)
+                    return std::size_t(s.index);
+            qFatal("no site %s", name.c_str());
+        };
+        const std::size_t scalar = site("layer1.relu"), perChannel = site("layer2.relu#2");
+        m->setThreshold(int(scalar), 0.3f);
+        std::vector<float> channels(std::size_t(m->sites()[perChannel].shape[0]));
+        for (std::size_t c = 0; c < channels.size(); ++c)
+            channels[c] = c % 4 == 0 ? 0.0f : 0.1f + 0.02f * float(c);
+        m->setChannelThresholds(int(perChannel), channels);
+
+        auto scope = scopeMask(r, *m);
+        scope[0] = true; // a scoped site without a threshold
+        const auto tied = sparsity::thresholdTiedBands(2.5, scope, m->thresholds(), m->channelThresholds());
+        QVERIFY(!tied.scope[0]);
+        QVERIFY(tied.scope[scalar] && tied.scope[perChannel]);
+        QCOMPARE(tied.bands[scalar], 0.75f);
+        QVERIFY(tied.channelBands[scalar].empty());
+        QCOMPARE(tied.channelBands[perChannel].size(), channels.size());
+        for (std::size_t c = 0; c < channels.size(); ++c)
+            QCOMPARE(tied.channelBands[perChannel][c], 2.5f * channels[c]);
+
+        const auto batches = loadBatches(*test_, m->defaultPreprocessing(), firstN(*test_, 4), 4);
+        const auto inspection = inspectPenalty(*m, r, tied.bands, batches[0], tied.channelBands);
+        const auto bandOf = [&](std::size_t s, std::size_t i) {
+            if (s == scalar)
+                return std::pair{0.3f, 0.75f};
+            const std::size_t c = i / (inspection.outputs[s].size() / channels.size());
+            return std::pair{channels[c], 2.5f * channels[c]};
+        };
+        for (const std::size_t s : {scalar, perChannel}) {
+            const auto &y = inspection.outputs[s];
+            const auto &g = inspection.gradients[s];
+            std::size_t inBand = 0, keptAbove = 0;
+            for (std::size_t i = 0; i < y.size(); ++i) {
+                const auto [t, upper] = bandOf(s, i);
+                QVERIFY(y[i] == 0.0f || y[i] > t); // thresholded: (0, c t] of y is (t, c t] of the activation
+                const bool band = y[i] > 0.0f && y[i] <= upper;
+                inBand += band;
+                keptAbove += y[i] > upper;
+                QVERIFY2((g[i] > 0.0f) == band && (band || g[i] == 0.0f),
+                         qPrintable(QStringLiteral("site %1 [%2] = %3, band (%4, %5], grad %6").arg(s).arg(i).arg(y[i]).arg(t).arg(upper).arg(g[i])));
+            }
+            QVERIFY(inBand > 0);
+            QVERIFY(keptAbove > 0);
+        }
+
+        // In training: regularize 0 epochs, the model's thresholds kept, fine-tune with the penalty on.
+        Recipe recipe = smallRecipe(Recipe::ThresholdMode::Keep);
+        recipe.scopeMode = Recipe::ScopeMode::Sites;
+        recipe.scopeSites = {m->sites()[0].name, "layer1.relu", "layer2.relu#2"};
+        recipe.regularizeEpochs = 0;
+        recipe.penalizeWhileFinetuning = true;
+        recipe.finetuneLambda = 1.0;
+        recipe.finetuneBandFactor = 2.5;
+        TrainingData data{train_.get(), test_.get(), m->defaultPreprocessing()};
+        std::vector<std::string> messages;
+        double penalty = 0.0;
+        TrainingCallbacks callbacks;
+        callbacks.message = [&](const std::string &text) { messages.push_back(text); };
+        callbacks.step = [&](const TrainingStep &s) { penalty += s.penalty; };
+        const auto result = train(*m, recipe, data, dir_.filePath(QStringLiteral("tied")).toStdString(), false, nullptr, callbacks);
+        QVERIFY(!result.cancelled);
+        QVERIFY(penalty > 0.0);
+        QVERIFY(std::any_of(messages.begin(), messages.end(), [](const std::string &text) {
+            return text.find("tied to the thresholds") != std::string::npos && text.find("on 2 sites") != std::string::npos;
+        }));
+    }
+
     // Constant responses: a channel's most frequent positive value and its share of the channel's positions match a
     // brute-force count over the kept maps; training with thresholds.constant_share puts a channel threshold at each
     // such value, and after it no position of the channel holds it any more.
@@ -583,6 +661,7 @@ private Q_SLOTS:
         r.penaltyWeighting = Recipe::PenaltyWeighting::PerActivation;
         r.finetuneEpochs = 4;
         r.rampEpochs = 2.5;
+        r.finetuneBandFactor = 2.0;
         const QString file = dir_.filePath(QStringLiteral("recipe.json"));
         r.save(file.toStdString());
         const Recipe back = Recipe::load(file.toStdString());
@@ -598,6 +677,7 @@ private Q_SLOTS:
         QCOMPARE(back.finetuneLambdaOrDefault(), 0.5);
         QCOMPARE(back.penaltyWeighting, Recipe::PenaltyWeighting::PerActivation);
         QCOMPARE(back.rampEpochs, 2.5);
+        QCOMPARE(back.finetuneBandFactor, 2.0);
         {
             Recipe greedy;
             greedy.searchStrategy = SearchOptions::Strategy::Greedy;
@@ -639,6 +719,7 @@ private Q_SLOTS:
             {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"thresholds\": {\"constant_share\": 2}}", "'thresholds.constant_share'"},
             {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"thresholds\": {\"constants_first\": 1}}", "'thresholds.constants_first'"},
             {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"thresholds\": {\"strategy\": \"random\"}}", "'thresholds.strategy'"},
+            {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"finetune\": {\"band_factor\": 0.5}}", "'finetune.band_factor'"},
             {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"thresholds\": {\"strategy\": \"greedy\", \"per_channel\": true}}",
              "'thresholds.strategy'"},
         };

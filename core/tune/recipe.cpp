@@ -143,6 +143,8 @@ std::string Recipe::toJson() const
                       {q("rounds"), rounds}, {q("penalize"), penalizeWhileFinetuning}, {q("ramp_epochs"), rampEpochs}};
         if (finetuneLambda >= 0.0) // absent: the penalty's lambda
             o.insert(q("lambda"), finetuneLambda);
+        if (finetuneBandFactor > 0.0)
+            o.insert(q("band_factor"), finetuneBandFactor);
         return o;
     };
     QJsonArray sites;
@@ -240,6 +242,10 @@ Recipe Recipe::fromJson(const std::string &json, const std::string &origin)
         throw Error(origin + ": field 'finetune.ramp_epochs' (" + std::to_string(r.rampEpochs) +
                     ") must not exceed 'finetune.epochs' (" + std::to_string(r.finetuneEpochs) + "): the thresholds would never reach their value");
     r.penalizeWhileFinetuning = fr.flag(q("penalize"), r.penalizeWhileFinetuning);
+    r.finetuneBandFactor = fr.number(q("band_factor"), r.finetuneBandFactor, 0.0, 1e6);
+    if (r.finetuneBandFactor > 0.0 && r.finetuneBandFactor <= 1.0)
+        throw Error(origin + ": field 'finetune.band_factor' (" + std::to_string(r.finetuneBandFactor) +
+                    ") must be 0 (off) or above 1: the band (t, c t] is empty otherwise");
     r.finetuneOptimizer = readOptimizer(fr.optionalSub(q("optimizer")), r.finetuneOptimizer, origin);
 
     const JsonReader dr = top.optionalSub(q("data"));

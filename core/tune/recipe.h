@@ -73,6 +73,10 @@ struct Recipe {
     bool penalizeWhileFinetuning = false; // keep the partial penalty on during the fine-tune rounds
     double finetuneLambda = -1.0;         // its weight there; < 0: the regularize phase's `lambda`
     double finetuneLambdaOrDefault() const { return finetuneLambda >= 0.0 ? finetuneLambda : lambda; }
+    // > 1: while fine-tuning with the penalty on, each site's band is (t, c t] just above its own threshold t (per
+    // channel with per-channel thresholds) instead of the regularize phase's band, so the penalty pushes the
+    // activations the threshold barely keeps below it; a site without a threshold is not penalised. 0: off.
+    double finetuneBandFactor = 0.0;
     // Each round's thresholds grow linearly from 0 to their value over this many fine-tune epochs (step by step),
     // so the network adapts while they rise (gradual, as in gradual pruning); 0: at once. At most `finetuneEpochs`.
     double rampEpochs = 0.0;

@@ -185,6 +185,31 @@ std::vector<float> bandsFor(const Recipe &recipe, const Model &model, const Capt
     return bands;
 }
 
+ThresholdTiedBands thresholdTiedBands(double factor, const std::vector<bool> &scope, const std::vector<float> &thresholds,
+                                      const std::vector<std::vector<float>> &channelThresholds)
+{
+    ThresholdTiedBands tied;
+    tied.bands.assign(scope.size(), 0.0f);
+    tied.channelBands.resize(scope.size());
+    tied.scope = scope;
+    for (std::size_t i = 0; i < scope.size(); ++i) {
+        if (!scope[i])
+            continue;
+        const auto &channels = i < channelThresholds.size() ? channelThresholds[i] : std::vector<float>{};
+        const bool anyChannel = std::any_of(channels.begin(), channels.end(), [](float t) { return t > 0.0f; });
+        const float t = i < thresholds.size() ? thresholds[i] : 0.0f;
+        if (anyChannel) {
+            for (float c : channels)
+                tied.channelBands[i].push_back(float(factor) * c); // a channel at 0 gets the empty band (0, 0]
+        } else if (channels.empty() && t > 0.0f) {
+            tied.bands[i] = float(factor) * t;
+        } else {
+            tied.scope[i] = false;
+        }
+    }
+    return tied;
+}
+
 PenaltyInspection inspectPenalty(Model &model, const Recipe &recipe, const std::vector<float> &bands, const Batch &batch,
                                  const std::vector<std::vector<float>> &channelBands)
 {
@@ -436,6 +461,15 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
         state.inScope = scope;
         state.band = progress.bands;
         state.channelBand = progress.channelBands;
+        if (phase.thresholdsFirst && phase.regularize && recipe.finetuneBandFactor > 0.0) {
+            // The round's own thresholds (a ramp reaches them), so a resumed run ties the same bands.
+            auto tied = thresholdTiedBands(recipe.finetuneBandFactor, scope, progress.thresholds, progress.channelThresholds);
+            state.inScope = tied.scope;
+            state.band = tied.bands;
+            state.channelBand = tied.channelBands;
+            say("fine-tune band tied to the thresholds: (t, " + std::to_string(recipe.finetuneBandFactor) + " t] on " +
+                std::to_string(std::count(tied.scope.begin(), tied.scope.end(), true)) + " sites");
+        }
         state.hoyer = recipe.penalty == Recipe::Penalty::HoyerSquare;
         state.penaltyWeight = penaltyWeights(recipe, model);
 

@@ -90,6 +90,17 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
 // or the absolute value; 0 for sites out of scope.
 std::vector<float> bandsFor(const Recipe &recipe, const Model &model, const struct CaptureResult &calibrationStats);
 
+// The fine-tune's bands under finetune.band_factor `factor` (c): (t, c t] just above each scoped site's threshold t,
+// per channel where the site has per-channel thresholds. The probes penalise (0, b] of the thresholded output, which
+// is (t, c t] of the activation. `scope` loses the sites without a threshold: there is nothing to push below.
+struct ThresholdTiedBands {
+    std::vector<float> bands;
+    std::vector<std::vector<float>> channelBands;
+    std::vector<bool> scope;
+};
+ThresholdTiedBands thresholdTiedBands(double factor, const std::vector<bool> &scope, const std::vector<float> &thresholds,
+                                      const std::vector<std::vector<float>> &channelThresholds);
+
 // The penalty's gradient with respect to every site's output on one batch (first image only), for checking
 // and explaining what partial regularisation pushes on: nonzero only inside (0, band] of scoped sites.
 struct PenaltyInspection {
