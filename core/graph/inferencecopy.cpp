@@ -46,25 +46,6 @@ void syncWeights(const torch::jit::Module &from, torch::jit::Module &to)
         copy("buffer:" + b.name, b.value);
 }
 
-// A convolution whose weight is channels-last runs oneDNN on channels-last tensors and gives a channels-last output
-// (so the next one does too): no layout conversion at the probes between them, which read that layout as it is.
-// optimize_for_inference's MKLDNN layout would need a conversion on both sides of every probe.
-void convolutionWeightsChannelsLast(torch::jit::Module &frozen)
-{
-    for (auto *node : frozen.get_method("forward").graph()->nodes()) {
-        if (node->kind() != c10::prim::Constant || !node->output()->type()->cast<c10::TensorType>())
-            continue;
-        const auto weight = node->t(c10::attr::value);
-        if (weight.dim() != 4 || weight.is_contiguous(at::MemoryFormat::ChannelsLast))
-            continue;
-        bool onlyWeights = !node->output()->uses().empty();
-        for (const auto &use : node->output()->uses())
-            onlyWeights = onlyWeights && use.offset == 1 && detail::isConvolution(use.user->kind());
-        if (onlyWeights)
-            node->t_(c10::attr::value, weight.contiguous(at::MemoryFormat::ChannelsLast));
-    }
-}
-
 // SPARSITY_INFERENCE_LAYOUT=mkldnn: the copy as optimize_for_inference makes it (MKLDNN layout, converted to and
 // from at every probe), kept for bench_inference's comparison.
 bool mkldnnLayoutRequested()
@@ -79,6 +60,25 @@ std::string firstLine(const std::string &message)
 }
 
 } // namespace
+
+// A convolution whose weight is channels-last runs oneDNN on channels-last tensors and gives a channels-last output
+// (so the next one does too): no layout conversion at the probes between them, which read that layout as it is.
+// optimize_for_inference's MKLDNN layout would need a conversion on both sides of every probe.
+void detail::convolutionWeightsChannelsLast(torch::jit::Module &frozen)
+{
+    for (auto *node : frozen.get_method("forward").graph()->nodes()) {
+        if (node->kind() != c10::prim::Constant || !node->output()->type()->cast<c10::TensorType>())
+            continue;
+        const auto weight = node->t(c10::attr::value);
+        if (weight.dim() != 4 || weight.is_contiguous(at::MemoryFormat::ChannelsLast))
+            continue;
+        bool onlyWeights = !node->output()->uses().empty();
+        for (const auto &use : node->output()->uses())
+            onlyWeights = onlyWeights && use.offset == 1 && detail::isConvolution(use.user->kind());
+        if (onlyWeights)
+            node->t_(c10::attr::value, weight.contiguous(at::MemoryFormat::ChannelsLast));
+    }
+}
 
 torch::jit::Module &Model::Impl::inferenceModule()
 {
@@ -97,7 +97,7 @@ torch::jit::Module &Model::Impl::inferenceModule()
         if (mkldnnLayoutRequested()) {
             inference = std::make_unique<torch::jit::Module>(torch::jit::optimize_for_inference(frozen));
         } else {
-            convolutionWeightsChannelsLast(frozen);
+            detail::convolutionWeightsChannelsLast(frozen);
             auto *block = frozen.get_method("forward").graph()->block();
             detail::foldResidualsIntoProbes(block);
             detail::foldClampsIntoProbes(block);

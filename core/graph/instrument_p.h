@@ -1,6 +1,7 @@
 #pragma once
 // Internal to core/graph: how Model::load puts the probes into a TorchScript graph (instrument.cpp).
 
+#include <torch/csrc/jit/api/module.h>
 #include <torch/csrc/jit/ir/ir.h>
 
 namespace sparsity::detail {
@@ -34,5 +35,8 @@ int foldResidualsIntoProbes(torch::jit::Block *block);
 // Also in the copy: probe(hardtanh(x, lower, upper)) (ReLU6) becomes probe_clamp(x, lower, upper) when nothing else
 // reads the clamped tensor, so a capture clamps in its own pass. Returns the count.
 int foldClampsIntoProbes(torch::jit::Block *block);
+// In a frozen module: every 4-D constant that only convolutions read as weights is stored channels-last, so oneDNN
+// runs them on channels-last tensors end to end (inferencecopy.cpp; bench_inference times it without probes too).
+void convolutionWeightsChannelsLast(torch::jit::Module &frozen);
 
 } // namespace sparsity::detail
