@@ -678,6 +678,15 @@ private Q_SLOTS:
         QCOMPARE(back.penaltyWeighting, Recipe::PenaltyWeighting::PerActivation);
         QCOMPARE(back.rampEpochs, 2.5);
         QCOMPARE(back.finetuneBandFactor, 2.0);
+        Recipe learning = Recipe::forMethod(Recipe::Method::Star); // per-channel thresholds cannot be learned
+        learning.learnThresholds = true;
+        learning.thresholdLearningRate = 0.004;
+        learning.sparsityWeight = 0.25;
+        const Recipe learnt = Recipe::fromJson(learning.toJson(), "learning.json");
+        QVERIFY(learnt.learnThresholds);
+        QCOMPARE(learnt.thresholdLearningRate, 0.004);
+        QCOMPARE(learnt.sparsityWeight, 0.25);
+        QCOMPARE(learnt.toJson(), learning.toJson());
         {
             Recipe greedy;
             greedy.searchStrategy = SearchOptions::Strategy::Greedy;
@@ -720,6 +729,10 @@ private Q_SLOTS:
             {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"thresholds\": {\"constants_first\": 1}}", "'thresholds.constants_first'"},
             {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"thresholds\": {\"strategy\": \"random\"}}", "'thresholds.strategy'"},
             {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"finetune\": {\"band_factor\": 0.5}}", "'finetune.band_factor'"},
+            {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"finetune\": {\"learn_thresholds\": true, \"epochs\": 2, \"ramp_epochs\": 1}}",
+             "'finetune.learn_thresholds'"},
+            {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"thresholds\": {\"per_channel\": true}, \"finetune\": {\"learn_thresholds\": true}}",
+             "'finetune.learn_thresholds'"},
             {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"thresholds\": {\"strategy\": \"greedy\", \"per_channel\": true}}",
              "'thresholds.strategy'"},
         };
@@ -844,6 +857,82 @@ private Q_SLOTS:
         // The fine-tuned weights and thresholds go into the export, which reproduces the engine's outputs.
         const auto plain = exportedOutput(*resumed, recipe, QStringLiteral("tuned.pt"), probe[0]);
         QVERIFY(std::memcmp(plain.data(), got.data(), got.size() * sizeof(float)) == 0);
+    }
+
+    // finetune.learn_thresholds: the straight-through mask thresholds exactly as the fixed threshold does (with no
+    // learning rate and no pressure a run is bit-identical to one with fixed thresholds); the sparsity pressure raises
+    // every learned threshold; a cancelled run resumes to the uninterrupted run's learned thresholds and outputs.
+    void learnedThresholds()
+    {
+        Recipe fixed = smallRecipe(Recipe::ThresholdMode::Global);
+        fixed.globalThreshold = 0.2;
+        fixed.regularizeEpochs = 0;
+        fixed.finetuneEpochs = 2;
+        fixed.distillationWeight = 0.5;
+        Recipe still = fixed;
+        still.learnThresholds = true;
+        still.thresholdLearningRate = 0.0;
+        still.sparsityWeight = 0.0;
+        const auto probe = loadBatches(*test_, resnet()->defaultPreprocessing(), firstN(*test_, 16), 16);
+        auto runOf = [&](const Recipe &recipe, const QString &name, std::shared_ptr<Model> &model) {
+            model = resnet();
+            TrainingData data{train_.get(), test_.get(), model->defaultPreprocessing()};
+            return train(*model, recipe, data, dir_.filePath(name).toStdString());
+        };
+        std::shared_ptr<Model> a, b;
+        const auto fixedRun = runOf(fixed, QStringLiteral("learn-fixed"), a);
+        const auto stillRun = runOf(still, QStringLiteral("learn-still"), b);
+        QCOMPARE(stillRun.thresholds, fixedRun.thresholds);
+        const auto fixedOut = forwardOutput(*a, probe[0], true), stillOut = forwardOutput(*b, probe[0], true);
+        QCOMPARE(stillOut.size(), fixedOut.size());
+        QVERIFY(std::memcmp(stillOut.data(), fixedOut.data(), fixedOut.size() * sizeof(float)) == 0);
+
+        Recipe pressed = still;
+        pressed.thresholdLearningRate = 0.01;
+        pressed.sparsityWeight = 50.0;
+        std::shared_ptr<Model> c;
+        double penalty = 0.0;
+        {
+            c = resnet();
+            TrainingData data{train_.get(), test_.get(), c->defaultPreprocessing()};
+            TrainingCallbacks callbacks;
+            callbacks.step = [&](const TrainingStep &s) { penalty += s.penalty; };
+            const auto r = train(*c, pressed, data, dir_.filePath(QStringLiteral("learn-pressed")).toStdString(), false, nullptr, callbacks);
+            QCOMPARE(r.thresholds, c->thresholds());
+            int learned = 0;
+            for (const auto &site : c->sites()) {
+                const float t = r.thresholds[std::size_t(site.index)];
+                if (!site.sparsifiable) {
+                    QCOMPARE(t, 0.0f);
+                    continue;
+                }
+                ++learned;
+                QVERIFY2(t > 0.2f, qPrintable(QStringLiteral("%1: %2").arg(QString::fromStdString(site.name)).arg(t)));
+            }
+            QVERIFY(learned >= 4);
+        }
+        QVERIFY(penalty > 0.0); // the pressure is part of the reported penalty
+
+        Recipe resumable = pressed;
+        resumable.sparsityWeight = 1.0;
+        std::shared_ptr<Model> straight;
+        const auto whole = runOf(resumable, QStringLiteral("learn-whole"), straight);
+        auto interrupted = resnet();
+        TrainingData data{train_.get(), test_.get(), interrupted->defaultPreprocessing()};
+        const QString ckpt = dir_.filePath(QStringLiteral("learn-resumed"));
+        QVERIFY(cancelledRun(*interrupted, resumable, data, ckpt, 1, 3).cancelled);
+        auto resumed = resnet();
+        const auto again = train(*resumed, resumable, data, ckpt.toStdString(), true);
+        QCOMPARE(again.epochsDone, 2);
+        QCOMPARE(again.thresholds.size(), whole.thresholds.size());
+        for (std::size_t i = 0; i < whole.thresholds.size(); ++i)
+            QVERIFY2(std::abs(again.thresholds[i] - whole.thresholds[i]) <= 1e-6f,
+                     qPrintable(QStringLiteral("site %1: %2 vs %3").arg(i).arg(again.thresholds[i]).arg(whole.thresholds[i])));
+        QVERIFY(whole.thresholds != fixedRun.thresholds);
+        const auto expected = forwardOutput(*straight, probe[0], true), got = forwardOutput(*resumed, probe[0], true);
+        for (std::size_t i = 0; i < got.size(); ++i)
+            QVERIFY2(std::abs(got[i] - expected[i]) <= 1e-5f * (1.0f + std::abs(expected[i])),
+                     qPrintable(QStringLiteral("%1: %2 vs %3").arg(i).arg(got[i]).arg(expected[i])));
     }
 
     // With a learning rate of 0 nothing but BatchNorm's running statistics can change the outputs: frozen, they

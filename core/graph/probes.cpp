@@ -68,6 +68,29 @@ at::Tensor applyThreshold(const at::Tensor &x, ProbeState &state, int site, bool
     return inPlace ? at::threshold_(const_cast<at::Tensor &>(x), t, 0.0) : at::threshold(x, t, 0.0);
 }
 
+// A learned threshold t in a training pass: forward, exactly x * (x > t); backward, the mask's step is read as a ramp
+// of width t centred on t (straight-through), so d y / d t = -x / t for x within t/2 of t and 0 elsewhere, and
+// d y / d x is the mask. The site's nonzero fraction, with the same ramp's gradient with respect to t only, goes to
+// sparsityTerms: the pressure that raises t where many activations sit just above it.
+at::Tensor applyLearnedThreshold(const at::Tensor &x, ProbeState &state, std::size_t site)
+{
+    const at::Tensor &t = state.learnedThresholds[site];
+    const auto xd = x.detach();
+    const auto width = t.detach().clamp_min(1e-6);
+    const auto hard = xd.gt(t.detach()).to(x.scalar_type());
+    const auto soft = ((xd - t) / width + 0.5).clamp(0.0, 1.0);
+    const auto mask = hard + (soft - soft.detach());
+    const auto softFraction = soft.mean();
+    state.sparsityTerms.push_back(hard.mean() + (softFraction - softFraction.detach()));
+    return x * mask;
+}
+
+bool learnsThreshold(const ProbeState &state, std::size_t site, const at::Tensor &x)
+{
+    return site < state.learnedThresholds.size() && state.learnedThresholds[site].defined() && at::GradMode::is_enabled() &&
+           x.requires_grad();
+}
+
 void recordPenalty(const at::Tensor &y, ProbeState &state, int site)
 {
     if (!state.regularize || !state.inScope[std::size_t(site)])
@@ -124,7 +147,7 @@ at::Tensor runProbe(const at::Tensor &x, int64_t model, int64_t site, bool inPla
         return x; // a probe of a model that was closed: behave as the identity
     const auto s = std::size_t(site);
     recordFirstExecution(*state, s, x);
-    at::Tensor y = applyThreshold(x, *state, int(site), inPlace);
+    at::Tensor y = learnsThreshold(*state, s, x) ? applyLearnedThreshold(x, *state, s) : applyThreshold(x, *state, int(site), inPlace);
     if (y.requires_grad()) {
         if (state->retainOutputs) {
             // Inspection: the penalty of this site on a detached leaf, so its gradient is the site's own

@@ -50,6 +50,11 @@ struct ProbeState {
     std::vector<float> penaltyWeight;     // per site; empty: every site's term weighs 1
     std::vector<std::vector<float>> channelBand; // per site, optional: the band's upper end per channel (overrides `band`)
     std::vector<at::Tensor> penaltyTerms; // filled by probes during a training forward pass
+    // Thresholds learned with the weights (finetune.learn_thresholds): per site a 0-dim tensor that requires grad
+    // (undefined: the site's threshold is a constant). In a training pass such a site thresholds with a
+    // straight-through mask and adds its nonzero fraction to `sparsityTerms` (docs/star.md).
+    std::vector<at::Tensor> learnedThresholds;
+    std::vector<at::Tensor> sparsityTerms;
     // Distributed training: Hoyer-square is not a sum over images, so each probe records the parts of its term
     // (L1, sum of squares, elements, weight) and the training step composes the term of the whole global batch.
     struct HoyerParts {

@@ -64,6 +64,9 @@ void checkDistributable(const Recipe &recipe, const ProcessGroup &group)
         throw Error(group.label() + ": the recipe's batch_size " + std::to_string(recipe.batchSize) +
                     " does not divide into " + std::to_string(group.size()) +
                     " equal parts; choose a multiple of the number of processes");
+    if (recipe.learnThresholds)
+        throw Error(group.label() + ": the recipe learns its thresholds (finetune.learn_thresholds), which runs in one "
+                    "process only; train without a process group or with fixed thresholds");
 }
 
 void broadcastWeights(ProcessGroup &group, torch::jit::Module &module)

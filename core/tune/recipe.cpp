@@ -145,6 +145,11 @@ std::string Recipe::toJson() const
             o.insert(q("lambda"), finetuneLambda);
         if (finetuneBandFactor > 0.0)
             o.insert(q("band_factor"), finetuneBandFactor);
+        if (learnThresholds) {
+            o.insert(q("learn_thresholds"), true);
+            o.insert(q("threshold_learning_rate"), thresholdLearningRate);
+            o.insert(q("sparsity_weight"), sparsityWeight);
+        }
         return o;
     };
     QJsonArray sites;
@@ -247,6 +252,15 @@ Recipe Recipe::fromJson(const std::string &json, const std::string &origin)
         throw Error(origin + ": field 'finetune.band_factor' (" + std::to_string(r.finetuneBandFactor) +
                     ") must be 0 (off) or above 1: the band (t, c t] is empty otherwise");
     r.finetuneOptimizer = readOptimizer(fr.optionalSub(q("optimizer")), r.finetuneOptimizer, origin);
+    r.learnThresholds = fr.flag(q("learn_thresholds"), r.learnThresholds);
+    r.thresholdLearningRate = fr.number(q("threshold_learning_rate"), r.thresholdLearningRate, 0.0, 10.0);
+    r.sparsityWeight = fr.number(q("sparsity_weight"), r.sparsityWeight, 0.0, 1e6);
+    if (r.learnThresholds && r.rampEpochs > 0.0)
+        throw Error(origin + ": field 'finetune.learn_thresholds' cannot be combined with 'finetune.ramp_epochs': the ramp "
+                    "sets the thresholds the learning would move");
+    if (r.learnThresholds && r.perChannelThresholds)
+        throw Error(origin + ": field 'finetune.learn_thresholds' learns one threshold per site; 'thresholds.per_channel' "
+                    "sets one per channel");
 
     const JsonReader dr = top.optionalSub(q("data"));
     r.batchSize = std::size_t(dr.whole(q("batch_size"), double(r.batchSize), 1, 65536));

@@ -77,6 +77,12 @@ struct Recipe {
     // channel with per-channel thresholds) instead of the regularize phase's band, so the penalty pushes the
     // activations the threshold barely keeps below it; a site without a threshold is not penalised. 0: off.
     double finetuneBandFactor = 0.0;
+    // Thresholds learned with the weights while fine-tuning (straight-through; docs/star.md): each site's scalar
+    // threshold becomes a parameter with its own learning rate (following the fine-tune's schedule), pulled down by
+    // the task loss and up by `sparsityWeight` times the sum of the sites' nonzero fractions. Single process only.
+    bool learnThresholds = false;
+    double thresholdLearningRate = 1e-3;
+    double sparsityWeight = 0.05;
     // Each round's thresholds grow linearly from 0 to their value over this many fine-tune epochs (step by step),
     // so the network adapts while they rise (gradual, as in gradual pruning); 0: at once. At most `finetuneEpochs`.
     double rampEpochs = 0.0;

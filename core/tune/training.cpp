@@ -71,14 +71,48 @@ double scheduledRate(const OptimizerSettings &s, int epochInPhase, int step, int
     return s.learningRate;
 }
 
-void setRate(torch::optim::Optimizer &optimizer, double rate)
+// Every parameter group at `rate`, except the learned thresholds' group (the second, when there is one) at
+// `rate * thresholdScale`, so their rate follows the same schedule.
+void setRate(torch::optim::Optimizer &optimizer, double rate, double thresholdScale = 1.0)
 {
-    for (auto &group : optimizer.param_groups()) {
-        if (auto *sgd = dynamic_cast<torch::optim::SGDOptions *>(&group.options()))
-            sgd->lr(rate);
-        else if (auto *adam = dynamic_cast<torch::optim::AdamOptions *>(&group.options()))
-            adam->lr(rate);
+    auto &groups = optimizer.param_groups();
+    for (std::size_t i = 0; i < groups.size(); ++i) {
+        const double r = i == 1 ? rate * thresholdScale : rate;
+        if (auto *sgd = dynamic_cast<torch::optim::SGDOptions *>(&groups[i].options()))
+            sgd->lr(r);
+        else if (auto *adam = dynamic_cast<torch::optim::AdamOptions *>(&groups[i].options()))
+            adam->lr(r);
     }
+}
+
+// finetune.learn_thresholds: a parameter per site with a scalar threshold above 0 (undefined elsewhere), starting
+// at the round's (or a resumed epoch's) threshold.
+std::vector<at::Tensor> learnedThresholdParameters(const std::vector<Site> &sites, const std::vector<float> &thresholds,
+                                                   const std::vector<std::vector<float>> &channelThresholds)
+{
+    std::vector<at::Tensor> learned(sites.size());
+    for (std::size_t i = 0; i < sites.size(); ++i)
+        if (sites[i].sparsifiable && i < thresholds.size() && thresholds[i] > 0.0f &&
+            (i >= channelThresholds.size() || channelThresholds[i].empty()))
+            learned[i] = torch::full({}, thresholds[i], torch::kFloat32).requires_grad_(true);
+    return learned;
+}
+
+void addThresholdGroup(torch::optim::Optimizer &optimizer, const OptimizerSettings &s, const std::vector<at::Tensor> &learned,
+                       double rate)
+{
+    std::vector<at::Tensor> params;
+    for (const auto &t : learned)
+        if (t.defined())
+            params.push_back(t);
+    if (params.empty())
+        return;
+    std::unique_ptr<torch::optim::OptimizerOptions> options;
+    if (s.kind == OptimizerSettings::Kind::Sgd)
+        options = std::make_unique<torch::optim::SGDOptions>(torch::optim::SGDOptions(rate).momentum(s.momentum));
+    else
+        options = std::make_unique<torch::optim::AdamOptions>(rate);
+    optimizer.add_param_group(torch::optim::OptimizerParamGroup(params, std::move(options)));
 }
 
 // The distillation teacher: an uninstrumented copy of the model as it was when the run started. A resumed run
@@ -380,6 +414,7 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
         {
             state.hoyerAsParts = false;
             state.trainingBatchNorm = nullptr;
+            state.learnedThresholds.clear(); // a failed step must not leave the next pass learning
         }
     } groupHooksReset{state};
     auto leaveTraining = [&] {
@@ -392,6 +427,8 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
         state.hoyerAsParts = false;
         state.hoyerParts.clear();
         state.trainingBatchNorm = nullptr;
+        state.learnedThresholds.clear();
+        state.sparsityTerms.clear();
     };
 
     auto decideThresholds = [&] {
@@ -455,6 +492,15 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
         if (progress.epochsDone >= phase.firstEpoch + phase.epochs)
             continue;
         auto optimizer = makeOptimizer(phase.optimizer, params);
+        const bool learning = phase.thresholdsFirst && recipe.learnThresholds && recipe.method != Recipe::Method::L1Only &&
+                              recipe.method != Recipe::Method::Relu;
+        std::vector<at::Tensor> learned;
+        const double thresholdScale =
+            phase.optimizer.learningRate > 0.0 ? recipe.thresholdLearningRate / phase.optimizer.learningRate : 0.0;
+        if (learning) {
+            learned = learnedThresholdParameters(d.sites, progress.thresholds, progress.channelThresholds);
+            addThresholdGroup(*optimizer, phase.optimizer, learned, recipe.thresholdLearningRate);
+        }
         if (progress.epochsDone > phase.firstEpoch)
             loadOptimizerState(checkpointPath, *optimizer);
         state.regularize = phase.regularize;
@@ -496,6 +542,7 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
 
             d.module.train();
             state.regularize = phase.regularize; // leaveTraining() after the last epoch cleared these
+            state.learnedThresholds = learned;
             state.hoyerAsParts = group && state.hoyer;
             // BatchNorm that learns statistics learns those of the global batch (frozen ones never reach the hook).
             if (group && !recipe.freezeBatchNorm)
@@ -520,8 +567,9 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
                 if (phase.thresholdsFirst && recipe.rampEpochs > 0.0)
                     rampThresholds(state, progress, (double(epoch - phase.firstEpoch) * steps + step + 1) / (recipe.rampEpochs * steps));
                 const double rate = scheduledRate(phase.optimizer, epoch - phase.firstEpoch, step, steps, phase.epochs);
-                setRate(*optimizer, rate);
+                setRate(*optimizer, rate, thresholdScale);
                 state.penaltyTerms.clear();
+                state.sparsityTerms.clear();
                 state.hoyerParts.clear();
                 std::fill(state.trainZeros.begin(), state.trainZeros.end(), 0);
                 std::fill(state.trainElements.begin(), state.trainElements.end(), 0);
@@ -549,6 +597,11 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
                     penaltyValue = penalty.item<double>();
                     loss = loss + penalty;
                 }
+                if (!state.sparsityTerms.empty()) {
+                    auto pressure = torch::stack(state.sparsityTerms).sum() * recipe.sparsityWeight;
+                    penaltyValue += pressure.item<double>();
+                    loss = loss + pressure;
+                }
                 // This rank's share of the global batch: with it, per-image means averaged over the ranks are the
                 // global batch's means, whatever the last batch's split.
                 const double share = group ? double(batch.n) * double(ranks) /
@@ -565,6 +618,12 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
                 if (group)
                     detail::averageGradients(*group, params);
                 optimizer->step();
+                if (learning) {
+                    torch::NoGradGuard noGrad;
+                    for (std::size_t i = 0; i < learned.size(); ++i)
+                        if (learned[i].defined())
+                            state.thresholds[i] = learned[i].clamp_min_(0.0f).item<float>();
+                }
                 double zeros = 0, elements = 0;
                 for (std::size_t i = 0; i < siteCount; ++i)
                     if (scope[i]) {
@@ -597,6 +656,8 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
                 break;
 
             progress.epochsDone = epoch + 1;
+            if (learning)
+                progress.thresholds = model.thresholds(); // the checkpoint resumes from the learned values
             if (leader) {
                 saveCheckpoint(checkpointPath, d, *optimizer, progress);
                 result.checkpoints.push_back(checkpointPath);
