@@ -682,10 +682,12 @@ private Q_SLOTS:
         learning.learnThresholds = true;
         learning.thresholdLearningRate = 0.004;
         learning.sparsityWeight = 0.25;
+        learning.sparsityWeighting = Recipe::PenaltyWeighting::PerActivation;
         const Recipe learnt = Recipe::fromJson(learning.toJson(), "learning.json");
         QVERIFY(learnt.learnThresholds);
         QCOMPARE(learnt.thresholdLearningRate, 0.004);
         QCOMPARE(learnt.sparsityWeight, 0.25);
+        QCOMPARE(learnt.sparsityWeighting, Recipe::PenaltyWeighting::PerActivation);
         QCOMPARE(learnt.toJson(), learning.toJson());
         {
             Recipe greedy;
@@ -731,6 +733,8 @@ private Q_SLOTS:
             {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"finetune\": {\"band_factor\": 0.5}}", "'finetune.band_factor'"},
             {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"finetune\": {\"learn_thresholds\": true, \"epochs\": 2, \"ramp_epochs\": 1}}",
              "'finetune.learn_thresholds'"},
+            {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"finetune\": {\"sparsity_weighting\": \"events\"}}",
+             "'finetune.sparsity_weighting'"},
             {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"thresholds\": {\"per_channel\": true}, \"finetune\": {\"learn_thresholds\": true}}",
              "'finetune.learn_thresholds'"},
             {"{\"schema\": \"sparsity-explorer/recipe\", \"version\": 1, \"thresholds\": {\"strategy\": \"greedy\", \"per_channel\": true}}",
@@ -891,12 +895,16 @@ private Q_SLOTS:
         pressed.thresholdLearningRate = 0.01;
         pressed.sparsityWeight = 50.0;
         std::shared_ptr<Model> c;
-        double penalty = 0.0;
+        double penalty = 0.0, firstPenalty = -1.0;
         {
             c = resnet();
             TrainingData data{train_.get(), test_.get(), c->defaultPreprocessing()};
             TrainingCallbacks callbacks;
-            callbacks.step = [&](const TrainingStep &s) { penalty += s.penalty; };
+            callbacks.step = [&](const TrainingStep &s) {
+                penalty += s.penalty;
+                if (firstPenalty < 0.0)
+                    firstPenalty = s.penalty;
+            };
             const auto r = train(*c, pressed, data, dir_.filePath(QStringLiteral("learn-pressed")).toStdString(), false, nullptr, callbacks);
             QCOMPARE(r.thresholds, c->thresholds());
             int learned = 0;
@@ -912,6 +920,23 @@ private Q_SLOTS:
             QVERIFY(learned >= 4);
         }
         QVERIFY(penalty > 0.0); // the pressure is part of the reported penalty
+        // Weighing the sites by their size changes the first step's pressure (same model, same batch, same thresholds).
+        Recipe weighed = pressed;
+        weighed.sparsityWeighting = Recipe::PenaltyWeighting::PerActivation;
+        double weighedFirst = -1.0;
+        {
+            auto w = resnet();
+            TrainingData data{train_.get(), test_.get(), w->defaultPreprocessing()};
+            TrainingCallbacks callbacks;
+            callbacks.step = [&](const TrainingStep &s) {
+                if (weighedFirst < 0.0)
+                    weighedFirst = s.penalty;
+            };
+            train(*w, weighed, data, dir_.filePath(QStringLiteral("learn-weighed")).toStdString(), false, nullptr, callbacks);
+        }
+        QVERIFY(firstPenalty > 0.0 && weighedFirst > 0.0);
+        QVERIFY2(std::abs(weighedFirst - firstPenalty) > 1e-3 * firstPenalty,
+                 qPrintable(QStringLiteral("%1 vs %2").arg(weighedFirst).arg(firstPenalty)));
 
         Recipe resumable = pressed;
         resumable.sparsityWeight = 1.0;

@@ -81,7 +81,8 @@ at::Tensor applyLearnedThreshold(const at::Tensor &x, ProbeState &state, std::si
     const auto soft = ((xd - t) / width + 0.5).clamp(0.0, 1.0);
     const auto mask = hard + (soft - soft.detach());
     const auto softFraction = soft.mean();
-    state.sparsityTerms.push_back(hard.mean() + (softFraction - softFraction.detach()));
+    const double weight = site < state.sparsityWeight.size() ? double(state.sparsityWeight[site]) : 1.0;
+    state.sparsityTerms.push_back((hard.mean() + (softFraction - softFraction.detach())) * weight);
     return x * mask;
 }
 

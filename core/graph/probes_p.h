@@ -54,6 +54,7 @@ struct ProbeState {
     // (undefined: the site's threshold is a constant). In a training pass such a site thresholds with a
     // straight-through mask and adds its nonzero fraction to `sparsityTerms` (docs/star.md).
     std::vector<at::Tensor> learnedThresholds;
+    std::vector<float> sparsityWeight; // per site, the weight of its nonzero fraction in the pressure (empty: 1)
     std::vector<at::Tensor> sparsityTerms;
     // Distributed training: Hoyer-square is not a sum over images, so each probe records the parts of its term
     // (L1, sum of squares, elements, weight) and the training step composes the term of the whole global batch.

@@ -149,6 +149,7 @@ std::string Recipe::toJson() const
             o.insert(q("learn_thresholds"), true);
             o.insert(q("threshold_learning_rate"), thresholdLearningRate);
             o.insert(q("sparsity_weight"), sparsityWeight);
+            o.insert(q("sparsity_weighting"), q(kWeightings.name(sparsityWeighting)));
         }
         return o;
     };
@@ -255,6 +256,8 @@ Recipe Recipe::fromJson(const std::string &json, const std::string &origin)
     r.learnThresholds = fr.flag(q("learn_thresholds"), r.learnThresholds);
     r.thresholdLearningRate = fr.number(q("threshold_learning_rate"), r.thresholdLearningRate, 0.0, 10.0);
     r.sparsityWeight = fr.number(q("sparsity_weight"), r.sparsityWeight, 0.0, 1e6);
+    r.sparsityWeighting = kWeightings.value(fr.text(q("sparsity_weighting"), kWeightings.name(r.sparsityWeighting)), origin,
+                                            "finetune.sparsity_weighting");
     if (r.learnThresholds && r.rampEpochs > 0.0)
         throw Error(origin + ": field 'finetune.learn_thresholds' cannot be combined with 'finetune.ramp_epochs': the ramp "
                     "sets the thresholds the learning would move");

@@ -83,6 +83,10 @@ struct Recipe {
     bool learnThresholds = false;
     double thresholdLearningRate = 1e-3;
     double sparsityWeight = 0.05;
+    // How the pressure weighs the sites: PerSite sums their nonzero fractions; PerActivation weighs site s by
+    // n * E_s / sum E over the n learning sites (E: elements per image), so it is n times the nonzero fraction of all
+    // their activations together, what "activations removed" and the processor count.
+    PenaltyWeighting sparsityWeighting = PenaltyWeighting::PerSite;
     // Each round's thresholds grow linearly from 0 to their value over this many fine-tune epochs (step by step),
     // so the network adapts while they rise (gradual, as in gradual pruning); 0: at once. At most `finetuneEpochs`.
     double rampEpochs = 0.0;

@@ -98,6 +98,24 @@ std::vector<at::Tensor> learnedThresholdParameters(const std::vector<Site> &site
     return learned;
 }
 
+// The pressure's weight of each learning site (finetune.sparsity_weighting), averaging 1 over them.
+std::vector<float> sparsityWeights(const Recipe &recipe, const std::vector<Site> &sites, const std::vector<at::Tensor> &learned)
+{
+    std::vector<float> weights(sites.size(), 1.0f);
+    if (recipe.sparsityWeighting != Recipe::PenaltyWeighting::PerActivation)
+        return weights;
+    double count = 0.0, elements = 0.0;
+    for (std::size_t i = 0; i < learned.size(); ++i)
+        if (learned[i].defined()) {
+            count += 1.0;
+            elements += double(sites[i].elementsPerImage);
+        }
+    for (std::size_t i = 0; i < learned.size(); ++i)
+        if (learned[i].defined() && elements > 0.0)
+            weights[i] = float(count * double(sites[i].elementsPerImage) / elements);
+    return weights;
+}
+
 void addThresholdGroup(torch::optim::Optimizer &optimizer, const OptimizerSettings &s, const std::vector<at::Tensor> &learned,
                        double rate)
 {
@@ -302,6 +320,9 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
         throw Error("training needs a training split and a validation split");
     if (!data.train->labelled())
         throw Error(data.train->path() + ": the training data has no labels; fine-tuning needs labelled images");
+    if (recipe.learnThresholds && recipe.rampEpochs > 0.0)
+        throw Error("the recipe learns its thresholds (finetune.learn_thresholds) and ramps them (finetune.ramp_epochs); "
+                    "choose one: the ramp sets the thresholds the learning would move");
     const auto started = std::chrono::steady_clock::now();
     auto &d = model.impl();
     auto &state = *d.state;
@@ -543,6 +564,7 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
             d.module.train();
             state.regularize = phase.regularize; // leaveTraining() after the last epoch cleared these
             state.learnedThresholds = learned;
+            state.sparsityWeight = sparsityWeights(recipe, d.sites, learned);
             state.hoyerAsParts = group && state.hoyer;
             // BatchNorm that learns statistics learns those of the global batch (frozen ones never reach the hook).
             if (group && !recipe.freezeBatchNorm)
