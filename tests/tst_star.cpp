@@ -46,6 +46,16 @@ class TestStar : public QObject {
         return r;
     }
 
+    // No regularize phase: every sparsifiable site at threshold 0.2, then 2 fine-tune epochs.
+    static Recipe fineTuneAtGlobalThreshold()
+    {
+        Recipe r = smallRecipe(Recipe::ThresholdMode::Global);
+        r.globalThreshold = 0.2;
+        r.regularizeEpochs = 0;
+        r.finetuneEpochs = 2;
+        return r;
+    }
+
     // A fresh training run into `checkpoints` that cancels itself at step `step` of epoch `epoch`.
     static TrainingResult cancelledRun(Model &model, const Recipe &recipe, const TrainingData &data, const QString &checkpoints,
                                        int epoch, int step)
@@ -778,10 +788,7 @@ private Q_SLOTS:
     // the ramp; a run cancelled mid-ramp leaves the model with the round's thresholds (as its checkpoint has them).
     void rampRaisesThresholdsStepByStep()
     {
-        Recipe recipe = smallRecipe(Recipe::ThresholdMode::Global);
-        recipe.globalThreshold = 0.2;
-        recipe.regularizeEpochs = 0;
-        recipe.finetuneEpochs = 2;
+        Recipe recipe = fineTuneAtGlobalThreshold();
         recipe.rampEpochs = 1.5;
         auto m = resnet();
         TrainingData data{train_.get(), test_.get(), m->defaultPreprocessing()};
@@ -868,10 +875,7 @@ private Q_SLOTS:
     // every learned threshold; a cancelled run resumes to the uninterrupted run's learned thresholds and outputs.
     void learnedThresholds()
     {
-        Recipe fixed = smallRecipe(Recipe::ThresholdMode::Global);
-        fixed.globalThreshold = 0.2;
-        fixed.regularizeEpochs = 0;
-        fixed.finetuneEpochs = 2;
+        Recipe fixed = fineTuneAtGlobalThreshold();
         fixed.distillationWeight = 0.5;
         Recipe still = fixed;
         still.learnThresholds = true;

@@ -293,6 +293,26 @@ private Q_SLOTS:
         panel()->setRecipe(r);
         QCOMPARE(doc()->recipe().toJson(), r.toJson());
         QCOMPARE(perChannel->isEnabled(), r.thresholdMode == Recipe::ThresholdMode::Search);
+        // Learned thresholds: one per site and no ramp, so the project's recipe stays one the file format accepts.
+        auto *learn = panel()->findChild<QCheckBox *>(QStringLiteral("learnThresholds"));
+        auto *pressure = panel()->findChild<QDoubleSpinBox *>(QStringLiteral("sparsityWeight"));
+        QVERIFY(learn && pressure);
+        QVERIFY(!pressure->isEnabled());
+        finetuneEpochs->setValue(2);
+        ramp->setValue(1.0);
+        perChannel->setChecked(true);
+        learn->setChecked(true);
+        QVERIFY(pressure->isEnabled() && !ramp->isEnabled() && !perChannel->isEnabled());
+        pressure->setValue(0.2);
+        const Recipe learning = doc()->recipe();
+        QVERIFY(learning.learnThresholds);
+        QCOMPARE(learning.sparsityWeight, 0.2);
+        QCOMPARE(learning.rampEpochs, 0.0);
+        QVERIFY(!learning.perChannelThresholds);
+        QCOMPARE(Recipe::fromJson(learning.toJson(), "project").toJson(), learning.toJson());
+        panel()->setRecipe(r);
+        QCOMPARE(doc()->recipe().toJson(), r.toJson());
+        QVERIFY(!learn->isChecked() && ramp->isEnabled());
     }
 
     void cancelStartAgainAndResume()

@@ -115,6 +115,13 @@ TrainingPanel::TrainingPanel(Session *doc, QWidget *parent) : QWidget(parent), d
     ramp_->setSpecialValueText(tr("at once"));
     ramp_->setToolTip(tr("The thresholds grow linearly from 0 to their value over this many fine-tune epochs, so the "
                          "network adapts while they rise (at most the fine-tune epochs)"));
+    learnThresholds_ = new QCheckBox(tr("Learn thresholds while fine-tuning"), this);
+    learnThresholds_->setObjectName(QStringLiteral("learnThresholds"));
+    learnThresholds_->setToolTip(tr("Each site's threshold becomes a parameter (straight-through): the task loss pulls it "
+                                    "down, the sparsity pressure pushes it up. One threshold per site, no ramp."));
+    sparsityWeight_ = doubleSpin(0.0, 1e6, 4, 0.01, this);
+    sparsityWeight_->setObjectName(QStringLiteral("sparsityWeight"));
+    sparsityWeight_->setToolTip(tr("Weight of the sites' nonzero fractions in the loss while the thresholds learn"));
     ftRate_ = doubleSpin(0.0, 10.0, 6, 1e-4, this);
     trainImages_ = intSpin(0, std::numeric_limits<int>::max(), this, tr("all"));
     calibrationImages_ = intSpin(1, std::numeric_limits<int>::max(), this);
@@ -150,6 +157,8 @@ TrainingPanel::TrainingPanel(Session *doc, QWidget *parent) : QWidget(parent), d
     form->addRow(tr("Cut constant responses"), constantShare_);
     form->addRow(tr("Fine-tune epochs"), ftEpochs_);
     form->addRow(tr("Threshold ramp"), ramp_);
+    form->addRow(QString(), learnThresholds_);
+    form->addRow(tr("Sparsity pressure"), sparsityWeight_);
     form->addRow(tr("Fine-tune learning rate"), ftRate_);
     form->addRow(tr("Training images"), trainImages_);
     form->addRow(tr("Calibration images"), calibrationImages_);
@@ -232,9 +241,9 @@ TrainingPanel::TrainingPanel(Session *doc, QWidget *parent) : QWidget(parent), d
         connect(s, &QSpinBox::valueChanged, this, &TrainingPanel::storeInDocument);
     // A ramp longer than the fine-tune would never reach the thresholds (the recipe file refuses it too).
     connect(ftEpochs_, &QSpinBox::valueChanged, this, [this](int epochs) { ramp_->setMaximum(double(epochs)); });
-    for (QDoubleSpinBox *s : {band_, lambda_, budget_, target_, constantShare_, regRate_, ftRate_, ramp_})
+    for (QDoubleSpinBox *s : {band_, lambda_, budget_, target_, constantShare_, regRate_, ftRate_, ramp_, sparsityWeight_})
         connect(s, &QDoubleSpinBox::valueChanged, this, &TrainingPanel::storeInDocument);
-    for (QCheckBox *c : {perChannel_, bandPerChannel_})
+    for (QCheckBox *c : {perChannel_, bandPerChannel_, learnThresholds_})
         connect(c, &QCheckBox::toggled, this, &TrainingPanel::storeInDocument);
     connect(start_, &QPushButton::clicked, this, [this] { start(false); });
     connect(resume_, &QPushButton::clicked, this, [this] { start(true); });
@@ -298,11 +307,15 @@ Recipe TrainingPanel::recipe() const
     r.thresholdMode = Recipe::ThresholdMode(thresholdMode_->currentData().toInt());
     r.budgetPp = budget_->value();
     r.searchStrategy = SearchOptions::Strategy(strategy_->currentData().toInt());
-    r.perChannelThresholds = perChannel_->isChecked() && r.searchStrategy == SearchOptions::Strategy::Bisection;
+    r.learnThresholds = learnThresholds_->isChecked();
+    r.sparsityWeight = sparsityWeight_->value();
+    // Learned thresholds are one per site and move by themselves: no per-channel values, no ramp (the recipe file
+    // refuses both combinations, so a saved project stays loadable).
+    r.perChannelThresholds = perChannel_->isChecked() && r.searchStrategy == SearchOptions::Strategy::Bisection && !r.learnThresholds;
     r.targetSparsity = target_->value();
     r.constantShare = constantShare_->value();
     r.finetuneEpochs = ftEpochs_->value();
-    r.rampEpochs = std::min(ramp_->value(), double(r.finetuneEpochs));
+    r.rampEpochs = r.learnThresholds ? 0.0 : std::min(ramp_->value(), double(r.finetuneEpochs));
     r.finetuneOptimizer.learningRate = ftRate_->value();
     r.trainImages = std::size_t(trainImages_->value());
     r.calibrationImages = std::size_t(calibrationImages_->value());
@@ -344,6 +357,8 @@ void TrainingPanel::showRecipe(const Recipe &r)
     ftEpochs_->setValue(r.finetuneEpochs);
     ramp_->setMaximum(double(r.finetuneEpochs));
     ramp_->setValue(r.rampEpochs);
+    learnThresholds_->setChecked(r.learnThresholds);
+    sparsityWeight_->setValue(r.sparsityWeight);
     ftRate_->setValue(r.finetuneOptimizer.learningRate);
     trainImages_->setValue(int(std::min<std::size_t>(r.trainImages, std::size_t(std::numeric_limits<int>::max()))));
     calibrationImages_->setValue(int(std::min<std::size_t>(r.calibrationImages, std::size_t(std::numeric_limits<int>::max()))));
@@ -380,7 +395,10 @@ void TrainingPanel::updateEnabledFields()
     strategy_->setEnabled(mode == Recipe::ThresholdMode::Search);
     bandPerChannel_->setEnabled(Recipe::BandMode(bandMode_->currentData().toInt()) == Recipe::BandMode::Quantile);
     const bool greedy = SearchOptions::Strategy(strategy_->currentData().toInt()) == SearchOptions::Strategy::Greedy;
-    perChannel_->setEnabled(mode == Recipe::ThresholdMode::Search && !greedy); // greedy sets one per site
+    const bool learning = learnThresholds_->isChecked();
+    perChannel_->setEnabled(mode == Recipe::ThresholdMode::Search && !greedy && !learning); // one per site
+    ramp_->setEnabled(!learning);
+    sparsityWeight_->setEnabled(learning);
     target_->setEnabled(mode == Recipe::ThresholdMode::Quantile);
 }
 
@@ -399,6 +417,7 @@ void TrainingPanel::updateButtons()
     pause_->setText(doc_->isTrainingPaused() ? tr("Continue") : tr("Pause"));
     for (QWidget *w : std::initializer_list<QWidget *>{method_, scope_, bandMode_, penalty_, weighting_, thresholdMode_, strategy_, perChannel_, bandPerChannel_, band_, lambda_,
                                                         regEpochs_, regRate_, budget_, target_, constantShare_, ftEpochs_, ramp_, ftRate_,
+                                                        learnThresholds_, sparsityWeight_,
                                                         trainImages_, calibrationImages_, validationImages_, batch_, seed_, processes_})
         w->setEnabled(!training);
     if (!training)

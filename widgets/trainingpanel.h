@@ -63,9 +63,9 @@ private:
     Session *doc_;
     bool loading_ = false;
     QComboBox *method_, *scope_, *bandMode_, *penalty_, *weighting_, *thresholdMode_, *strategy_;
-    QCheckBox *perChannel_, *bandPerChannel_;
+    QCheckBox *perChannel_, *bandPerChannel_, *learnThresholds_;
     QSpinBox *minDepth_, *maxDepth_;
-    QDoubleSpinBox *band_, *lambda_, *budget_, *target_, *constantShare_, *ramp_;
+    QDoubleSpinBox *band_, *lambda_, *budget_, *target_, *constantShare_, *ramp_, *sparsityWeight_;
     QSpinBox *regEpochs_, *ftEpochs_;
     QDoubleSpinBox *regRate_, *ftRate_;
     QSpinBox *trainImages_, *calibrationImages_, *validationImages_, *batch_, *seed_;
