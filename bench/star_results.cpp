@@ -27,6 +27,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <map>
 #include <sstream>
 
@@ -87,6 +88,8 @@ struct Options {
     int seeds = 3, mobilenetSeeds = 2;
     int regularizeEpochs = 3, finetuneEpochs = 3;
     std::size_t imagesPerEpoch = 8000, validationSplit = 5000, calibrationImages = 2000, validationImages = 1000;
+    // Where the per-epoch check starts in the validation split; default: right after the calibration images.
+    std::size_t checkFrom = std::numeric_limits<std::size_t>::max();
     std::size_t testImages = 10000;
     std::uint64_t splitSeed = 17;
     std::vector<double> budgets{0.25, 0.5, 1.0, 2.0};
@@ -108,6 +111,8 @@ const char *kUsage =
     "  --epochs R,F           regularize and fine-tune epochs for every method [3,3]\n"
     "  --images-per-epoch N   training images drawn per epoch from the 55,000 [8000]\n"
     "  --validation-split N [5000] --calibration-images N [2000] --validation-images N [1000] (per-epoch check)\n"
+    "  --check-from N         first validation-split image of the per-epoch check [after the calibration images;\n"
+    "                         0 reproduces the records before session 11, whose check overlapped the calibration]\n"
     "  --test-images N        official test images reported on [10000]\n"
     "  --budgets LIST         threshold budgets (pp, on the validation split) of threshold-only and STAR\n"
     "  --l1-lambdas LIST      --hoyer-lambdas LIST   --hoyer-budgets LIST\n"
@@ -145,6 +150,7 @@ Options parse(int argc, char **argv)
         else if (a == "--validation-split") o.validationSplit = std::stoul(v);
         else if (a == "--calibration-images") o.calibrationImages = std::stoul(v);
         else if (a == "--validation-images") o.validationImages = std::stoul(v);
+        else if (a == "--check-from") o.checkFrom = std::stoul(v);
         else if (a == "--test-images") o.testImages = std::stoul(v);
         else if (a == "--budgets") o.budgets = numbers(v);
         else if (a == "--l1-lambdas") o.l1Lambdas = numbers(v);
@@ -236,9 +242,9 @@ struct ModelSetup {
 
 class Protocol {
 public:
-    Protocol(const Options &o, const Dataset &train, const Dataset &validation, const Dataset &test,
+    Protocol(const Options &o, const Dataset &train, const Dataset &calibration, const Dataset &check, const Dataset &test,
              std::vector<std::size_t> testIndices, ProcessorParams processor, std::string dataSettings)
-        : o_(o), train_(train), validation_(validation), test_(test), testIndices_(std::move(testIndices)),
+        : o_(o), train_(train), calibration_(calibration), check_(check), test_(test), testIndices_(std::move(testIndices)),
           processor_(std::move(processor)), dataSettings_(std::move(dataSettings)), cache_(o.results + "/runs")
     {
         callbacks_.message = [](const std::string &m) { std::fprintf(stderr, "    %s\n", m.c_str()); };
@@ -277,7 +283,7 @@ public:
         for (const char *f : {"latest-checkpoint.pt", "teacher.pt"})
             QFile::copy(QString::fromStdString(stageDir + "/" + f), QString::fromStdString(runDir + "/" + f));
         auto model = Model::load(m.path);
-        TrainingData data{&train_, &validation_, model->defaultPreprocessing(), &validation_};
+        TrainingData data{&train_, &check_, model->defaultPreprocessing(), &calibration_};
         const auto trained = train(*model, full, data, runDir, true, &cancelRequested, callbacks_);
         if (trained.cancelled)
             return false;
@@ -333,7 +339,7 @@ private:
                 throw Error(dir + "/settings.txt: cannot write");
         }
         auto model = Model::load(m.path);
-        TrainingData data{&train_, &validation_, model->defaultPreprocessing(), &validation_};
+        TrainingData data{&train_, &check_, model->defaultPreprocessing(), &calibration_};
         std::fprintf(stderr, "  regularized model %s (seed %llu)\n", p.stage.c_str(), static_cast<unsigned long long>(seed));
         const auto t = train(*model, stage1, data, dir, true, &cancelRequested, callbacks_);
         if (t.cancelled)
@@ -345,7 +351,7 @@ private:
     }
 
     const Options &o_;
-    const Dataset &train_, &validation_, &test_;
+    const Dataset &train_, &calibration_, &check_, &test_;
     std::vector<std::size_t> testIndices_;
     ProcessorParams processor_;
     std::string dataSettings_;
@@ -445,13 +451,18 @@ int main(int argc, char **argv)
             throw Error(o.train + ": the protocol needs labelled training and test images");
         const auto split = heldOutSplit(full->size(), o.validationSplit, o.splitSeed);
         auto trainSet = subsetOf(*full, split.train, "training split");
-        auto validationSet = subsetOf(*full, split.validation, "validation split");
+        const std::size_t checkFrom = o.checkFrom == std::numeric_limits<std::size_t>::max() ? o.calibrationImages : o.checkFrom;
+        const auto uses = validationUses(split.validation, o.calibrationImages, checkFrom, o.validationImages);
+        auto calibrationSet = subsetOf(*full, uses.calibration, "calibration images (validation split)");
+        auto checkSet = subsetOf(*full, uses.check, "per-epoch check images (validation split)");
         const auto testIndices = firstN(*test, o.testImages);
         const ProcessorParams processor = loadPreset(QString::fromStdString(o.preset));
         std::ostringstream data;
         data << "\ndata " << o.train << " " << full->size() << " validation " << o.validationSplit << " split seed "
              << o.splitSeed << " test " << testIndices.size();
-        Protocol protocol(o, *trainSet, *validationSet, *test, testIndices, processor, data.str());
+        if (checkFrom > 0) // absent from the records made before the check moved off the calibration images
+            data << " check from " << checkFrom;
+        Protocol protocol(o, *trainSet, *calibrationSet, *checkSet, *test, testIndices, processor, data.str());
 
         std::vector<ModelSetup> models;
         for (const auto &name : o.models) {
@@ -465,10 +476,11 @@ int main(int argc, char **argv)
         bool complete = true;
         std::printf("# STAR protocol: results\n\nPrinted by `build/dev/bench/star_results` (docs/star.md, \"The protocol\"). "
                     "Training: %zu images of `%s` (%zu drawn per epoch), %d regularize + %d fine-tune epochs for every "
-                    "method; validation split: %zu images (seed %llu), calibration %zu of them; test: %zu official "
-                    "test images, used for these figures only.\n",
+                    "method; validation split: %zu images (seed %llu), calibration %zu of them, per-epoch check %zu "
+                    "from image %zu%s; test: %zu official test images, used for these figures only.\n",
                     trainSet->size(), o.train.c_str(), o.imagesPerEpoch, o.regularizeEpochs, o.finetuneEpochs,
-                    validationSet->size(), static_cast<unsigned long long>(o.splitSeed), o.calibrationImages,
+                    split.validation.size(), static_cast<unsigned long long>(o.splitSeed), o.calibrationImages,
+                    checkSet->size(), checkFrom, checkFrom < o.calibrationImages ? " (overlapping the calibration images)" : "",
                     testIndices.size());
         for (const auto &m : models) {
             std::map<std::string, std::vector<RunRecord>> runs;

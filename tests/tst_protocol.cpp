@@ -176,6 +176,27 @@ private Q_SLOTS:
         QVERIFY_THROWS_EXCEPTION(std::exception, heldOutSplit(100, 100, 1));
     }
 
+    // The per-epoch check a recipe choice reads and the calibration images the threshold search fits to share no
+    // image (by the images' names); a split too small for both is refused.
+    void checkImagesAreNotCalibrationImages()
+    {
+        const auto split = heldOutSplit(train_->size(), 1000, 17);
+        const auto uses = validationUses(split.validation, 400, 400, 300);
+        QCOMPARE(uses.calibration.size(), std::size_t(400));
+        QCOMPARE(uses.check.size(), std::size_t(300));
+        auto calibration = subsetOf(*train_, uses.calibration, "calibration");
+        auto check = subsetOf(*train_, uses.check, "check");
+        std::set<std::string> calibrated;
+        for (std::size_t i = 0; i < calibration->size(); ++i)
+            calibrated.insert(calibration->itemName(i));
+        QCOMPARE(calibrated.size(), std::size_t(400));
+        for (std::size_t i = 0; i < check->size(); ++i)
+            QVERIFY2(!calibrated.count(check->itemName(i)), check->itemName(i).c_str());
+        QCOMPARE(validationUses(split.validation, 400, 0, 300).check.front(), split.validation.front()); // the old overlap
+        QVERIFY_THROWS_EXCEPTION(Error, validationUses(split.validation, 400, 800, 300));
+        QVERIFY_THROWS_EXCEPTION(Error, validationUses(split.validation, 1001, 0, 10));
+    }
+
     // A finished run is read back and not run again; other settings run it again; a broken file is an error
     // that names it.
     void cachedRunIsSkipped()

@@ -81,6 +81,19 @@ std::string fileSafe(const std::string &s)
 
 } // namespace
 
+ValidationUses validationUses(const std::vector<std::size_t> &validation, std::size_t calibration, std::size_t checkFrom,
+                              std::size_t check)
+{
+    if (calibration > validation.size() || checkFrom + check > validation.size())
+        throw Error("validation split: " + std::to_string(validation.size()) + " images cannot hold " +
+                    std::to_string(calibration) + " calibration images and " + std::to_string(check) +
+                    " check images from image " + std::to_string(checkFrom));
+    ValidationUses uses;
+    uses.calibration.assign(validation.begin(), validation.begin() + std::ptrdiff_t(calibration));
+    uses.check.assign(validation.begin() + std::ptrdiff_t(checkFrom), validation.begin() + std::ptrdiff_t(checkFrom + check));
+    return uses;
+}
+
 std::unique_ptr<Dataset> subsetOf(const Dataset &base, std::vector<std::size_t> indices, const std::string &name)
 {
     return std::make_unique<SubsetDataset>(base, std::move(indices), name);

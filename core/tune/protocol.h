@@ -19,6 +19,16 @@ struct HeldOutSplit {
 };
 HeldOutSplit heldOutSplit(std::size_t size, std::size_t validationCount, std::uint64_t seed);
 
+// The validation split's two uses: its first `calibration` images calibrate (threshold search, band quantiles) and
+// the `check` images from `checkFrom` on are the per-epoch check that choosing a recipe reads. With checkFrom at or
+// after `calibration` the check never scores thresholds that were fitted to its own images. Throws sparsity::Error
+// when the split is too small for either.
+struct ValidationUses {
+    std::vector<std::size_t> calibration, check;
+};
+ValidationUses validationUses(const std::vector<std::size_t> &validation, std::size_t calibration, std::size_t checkFrom,
+                              std::size_t check);
+
 // A dataset that shows some images of `base` (which must outlive it), in the order of `indices`.
 std::unique_ptr<Dataset> subsetOf(const Dataset &base, std::vector<std::size_t> indices, const std::string &name);
 
