@@ -85,15 +85,16 @@ void setRate(torch::optim::Optimizer &optimizer, double rate, double thresholdSc
     }
 }
 
-// finetune.learn_thresholds: a parameter per site with a scalar threshold above 0 (undefined elsewhere), starting
-// at the round's (or a resumed epoch's) threshold.
+// finetune.learn_thresholds: a parameter per sparsifiable site with a scalar threshold (undefined for dense sites and
+// per-channel ones), starting at the round's (or a resumed epoch's) threshold. Which sites learn must not depend on
+// the values (one learnt down to 0 would drop out on a resume, and the optimizer state would no longer fit); a site
+// at 0 stays there (its ramp has no width).
 std::vector<at::Tensor> learnedThresholdParameters(const std::vector<Site> &sites, const std::vector<float> &thresholds,
                                                    const std::vector<std::vector<float>> &channelThresholds)
 {
     std::vector<at::Tensor> learned(sites.size());
     for (std::size_t i = 0; i < sites.size(); ++i)
-        if (sites[i].sparsifiable && i < thresholds.size() && thresholds[i] > 0.0f &&
-            (i >= channelThresholds.size() || channelThresholds[i].empty()))
+        if (sites[i].sparsifiable && i < thresholds.size() && (i >= channelThresholds.size() || channelThresholds[i].empty()))
             learned[i] = torch::full({}, thresholds[i], torch::kFloat32).requires_grad_(true);
     return learned;
 }
