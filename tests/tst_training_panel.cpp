@@ -23,6 +23,7 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDir>
+#include <QScrollArea>
 #include <QDoubleSpinBox>
 #include <QElapsedTimer>
 #include <QFile>
@@ -310,6 +311,11 @@ private Q_SLOTS:
         QCOMPARE(learning.rampEpochs, 0.0);
         QVERIFY(!learning.perChannelThresholds);
         QCOMPARE(Recipe::fromJson(learning.toJson(), "project").toJson(), learning.toJson());
+        const QString shots = QCoreApplication::applicationDirPath() + QStringLiteral("/screenshots");
+        QVERIFY(QDir().mkpath(shots));
+        auto *form = panel()->findChild<QScrollArea *>();
+        QVERIFY(form && form->widget());
+        QVERIFY(form->widget()->grab().save(shots + QStringLiteral("/training-panel-learning.png"))); // to be looked at
         panel()->setRecipe(r);
         QCOMPARE(doc()->recipe().toJson(), r.toJson());
         QVERIFY(!learn->isChecked() && ramp->isEnabled());
