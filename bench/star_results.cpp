@@ -87,7 +87,7 @@ struct Options {
     std::vector<std::string> mobilenetMethods{"relu", "threshold-only", "star"};
     int seeds = 3, mobilenetSeeds = 2;
     int regularizeEpochs = 3, finetuneEpochs = 3;
-    std::size_t imagesPerEpoch = 8000, validationSplit = 5000, calibrationImages = 2000, validationImages = 1000;
+    std::size_t imagesPerEpoch = 8000, validationSplit = 5000, calibrationImages = 2000, validationImages = 3000;
     // Where the per-epoch check starts in the validation split; default: right after the calibration images.
     std::size_t checkFrom = std::numeric_limits<std::size_t>::max();
     std::size_t testImages = 10000;
@@ -110,9 +110,9 @@ const char *kUsage =
     "  --seeds N [3]          --mobilenet-seeds N [2]\n"
     "  --epochs R,F           regularize and fine-tune epochs for every method [3,3]\n"
     "  --images-per-epoch N   training images drawn per epoch from the 55,000 [8000]\n"
-    "  --validation-split N [5000] --calibration-images N [2000] --validation-images N [1000] (per-epoch check)\n"
+    "  --validation-split N [5000] --calibration-images N [2000] --validation-images N [3000] (per-epoch check)\n"
     "  --check-from N         first validation-split image of the per-epoch check [after the calibration images;\n"
-    "                         0 reproduces the records before session 11, whose check overlapped the calibration]\n"
+    "                         with --validation-images 1000, 0 reproduces the records before session 11]\n"
     "  --test-images N        official test images reported on [10000]\n"
     "  --budgets LIST         threshold budgets (pp, on the validation split) of threshold-only and STAR\n"
     "  --l1-lambdas LIST      --hoyer-lambdas LIST   --hoyer-budgets LIST\n"
