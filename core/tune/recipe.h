@@ -127,5 +127,8 @@ std::vector<bool> scopeMask(const Recipe &recipe, const Model &model);
 // Each site's weight in the penalty under the recipe's weighting (0 out of scope; they average 1 over the
 // scoped sites, so lambda means the same under both weightings). Needs the sites' shapes (one forward pass).
 std::vector<float> penaltyWeights(const Recipe &recipe, const Model &model);
+// The same rule for any set of sites (`mask`): 0 outside it; inside, 1 each (PerSite) or n * E_s / sum E over its n
+// sites (PerActivation, E: elements per image). Serves the penalty and the learned thresholds' sparsity pressure.
+std::vector<float> sizeWeights(const Model &model, const std::vector<bool> &mask, Recipe::PenaltyWeighting weighting);
 
 } // namespace sparsity

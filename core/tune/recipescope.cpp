@@ -41,24 +41,28 @@ std::vector<bool> scopeMask(const Recipe &recipe, const Model &model)
     return mask;
 }
 
-std::vector<float> penaltyWeights(const Recipe &recipe, const Model &model)
+std::vector<float> sizeWeights(const Model &model, const std::vector<bool> &mask, Recipe::PenaltyWeighting weighting)
 {
-    const auto scope = scopeMask(recipe, model);
     const auto &sites = model.sites();
     std::vector<float> weights(sites.size(), 0.0f);
-    double scoped = 0.0, elements = 0.0;
-    for (std::size_t i = 0; i < sites.size(); ++i)
-        if (scope[i]) {
-            scoped += 1.0;
+    double count = 0.0, elements = 0.0;
+    for (std::size_t i = 0; i < sites.size() && i < mask.size(); ++i)
+        if (mask[i]) {
+            count += 1.0;
             elements += double(sites[i].elementsPerImage);
         }
-    const bool perActivation = recipe.penaltyWeighting == Recipe::PenaltyWeighting::PerActivation;
+    const bool perActivation = weighting == Recipe::PenaltyWeighting::PerActivation;
     if (perActivation && elements <= 0.0)
-        throw Error("penalty weighting 'activation' needs the sites' sizes of " + model.path() + ", which no forward pass has measured yet");
-    for (std::size_t i = 0; i < sites.size(); ++i)
-        if (scope[i])
-            weights[i] = perActivation ? float(scoped * double(sites[i].elementsPerImage) / elements) : 1.0f;
+        throw Error("weighting 'activation' needs the sites' sizes of " + model.path() + ", which no forward pass has measured yet");
+    for (std::size_t i = 0; i < sites.size() && i < mask.size(); ++i)
+        if (mask[i])
+            weights[i] = perActivation ? float(count * double(sites[i].elementsPerImage) / elements) : 1.0f;
     return weights;
+}
+
+std::vector<float> penaltyWeights(const Recipe &recipe, const Model &model)
+{
+    return sizeWeights(model, scopeMask(recipe, model), recipe.penaltyWeighting);
 }
 
 } // namespace sparsity

@@ -85,6 +85,12 @@ void setRate(torch::optim::Optimizer &optimizer, double rate, double thresholdSc
     }
 }
 
+// L1-only and ReLU fine-tune without thresholds: no threshold phase, no constants cut, nothing to learn.
+bool setsThresholds(const Recipe &recipe)
+{
+    return recipe.method != Recipe::Method::L1Only && recipe.method != Recipe::Method::Relu;
+}
+
 // finetune.learn_thresholds: a parameter per sparsifiable site with a scalar threshold (undefined for dense sites and
 // per-channel ones), starting at the round's (or a resumed epoch's) threshold. Which sites learn must not depend on
 // the values (one learnt down to 0 would drop out on a resume, and the optimizer state would no longer fit); a site
@@ -97,24 +103,6 @@ std::vector<at::Tensor> learnedThresholdParameters(const std::vector<Site> &site
         if (sites[i].sparsifiable && i < thresholds.size() && (i >= channelThresholds.size() || channelThresholds[i].empty()))
             learned[i] = torch::full({}, thresholds[i], torch::kFloat32).requires_grad_(true);
     return learned;
-}
-
-// The pressure's weight of each learning site (finetune.sparsity_weighting), averaging 1 over them.
-std::vector<float> sparsityWeights(const Recipe &recipe, const std::vector<Site> &sites, const std::vector<at::Tensor> &learned)
-{
-    std::vector<float> weights(sites.size(), 1.0f);
-    if (recipe.sparsityWeighting != Recipe::PenaltyWeighting::PerActivation)
-        return weights;
-    double count = 0.0, elements = 0.0;
-    for (std::size_t i = 0; i < learned.size(); ++i)
-        if (learned[i].defined()) {
-            count += 1.0;
-            elements += double(sites[i].elementsPerImage);
-        }
-    for (std::size_t i = 0; i < learned.size(); ++i)
-        if (learned[i].defined() && elements > 0.0)
-            weights[i] = float(count * double(sites[i].elementsPerImage) / elements);
-    return weights;
 }
 
 void addThresholdGroup(torch::optim::Optimizer &optimizer, const OptimizerSettings &s, const std::vector<at::Tensor> &learned,
@@ -358,9 +346,7 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
     const auto validationIndices = firstN(*data.validation, recipe.validationImages ? recipe.validationImages : data.validation->size());
 
     const std::vector<bool> scope = scopeMask(recipe, model);
-    std::vector<bool> sparsifiable(siteCount);
-    for (std::size_t i = 0; i < siteCount; ++i)
-        sparsifiable[i] = d.sites[i].sparsifiable;
+    const std::vector<bool> sparsifiable = sparsifiableMask(d.sites);
 
     TrainingResult result;
     Checkpoint progress;
@@ -392,8 +378,7 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
         }
         // Constant responses are cut before training too, so the epochs before the thresholds adapt to their
         // absence (the cut after the thresholds then finds the constants of the trained model).
-        if (recipe.constantShare > 0.0 && recipe.constantsFirst && recipe.method != Recipe::Method::L1Only &&
-            recipe.method != Recipe::Method::Relu) {
+        if (recipe.constantShare > 0.0 && recipe.constantsFirst && setsThresholds(recipe)) {
             const int cut = cutConstantResponses(model, calibrationBatches, recipe.constantShare, cancel);
             progress.channelThresholds = model.channelThresholds();
             say("cut the constant responses of " + std::to_string(cut) + " channels before training");
@@ -454,7 +439,7 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
     };
 
     auto decideThresholds = [&] {
-        if (recipe.method == Recipe::Method::L1Only || recipe.method == Recipe::Method::Relu)
+        if (!setsThresholds(recipe))
             return;
         std::vector<float> t = model.thresholds();
         if (recipe.thresholdMode == Recipe::ThresholdMode::Keep) {
@@ -514,13 +499,17 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
         if (progress.epochsDone >= phase.firstEpoch + phase.epochs)
             continue;
         auto optimizer = makeOptimizer(phase.optimizer, params);
-        const bool learning = phase.thresholdsFirst && recipe.learnThresholds && recipe.method != Recipe::Method::L1Only &&
-                              recipe.method != Recipe::Method::Relu;
+        const bool learning = phase.thresholdsFirst && recipe.learnThresholds && setsThresholds(recipe);
         std::vector<at::Tensor> learned;
+        std::vector<float> sparsityWeight; // the pressure's weight of each learning site (finetune.sparsity_weighting)
         const double thresholdScale =
             phase.optimizer.learningRate > 0.0 ? recipe.thresholdLearningRate / phase.optimizer.learningRate : 0.0;
         if (learning) {
             learned = learnedThresholdParameters(d.sites, progress.thresholds, progress.channelThresholds);
+            std::vector<bool> learners(learned.size());
+            for (std::size_t i = 0; i < learned.size(); ++i)
+                learners[i] = learned[i].defined();
+            sparsityWeight = sizeWeights(model, learners, recipe.sparsityWeighting);
             addThresholdGroup(*optimizer, phase.optimizer, learned, recipe.thresholdLearningRate);
         }
         if (progress.epochsDone > phase.firstEpoch)
@@ -565,7 +554,7 @@ TrainingResult train(Model &model, const Recipe &recipe, const TrainingData &dat
             d.module.train();
             state.regularize = phase.regularize; // leaveTraining() after the last epoch cleared these
             state.learnedThresholds = learned;
-            state.sparsityWeight = sparsityWeights(recipe, d.sites, learned);
+            state.sparsityWeight = sparsityWeight;
             state.hoyerAsParts = group && state.hoyer;
             // BatchNorm that learns statistics learns those of the global batch (frozen ones never reach the hook).
             if (group && !recipe.freezeBatchNorm)
